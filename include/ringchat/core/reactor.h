@@ -1,0 +1,67 @@
+#pragma once
+#include <liburing.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "ringchat/core/errc.h"
+#include "ringchat/core/result.h"
+
+namespace ringchat::core {
+
+struct ReactorOptions {
+  unsigned sq_entries = 4096;
+  unsigned cq_entries = 16384;     // multishot ops post many CQEs per SQE
+  unsigned fixed_files = 0;        // sparse direct-descriptor table size
+  unsigned buffer_count = 512;     // provided receive buffers (power of two)
+  unsigned buffer_size = 16384;
+};
+
+// One io_uring owned by one shard thread: setup with SINGLE_ISSUER and
+// DEFER_TASKRUN where the kernel has them (a logged fallback otherwise), a
+// sparse direct-descriptor table, and one provided-buffer ring for receives.
+// Thread: the shard thread that called init() only (io_uring's submitter task).
+class Reactor {
+ public:
+  Reactor() = default;
+  Reactor(const Reactor&) = delete;
+  Reactor& operator=(const Reactor&) = delete;
+  ~Reactor();
+
+  // Must run on the thread that will use the ring. `what` describes fallbacks.
+  Result<void, Errc> init(const ReactorOptions& opts, std::string* what);
+
+  // Never fails: when the SQ is full it submits and retries.
+  io_uring_sqe* get_sqe();
+  // Submits, then waits for at least one CQE or `timeout_ms` (< 0: forever,
+  // 0: don't wait). Returns false only on a fatal ring error.
+  bool submit_and_wait(int64_t timeout_ms);
+  io_uring* ring() { return &ring_; }
+  int ring_fd() const { return ring_.ring_fd; }
+  unsigned fixed_files() const { return fixed_files_; }
+
+  // Provided-buffer ring. A CQE carrying IORING_CQE_F_BUFFER names the buffer
+  // in its flags; hand it back with recycle() once its bytes are consumed.
+  static constexpr uint16_t kBufferGroup = 0;
+  std::span<std::byte> buffer(uint16_t bid, size_t len) {
+    return {buffers_ + size_t{bid} * buffer_size_, len};
+  }
+  void recycle(uint16_t bid);
+
+ private:
+  Result<void, Errc> init_buffers(const ReactorOptions& opts);
+
+  io_uring ring_{};
+  bool ring_ok_ = false;
+  unsigned fixed_files_ = 0;
+  io_uring_buf_ring* buf_ring_ = nullptr;
+  size_t buf_ring_bytes_ = 0;
+  std::byte* buffers_ = nullptr;
+  size_t buffers_bytes_ = 0;
+  unsigned buffer_count_ = 0;
+  unsigned buffer_size_ = 0;
+};
+
+}  // namespace ringchat::core

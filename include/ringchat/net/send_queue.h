@@ -1,0 +1,50 @@
+#pragma once
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <cstddef>
+#include <vector>
+
+#include "ringchat/net/frame.h"
+
+namespace ringchat::net {
+
+// A connection's outgoing frames, sent with one sendmsg over an iovec of many
+// frames (write coalescing), at most one send in flight. It exists only
+// while a connection has something to send: idle connections hold none.
+// Thread: owner shard only.
+class SendQueue {
+ public:
+  static constexpr size_t kMaxIov = 64;
+
+  SendQueue() = default;
+  SendQueue(const SendQueue&) = delete;
+  SendQueue& operator=(const SendQueue&) = delete;
+  ~SendQueue();
+
+  // Takes one count of `lf`.
+  void push(LocalFrame* lf);
+  bool empty() const { return head_ == frames_.size(); }
+  bool in_flight() const { return in_flight_; }
+  size_t backlog_bytes() const { return backlog_bytes_; }
+
+  // Builds the msghdr for the next send over up to kMaxIov frames.
+  // REQUIRES: !empty() && !in_flight(). The msghdr lives until complete().
+  const msghdr* prepare();
+  // The in-flight send wrote `n` bytes (n >= 0); fully sent frames are
+  // released, a partial one resumes at its offset next time.
+  void complete(size_t n);
+  // The send failed: nothing more will be sent; frames stay until destruction.
+  void abort() { in_flight_ = false; }
+
+ private:
+  std::vector<LocalFrame*> frames_;
+  size_t head_ = 0;
+  size_t first_offset_ = 0;  // bytes of frames_[head_] already sent
+  size_t backlog_bytes_ = 0;
+  bool in_flight_ = false;
+  msghdr msg_{};
+  iovec iov_[kMaxIov];
+};
+
+}  // namespace ringchat::net

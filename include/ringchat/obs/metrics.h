@@ -1,0 +1,72 @@
+#pragma once
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ringchat::obs {
+
+// Every counter and gauge of a shard. The names (with help text) live in one
+// table in metrics.cc; add a value here and a row there.
+enum class Metric : uint16_t {
+  kConnectionsAccepted,
+  kConnectionsClosed,
+  kConnectionsRejected,   // accept failed: descriptor table full
+  kConnectionsOpen,       // gauge
+  kWebSocketsOpen,        // gauge
+  kHttpRequests,
+  kHttpErrors,            // any 4xx/5xx answered
+  kHandshakeTimeouts,
+  kWsHandshakes,
+  kWsMessagesIn,
+  kWsBytesIn,
+  kWsFramesOut,           // frames queued to connections (deliveries)
+  kWsBytesOut,
+  kWsProtocolErrors,      // closed with 1002
+  kWsInvalidUtf8,         // closed with 1007
+  kWsTooBig,              // closed with 1009
+  kWsIdleCloses,
+  kSlowConsumerCloses,    // closed with 1008: send backlog over the limit
+  kRoomsOwned,            // gauge
+  kPublishes,             // messages sequenced by this shard as room owner
+  kMailboxIn,             // cross-shard messages received
+  kRecvNoBuffers,         // multishot recv ended by -ENOBUFS
+  kStaleCompletions,      // completion for a slot already reused
+  kIoErrors,              // unexpected -errno from the kernel
+  kCount
+};
+
+// One shard's metrics. Written only by that shard (relaxed load + store, no
+// read-modify-write); read by any thread for /metrics.
+// Thread: writer: owner shard; readers: any.
+class ShardMetrics {
+ public:
+  void add(Metric m, uint64_t n = 1) {
+    auto& v = values_[static_cast<size_t>(m)];
+    v.store(v.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  void sub(Metric m, uint64_t n = 1) { add(m, static_cast<uint64_t>(-static_cast<int64_t>(n))); }
+  uint64_t get(Metric m) const {
+    return values_[static_cast<size_t>(m)].load(std::memory_order_relaxed);
+  }
+
+ private:
+  std::array<std::atomic<uint64_t>, static_cast<size_t>(Metric::kCount)> values_{};
+};
+
+// All shards' metrics. Thread: any; the set of shards is fixed at startup.
+class Registry {
+ public:
+  explicit Registry(unsigned shards);
+  ShardMetrics& shard(unsigned i) { return *shards_[i]; }
+  uint64_t total(Metric m) const;
+  // Prometheus text exposition format 0.0.4, one series per shard.
+  std::string prometheus() const;
+
+ private:
+  std::vector<std::unique_ptr<ShardMetrics>> shards_;
+};
+
+}  // namespace ringchat::obs

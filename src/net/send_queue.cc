@@ -1,0 +1,58 @@
+#include "ringchat/net/send_queue.h"
+
+#include "ringchat/core/check.h"
+
+namespace ringchat::net {
+
+SendQueue::~SendQueue() {
+  for (size_t i = head_; i < frames_.size(); ++i) frames_[i]->release();
+}
+
+void SendQueue::push(LocalFrame* lf) {
+  frames_.push_back(lf);
+  backlog_bytes_ += lf->frame->size;
+}
+
+const msghdr* SendQueue::prepare() {
+  RC_DCHECK(!empty() && !in_flight_);
+  size_t n = 0;
+  for (size_t i = head_; i < frames_.size() && n < kMaxIov; ++i, ++n) {
+    const Frame* f = frames_[i]->frame;
+    size_t skip = (i == head_) ? first_offset_ : 0;
+    iov_[n].iov_base = const_cast<std::byte*>(f->data() + skip);
+    iov_[n].iov_len = f->size - skip;
+  }
+  msg_ = msghdr{};
+  msg_.msg_iov = iov_;
+  msg_.msg_iovlen = n;
+  in_flight_ = true;
+  return &msg_;
+}
+
+void SendQueue::complete(size_t n) {
+  RC_DCHECK(in_flight_);
+  in_flight_ = false;
+  RC_CHECK(n <= backlog_bytes_);
+  backlog_bytes_ -= n;
+  while (n > 0) {
+    LocalFrame* lf = frames_[head_];
+    size_t left = lf->frame->size - first_offset_;
+    if (n < left) {
+      first_offset_ += n;
+      return;
+    }
+    n -= left;
+    first_offset_ = 0;
+    lf->release();
+    ++head_;
+  }
+  if (head_ == frames_.size()) {
+    frames_.clear();
+    head_ = 0;
+  } else if (head_ >= 64 && head_ * 2 >= frames_.size()) {
+    frames_.erase(frames_.begin(), frames_.begin() + static_cast<ptrdiff_t>(head_));
+    head_ = 0;
+  }
+}
+
+}  // namespace ringchat::net

@@ -1,0 +1,74 @@
+#include "ringchat/obs/metrics.h"
+
+#include <cstdio>
+
+namespace ringchat::obs {
+
+namespace {
+
+struct Info {
+  const char* name;
+  const char* type;
+  const char* help;
+};
+
+// One row per Metric, in enum order.
+constexpr Info kInfo[] = {
+    {"ringchat_connections_accepted_total", "counter", "TCP connections accepted"},
+    {"ringchat_connections_closed_total", "counter", "TCP connections closed"},
+    {"ringchat_connections_rejected_total", "counter", "Accepts refused: descriptor table full"},
+    {"ringchat_connections_open", "gauge", "Open TCP connections"},
+    {"ringchat_websockets_open", "gauge", "Open WebSocket connections"},
+    {"ringchat_http_requests_total", "counter", "HTTP requests parsed"},
+    {"ringchat_http_errors_total", "counter", "HTTP requests answered with 4xx or 5xx"},
+    {"ringchat_handshake_timeouts_total", "counter", "Connections closed before completing a request in time"},
+    {"ringchat_ws_handshakes_total", "counter", "WebSocket upgrades completed"},
+    {"ringchat_ws_messages_in_total", "counter", "WebSocket data messages received"},
+    {"ringchat_ws_bytes_in_total", "counter", "WebSocket payload bytes received"},
+    {"ringchat_ws_frames_out_total", "counter", "WebSocket frames queued to connections"},
+    {"ringchat_ws_bytes_out_total", "counter", "Bytes queued to connections"},
+    {"ringchat_ws_protocol_errors_total", "counter", "Connections closed with 1002"},
+    {"ringchat_ws_invalid_utf8_total", "counter", "Connections closed with 1007"},
+    {"ringchat_ws_too_big_total", "counter", "Connections closed with 1009"},
+    {"ringchat_ws_idle_closes_total", "counter", "Connections closed after two silent ping intervals"},
+    {"ringchat_slow_consumer_closes_total", "counter", "Connections closed with 1008: send backlog over the limit"},
+    {"ringchat_rooms_owned", "gauge", "Rooms whose owner is this shard"},
+    {"ringchat_publishes_total", "counter", "Messages sequenced by this shard as room owner"},
+    {"ringchat_mailbox_in_total", "counter", "Cross-shard messages received"},
+    {"ringchat_recv_no_buffers_total", "counter", "Receives paused because the buffer ring was empty"},
+    {"ringchat_stale_completions_total", "counter", "Completions for connection slots already reused"},
+    {"ringchat_io_errors_total", "counter", "Unexpected I/O errors"},
+};
+static_assert(std::size(kInfo) == static_cast<size_t>(Metric::kCount));
+
+}  // namespace
+
+Registry::Registry(unsigned shards) {
+  for (unsigned i = 0; i < shards; ++i) shards_.push_back(std::make_unique<ShardMetrics>());
+}
+
+uint64_t Registry::total(Metric m) const {
+  uint64_t sum = 0;
+  for (const auto& s : shards_) sum += s->get(m);
+  return sum;
+}
+
+std::string Registry::prometheus() const {
+  std::string out;
+  out.reserve(8192);
+  char line[256];
+  for (size_t m = 0; m < std::size(kInfo); ++m) {
+    const Info& info = kInfo[m];
+    snprintf(line, sizeof(line), "# HELP %s %s\n# TYPE %s %s\n", info.name,
+             info.help, info.name, info.type);
+    out += line;
+    for (size_t s = 0; s < shards_.size(); ++s) {
+      snprintf(line, sizeof(line), "%s{shard=\"%zu\"} %lld\n", info.name, s,
+               static_cast<long long>(shards_[s]->get(static_cast<Metric>(m))));
+      out += line;
+    }
+  }
+  return out;
+}
+
+}  // namespace ringchat::obs
