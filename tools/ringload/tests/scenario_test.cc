@@ -1,0 +1,123 @@
+#include "scenario.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <vector>
+
+namespace ringchat::ringload {
+namespace {
+
+Result<Scenario, std::string> parse(std::vector<const char*> args) {
+  args.insert(args.begin(), "ringload");
+  return parse_args(static_cast<int>(args.size()), args.data());
+}
+
+TEST(Scenario, DefaultsAreValid) {
+  auto s = parse({});
+  ASSERT_TRUE(s.ok()) << s.error();
+  EXPECT_EQ(s->mode, Mode::kEcho);
+  ASSERT_EQ(s->phases().size(), 1u);
+  EXPECT_EQ(s->phases()[0].name, "steady");
+}
+
+TEST(Scenario, ParsesFlags) {
+  auto s = parse({"--mode", "rate", "-c", "500", "--rooms=10", "--rate", "2.5", "--cpus", "0,1,1",
+                  "--src-ips", "127.0.0.1,127.0.0.2", "--ramp", "3", "--spike", "2",
+                  "--spike-mult", "4", "--room-dist", "zipf", "--duration", "7"});
+  ASSERT_TRUE(s.ok()) << s.error();
+  EXPECT_EQ(s->mode, Mode::kRate);
+  EXPECT_EQ(s->connections, 500u);
+  EXPECT_EQ(s->rooms, 10u);
+  EXPECT_DOUBLE_EQ(s->rate, 2.5);
+  EXPECT_EQ(s->cpus, (std::vector<int>{0, 1, 1}));
+  EXPECT_EQ(s->src_ips.size(), 2u);
+  EXPECT_EQ(s->room_dist, RoomDist::kZipf);
+  const auto phases = s->phases();
+  ASSERT_EQ(phases.size(), 3u);
+  EXPECT_EQ(phases[0].kind, PhaseKind::kRamp);
+  EXPECT_DOUBLE_EQ(phases[1].duration_s, 7);
+  EXPECT_DOUBLE_EQ(phases[2].rate_mult, 4);
+  EXPECT_DOUBLE_EQ(s->effective_connect_rate(), 500.0 / 3.0);
+}
+
+TEST(Scenario, RejectsUnknownMode) { EXPECT_FALSE(parse({"--mode", "storm"}).ok()); }
+TEST(Scenario, RejectsNonNumber) { EXPECT_FALSE(parse({"-c", "12x"}).ok()); }
+TEST(Scenario, RejectsZeroConnections) { EXPECT_FALSE(parse({"-c", "0"}).ok()); }
+TEST(Scenario, RejectsUnknownFlag) { EXPECT_FALSE(parse({"--bogus", "1"}).ok()); }
+TEST(Scenario, RejectsWss) { EXPECT_FALSE(parse({"--url", "wss://h/ws/"}).ok()); }
+TEST(Scenario, RejectsAllPhasesEmpty) { EXPECT_FALSE(parse({"--steady", "0"}).ok()); }
+TEST(Scenario, RejectsNegativeDuration) { EXPECT_FALSE(parse({"--steady", "-1"}).ok()); }
+TEST(Scenario, RejectsSizeMaxBelowSize) {
+  EXPECT_FALSE(parse({"--size", "100", "--size-max", "50"}).ok());
+}
+
+TEST(Scenario, ParsesUrl) {
+  auto t = parse_url("ws://10.0.0.1:9000/ws/");
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->host, "10.0.0.1");
+  EXPECT_EQ(t->port, 9000);
+  EXPECT_EQ(t->path, "/ws/");
+  EXPECT_FALSE(parse_url("ws://h:0/").ok());
+  EXPECT_FALSE(parse_url("ws://h:70000/").ok());
+  EXPECT_FALSE(parse_url("http://h/").ok());
+  EXPECT_FALSE(parse_url("ws://:80/").ok());
+}
+
+TEST(Scenario, AppliesJsonDocument) {
+  Scenario s;
+  auto r = apply_json(s, R"({"mode":"fanout","connections":1000,"senders":10,"cpus":[1,1],
+      "room_prefix":"big","zipf-s":1.2,
+      "phases":[{"kind":"ramp","duration_s":5},{"name":"burst","kind":"spike","duration_s":2,"rate_mult":8}]})");
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(s.mode, Mode::kFanout);
+  EXPECT_EQ(s.connections, 1000u);
+  EXPECT_EQ(s.senders, 10u);
+  EXPECT_EQ(s.cpus, (std::vector<int>{1, 1}));
+  EXPECT_EQ(s.room_prefix, "big");
+  EXPECT_DOUBLE_EQ(s.zipf_s, 1.2);
+  const auto phases = s.phases();
+  ASSERT_EQ(phases.size(), 2u);
+  EXPECT_EQ(phases[1].name, "burst");
+  EXPECT_DOUBLE_EQ(phases[1].rate_mult, 8);
+}
+
+TEST(Scenario, JsonRejectsUnknownKey) {
+  Scenario s;
+  EXPECT_FALSE(apply_json(s, R"({"conections":5})").ok());
+}
+TEST(Scenario, JsonRejectsMalformedDocument) {
+  Scenario s;
+  EXPECT_FALSE(apply_json(s, R"({"mode":)").ok());
+}
+TEST(Scenario, JsonRejectsBadPhaseKind) {
+  Scenario s;
+  EXPECT_FALSE(apply_json(s, R"({"phases":[{"kind":"nap","duration_s":1}]})").ok());
+}
+TEST(Scenario, JsonRejectsPhaseWithoutDuration) {
+  Scenario s;
+  EXPECT_FALSE(apply_json(s, R"({"phases":[{"kind":"steady"}]})").ok());
+}
+TEST(Scenario, JsonRejectsObjectValue) {
+  Scenario s;
+  EXPECT_FALSE(apply_json(s, R"({"mode":{"a":1}})").ok());
+}
+
+TEST(Scenario, FlagsOverrideScenarioFile) {
+  const std::string path = ::testing::TempDir() + "ringload_scenario.json";
+  std::ofstream(path) << R"({"mode":"idle","connections":77,"steady":3})";
+  auto s = parse({"--scenario", path.c_str(), "-c", "88"});
+  std::remove(path.c_str());
+  ASSERT_TRUE(s.ok()) << s.error();
+  EXPECT_EQ(s->mode, Mode::kIdle);
+  EXPECT_EQ(s->connections, 88u);
+  EXPECT_DOUBLE_EQ(s->steady_s, 3);
+}
+
+TEST(Scenario, MissingScenarioFileIsAnError) {
+  EXPECT_FALSE(parse({"--scenario", "/nonexistent/x.json"}).ok());
+}
+
+}  // namespace
+}  // namespace ringchat::ringload
