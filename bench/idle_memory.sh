@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Memory per idle WebSocket connection of ringchat or the Node peer.
+#
+#   bench/idle_memory.sh [--server ringchat|peer] [-n 10000] [--rooms 100]
+#                        [--client auto|ringload|python] [--json FILE]
+#                        [--deadline S] [-- SERVER_ARGS...]
+#
+# Starts the server pinned to CPU 0, warms it up with a few connections,
+# measures it, opens N idle connections from a client pinned to CPU 1
+# (tools/ringload --mode idle when built, else bench/idle_clients.py),
+# waits until the server holds all N, and measures again. Reports:
+#   user-space bytes per connection = delta VmRSS / N (and delta Pss_Anon / N
+#     from smaps_rollup, which leaves out shared file pages);
+#   kernel socket memory separately: delta of /proc/net/sockstat TCP `mem`
+#     pages (both ends of the loopback connections are counted there) and of
+#     `sockets: used`;
+#   the server's CPU use while holding the idle connections (5 s window).
+# Ends with one line of JSON (also written to --json FILE). Every wait has a
+# deadline; the whole run is bounded by --deadline (default 300 s).
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+server=ringchat n=10000 rooms=100 client=auto json_out="" deadline=300
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --server) server="$2"; shift 2 ;;
+    -n|--connections) n="$2"; shift 2 ;;
+    --rooms) rooms="$2"; shift 2 ;;
+    --client) client="$2"; shift 2 ;;
+    --json) json_out="$2"; shift 2 ;;
+    --deadline) deadline="$2"; shift 2 ;;
+    --) shift; break ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "idle_memory.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+[[ "$n" =~ ^[0-9]+$ && "$n" -gt 0 ]] || { echo "idle_memory.sh: -n must be a positive integer" >&2; exit 2; }
+if [[ "$client" == auto ]]; then
+  if bench_have_ringload; then client=ringload; else client=python; fi
+fi
+
+BENCH_TMP="$(mktemp -d)"
+client_pid=""
+cleanup() {
+  [[ -n "$client_pid" ]] && kill -TERM "$client_pid" 2>/dev/null && wait "$client_pid" 2>/dev/null
+  bench_stop_server
+  rm -rf "$BENCH_TMP"
+}
+trap cleanup EXIT
+# A watchdog bounds the whole run even if something below hangs.
+( sleep "$deadline"; bench_log "deadline of $deadline s reached"; kill -TERM $$ ) 2>/dev/null &
+watchdog=$!
+trap 'kill $watchdog 2>/dev/null; cleanup' EXIT
+
+kb_of() { awk -v k="$1:" '$1 == k {print $2; exit}' "$2"; }
+sockstat_tcp_mem() { awk '$1 == "TCP:" {for (i = 2; i < NF; i++) if ($i == "mem") print $(i+1)}' /proc/net/sockstat; }
+sockstat_used() { awk '$1 == "sockets:" {print $3}' /proc/net/sockstat; }
+
+# Source addresses: each has its own ephemeral port range (~28k).
+src_ips="127.0.0.1"
+if ((n > 20000)); then src_ips="127.0.0.1,127.0.0.2,127.0.0.3"; fi
+
+start_clients() {  # start_clients COUNT HOLD_S
+  if [[ "$client" == ringload ]]; then
+    taskset -c 1 "$RINGLOAD_BIN" --url "ws://127.0.0.1:$port/ws/" --mode idle -c "$1" \
+      --rooms "$rooms" --room-prefix idle --steady "$2" --drain 0 --cpus 1 \
+      --src-ips "$src_ips" --progress never >"$BENCH_TMP/client.log" 2>&1 &
+  else
+    ((n <= 19000)) || bench_die "the Python client holds at most ~19000 connections (fd limit); build tools/ringload"
+    taskset -c 1 "$PY" "$BENCH_ROOT/bench/idle_clients.py" --port "$port" -n "$1" \
+      --rooms "$rooms" --src-ips "$src_ips" --hold "$2" >"$BENCH_TMP/client.log" 2>&1 &
+  fi
+  client_pid=$!
+}
+
+port="$(bench_free_port)"
+bench_log "starting $server on 127.0.0.1:$port (CPU 0); client $client (CPU 1), $n connections"
+bench_start_server "$server" 0 "$port" "$@"
+
+# Warm-up: a few connections come and go so that lazily built state exists.
+start_clients 64 1
+bench_wait_established "$port" 64 30 || bench_die "warm-up connections did not come up"
+wait "$client_pid" || true
+client_pid=""
+for _ in $(seq 100); do (( $(bench_established "$port") == 0 )) && break; sleep 0.1; done
+sleep 1  # let the server finish closing and return freed memory
+
+st="/proc/$SERVER_PID/status" roll="/proc/$SERVER_PID/smaps_rollup"
+rss0=$(kb_of VmRSS "$st"); pss0=$(kb_of Pss_Anon "$roll"); tcp0=$(sockstat_tcp_mem); used0=$(sockstat_used)
+
+start_clients "$n" "$deadline"
+t0=$SECONDS
+bench_wait_established "$port" "$n" "$((deadline / 2))" || { tail -n 20 "$BENCH_TMP/client.log" >&2; bench_die "server did not reach $n connections"; }
+connect_s=$((SECONDS - t0))
+sleep 2  # idle: let in-flight handshakes and allocator caches settle
+held=$(bench_established "$port")
+rss1=$(kb_of VmRSS "$st"); pss1=$(kb_of Pss_Anon "$roll"); tcp1=$(sockstat_tcp_mem); used1=$(sockstat_used)
+ticks0=$(bench_cpu_ticks "$SERVER_PID"); sleep 5; ticks1=$(bench_cpu_ticks "$SERVER_PID")
+
+
+
+export server client n held connect_s rss0 rss1 pss0 pss1 tcp0 tcp1 used0 used1 ticks0 ticks1
+export hz="$(getconf CLK_TCK)" page="$(getconf PAGESIZE)"
+result=$("$PY" - <<'PYEOF'
+import json, os
+e = os.environ
+i = lambda k: int(e[k])
+n = i("n")
+r = {"bench": "idle_memory", "server": e["server"], "client": e["client"],
+     "connections": n, "held": i("held"), "connect_s": i("connect_s"),
+     "rss_before_kb": i("rss0"), "rss_after_kb": i("rss1"),
+     "user_bytes_per_conn": round((i("rss1") - i("rss0")) * 1024 / n),
+     "pss_anon_bytes_per_conn": round((i("pss1") - i("pss0")) * 1024 / n),
+     "kernel_tcp_mem_bytes_per_conn": round((i("tcp1") - i("tcp0")) * i("page") / n),
+     "sockets_used_delta": i("used1") - i("used0"),
+     "idle_cpu_pct": round((i("ticks1") - i("ticks0")) * 100 / i("hz") / 5, 2)}
+print(json.dumps(r))
+PYEOF
+)
+RESULT="$result" "$PY" - <<'PYEOF'
+import json, os
+r = json.loads(os.environ["RESULT"])
+print(f"server {r['server']}: {r['held']} of {r['connections']} idle connections held "
+      f"(client {r['client']}, connected in {r['connect_s']} s)")
+print(f"  RSS {r['rss_before_kb']} kB -> {r['rss_after_kb']} kB: {r['user_bytes_per_conn']} B "
+      f"per connection (Pss_Anon: {r['pss_anon_bytes_per_conn']} B)")
+print(f"  kernel TCP memory (both loopback ends): {r['kernel_tcp_mem_bytes_per_conn']} B per "
+      f"connection; sockets used +{r['sockets_used_delta']}")
+print(f"  server CPU while idle: {r['idle_cpu_pct']}% of a core")
+PYEOF
+echo "$result"
+[[ -z "$json_out" ]] || echo "$result" >"$json_out"
