@@ -157,6 +157,18 @@ TEST(SpscRing, DrainSeesValuesPushedAfterAnEarlierDrain) {
   EXPECT_EQ(got, (std::vector<uint32_t>{2, 3}));
 }
 
+TEST(SpscRing, DrainTakesEverythingPublishedSinceTheLastLook) {
+  SmallRing r;
+  ASSERT_TRUE(r.try_push(1));
+  ASSERT_TRUE(r.try_push(2));
+  uint32_t v = 0;
+  ASSERT_TRUE(r.try_pop(v));
+  ASSERT_TRUE(r.try_push(3));
+  std::vector<uint32_t> got;
+  EXPECT_EQ(r.drain(8, [&](const uint32_t& x) { got.push_back(x); }), 2u);
+  EXPECT_EQ(got, (std::vector<uint32_t>{2, 3}));
+}
+
 TEST(SpscRing, CarriesWideStructsIntact) {
   SpscRing<Msg32, 4> r;
   for (uint64_t i = 0; i < 4; ++i) ASSERT_TRUE(r.try_push(make32(i)));
