@@ -81,6 +81,8 @@ const llhttp_settings_t& RequestParser::settings() {
     s.on_header_value = &on_header_value;
     s.on_header_value_complete = &on_header_value_complete;
     s.on_headers_complete = &on_headers_complete;
+    s.on_chunk_extension_name = &on_chunk_extension;
+    s.on_chunk_extension_value = &on_chunk_extension;
     s.on_body = &on_body;
     s.on_message_complete = &on_message_complete;
     return s;
@@ -162,12 +164,14 @@ int RequestParser::on_header_field(llhttp_t* p, const char* at, size_t len) {
   // RFC 9112 §5.1: whitespace before the colon must be rejected with 400;
   // llhttp (non-strict) lets it and other non-token bytes through.
   if (!std::all_of(at, at + len, is_tchar)) return s.fail_in_callback(400);
+  if (s.headers_complete_) return s.count_after_headers(len, 431);
   s.field_.append(at, len);
   return 0;
 }
 
 int RequestParser::on_header_field_complete(llhttp_t* p) {
   RequestParser& s = self(p);
+  if (s.headers_complete_) return 0;  // a trailer: counted, not kept
   s.slot_ = slot_for(s.field_);
   s.field_.clear();
   if (s.slot_ == Slot::kNone) return 0;
@@ -188,7 +192,22 @@ int RequestParser::on_header_field_complete(llhttp_t* p) {
 
 int RequestParser::on_header_value(llhttp_t* p, const char* at, size_t len) {
   RequestParser& s = self(p);
+  if (s.headers_complete_) return s.count_after_headers(len, 431);
   if (s.slot_ != Slot::kNone) s.target_of(s.slot_)->append(at, len);
+  return 0;
+}
+
+int RequestParser::on_chunk_extension(llhttp_t* p, const char*, size_t len) {
+  return self(p).count_after_headers(len, 413);
+}
+
+// Trailers and chunk extensions are parsed but not kept; counting them
+// against max_header_bytes keeps a request from streaming them forever.
+int RequestParser::count_after_headers(size_t len, int status) {
+  if (len > limits_.max_header_bytes - header_bytes_) {
+    return fail_in_callback(status);
+  }
+  header_bytes_ += len;
   return 0;
 }
 
@@ -211,6 +230,7 @@ int RequestParser::on_headers_complete(llhttp_t* p) {
 
 int RequestParser::headers_complete() {
   headers_complete_ = true;
+  header_bytes_ = 0;  // from now on: trailer and chunk extension bytes
   if (parser_.http_major != 1) return fail_in_callback(505);
   // RFC 9112 §6.1: a server answers 501 to a transfer coding it does not
   // understand; we understand only chunked, alone.

@@ -396,6 +396,34 @@ TEST(RequestParser, AcceptsBodyExactlyAtLimit) {
   EXPECT_TRUE(parse(kPostChunked, limits).done);
 }
 
+TEST(RequestParser, IgnoresTrailersForHeaderFields) {
+  Outcome o = parse(
+      "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "1\r\nx\r\n0\r\nHost: evil\r\nConnection: close\r\n\r\n");
+  ASSERT_TRUE(o.done);
+  EXPECT_EQ(o.request.host, "h");
+  EXPECT_FALSE(o.request.has_header_dupes);
+  EXPECT_EQ(o.request.connection, "");
+  EXPECT_EQ(o.request.body, "x");
+}
+
+TEST(RequestParser, Rejects431ForOversizedTrailers) {
+  Limits limits{.max_header_bytes = 128};
+  std::string text =
+      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: " +
+      std::string(200, 't');
+  EXPECT_EQ(status_of(text, limits), 431);
+  EXPECT_EQ(parse_byte_by_byte(text, limits).status, 431);
+}
+
+TEST(RequestParser, Rejects413ForOversizedChunkExtensions) {
+  Limits limits{.max_header_bytes = 128};
+  std::string text =
+      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1;e=" +
+      std::string(200, 'e');
+  EXPECT_EQ(status_of(text, limits), 413);
+}
+
 TEST(RequestParser, KeepsReturningErrorUntilReset) {
   RequestParser parser(Limits{});
   ASSERT_FALSE(parser.feed("BAD\x01 / HTTP/1.1\r\n").ok());

@@ -30,12 +30,17 @@ class RequestParser {
   // after its headers (and body, if it declared one); the bytes after it
   // belong to the upgraded protocol and are not consumed. Returns every
   // byte while the request is incomplete.
-  // Errors are the status to answer before closing: 400 malformed, 413 body
-  // over max_body_bytes, 431 request line + headers over max_header_bytes
-  // (counted across feeds, reported as soon as the limit is passed), 501 a
-  // Transfer-Encoding other than chunked, 505 an HTTP version other than
-  // 1.x. After an error every call returns it again until reset().
-  // When done(), consumes nothing.
+  // Errors are the status to answer before closing:
+  //   400 malformed (llhttp's verdict, a bad header name, a bad target);
+  //   413 Content-Length or chunked body over max_body_bytes, or chunk
+  //       extensions over max_header_bytes;
+  //   431 request line + headers over max_header_bytes, counted across
+  //       feeds and reported as soon as the limit is passed; likewise
+  //       trailers;
+  //   501 a Transfer-Encoding other than chunked;
+  //   505 an HTTP version other than 1.x.
+  // After an error every call returns it again until reset(). When done(),
+  // consumes nothing.
   Result<size_t, int> feed(std::span<const char> in);
 
   // A complete request is ready.
@@ -70,6 +75,7 @@ class RequestParser {
   static int on_header_value(llhttp_t* p, const char* at, size_t len);
   static int on_header_value_complete(llhttp_t* p);
   static int on_headers_complete(llhttp_t* p);
+  static int on_chunk_extension(llhttp_t* p, const char* at, size_t len);
   static int on_body(llhttp_t* p, const char* at, size_t len);
   static int on_message_complete(llhttp_t* p);
 
@@ -77,6 +83,7 @@ class RequestParser {
   static bool is_list(Slot slot);
   std::string* target_of(Slot slot);
   int headers_complete();
+  int count_after_headers(size_t len, int status);
   int fail_in_callback(int status);
   Result<size_t, int> execute(const char* data, size_t len);
   Result<size_t, int> fail(int status);
@@ -86,7 +93,9 @@ class RequestParser {
   Request request_;
   std::string field_;              // header name so far (arrives in pieces)
   std::string transfer_encoding_;  // checked at the end of the headers
-  size_t header_bytes_ = 0;        // header bytes given to llhttp so far
+  // Before the headers complete: header bytes given to llhttp so far;
+  // after: trailer and chunk extension bytes (parsed, not kept).
+  size_t header_bytes_ = 0;
   size_t value_start_ = 0;         // where this value starts in its target
   uint16_t seen_ = 0;              // bit per Slot already present
   Slot slot_ = Slot::kNone;        // slot of the header being read
