@@ -1,1 +1,79 @@
-int main() { return 0; }
+// ringchat: parse the configuration, start one shard per CPU, wait for
+// SIGTERM or SIGINT, drain, exit.
+#include <signal.h>
+
+#include <cstdio>
+
+#include "ringchat/app/config.h"
+#include "ringchat/app/server.h"
+#include "ringchat/obs/log.h"
+#ifdef RINGCHAT_MIMALLOC
+#include <mimalloc.h>
+#endif
+
+using namespace ringchat;
+
+namespace {
+
+obs::Level level_of(const std::string& s) {
+  if (s == "debug") return obs::Level::kDebug;
+  if (s == "warn") return obs::Level::kWarn;
+  if (s == "error") return obs::Level::kError;
+  return obs::Level::kInfo;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto parsed = app::parse_config(argc, argv);
+  if (!parsed) {
+    std::fprintf(parsed.error().code == 0 ? stdout : stderr, "%s\n",
+                 parsed.error().message.c_str());
+    return parsed.error().code;
+  }
+  app::Config cfg = *parsed;
+  obs::set_level(level_of(cfg.log_level));
+
+  // Signals go to this thread only: block them before any shard exists.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  const uint64_t nofile = app::raise_nofile_limit();
+  cfg.shard.cpus = app::affinity_cpus();
+  cfg.shard.shards = cfg.threads ? cfg.threads
+                                 : static_cast<unsigned>(std::max<size_t>(1, cfg.shard.cpus.size()));
+  // Direct descriptors live in each ring's table, not the process fd table:
+  // each shard can hold up to RLIMIT_NOFILE connections of its own.
+  cfg.shard.max_connections_per_shard =
+      static_cast<unsigned>(std::min<uint64_t>(nofile ? nofile : 1024, 1u << 20));
+
+  app::Server server(cfg.shard);
+  auto port = server.start();
+  if (!port) {
+    RC_ERROR("cannot start: %s", port.error().c_str());
+    return 1;
+  }
+#ifdef RINGCHAT_MIMALLOC
+  const int mi = mi_version();
+#else
+  const int mi = 0;
+#endif
+  RC_INFO("ringchat listening on %s:%u with %u shards; RLIMIT_NOFILE %llu, capacity %llu "
+          "connections (%u per shard); mimalloc %d",
+          cfg.shard.bind.c_str(), *port, cfg.shard.shards,
+          static_cast<unsigned long long>(nofile),
+          static_cast<unsigned long long>(cfg.shard.max_connections_per_shard) * cfg.shard.shards,
+          cfg.shard.max_connections_per_shard, mi);
+
+  int sig = 0;
+  sigwait(&sigs, &sig);
+  RC_INFO("%s: draining", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  server.stop();
+  server.wait();
+  RC_INFO("stopped");
+  return 0;
+}

@@ -85,6 +85,15 @@ class Outbox {
     return false;
   }
 
+  // At shutdown, after every shard stopped: hands back what was never sent.
+  template <typename Fn>
+  void release_all(Fn&& fn) {
+    for (auto& q : pending_) {
+      for (const Msg& m : q) fn(m);
+      q.clear();
+    }
+  }
+
   // Pushes pending mail; calls ring(to) once per target that needs waking.
   template <typename RingFn>
   void flush(RingFn&& ring) {

@@ -47,6 +47,9 @@ class ShardMetrics {
     auto& v = values_[static_cast<size_t>(m)];
     v.store(v.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
+  void set(Metric m, uint64_t v) {
+    values_[static_cast<size_t>(m)].store(v, std::memory_order_relaxed);
+  }
   void sub(Metric m, uint64_t n = 1) { add(m, static_cast<uint64_t>(-static_cast<int64_t>(n))); }
   uint64_t get(Metric m) const {
     return values_[static_cast<size_t>(m)].load(std::memory_order_relaxed);

@@ -1,0 +1,31 @@
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ringchat/chat/shard.h"
+#include "ringchat/core/result.h"
+
+namespace ringchat::app {
+
+// Everything the command line, a config file and RINGCHAT_* variables can set.
+struct Config {
+  chat::ShardConfig shard;
+  unsigned threads = 0;   // 0: one shard per CPU of the affinity mask
+  std::string log_level = "info";
+};
+
+// How parsing ended when it did not produce a Config.
+struct ParseExit {
+  int code;             // 0 for --help/--version, 2 for a bad flag or value
+  std::string message;  // what to print (stdout for code 0, stderr otherwise)
+};
+
+// Parses argv (precedence: flags, then --config FILE, then RINGCHAT_* env).
+// Every option is declared once, with its default, bounds and help text.
+Result<Config, ParseExit> parse_config(int argc, const char* const* argv);
+
+// CPUs of the process's affinity mask, in order.
+std::vector<int> affinity_cpus();
+
+}  // namespace ringchat::app

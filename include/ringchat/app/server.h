@@ -1,0 +1,41 @@
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ringchat/app/config.h"
+#include "ringchat/chat/shard.h"
+#include "ringchat/core/result.h"
+
+namespace ringchat::app {
+
+// The whole server: shared state and one pinned thread per shard.
+// Thread: the control thread (main, or a test) calls every method.
+class Server {
+ public:
+  explicit Server(const chat::ShardConfig& config);
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+  ~Server();
+
+  // Starts the shards one by one (the first binds, so port 0 works) and
+  // returns the bound port once every shard is accepting.
+  Result<uint16_t, std::string> start();
+  // Asks every shard to drain (close WebSockets with 1001) and stop.
+  void stop();
+  // Joins the shard threads.
+  void wait();
+  const obs::Registry& metrics() const { return shared_->metrics; }
+
+ private:
+  std::unique_ptr<chat::Shared> shared_;
+  std::vector<std::unique_ptr<chat::Shard>> shards_;
+  std::vector<std::thread> threads_;
+};
+
+// Raises the soft RLIMIT_NOFILE to the hard limit; returns the new limit.
+uint64_t raise_nofile_limit();
+
+}  // namespace ringchat::app

@@ -1,0 +1,78 @@
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ringchat/core/errc.h"
+#include "ringchat/core/mailbox.h"
+#include "ringchat/core/result.h"
+#include "ringchat/net/frame.h"
+#include "ringchat/obs/metrics.h"
+
+namespace ringchat::chat {
+
+// What the shards need of the configuration. Thread: immutable once shards start.
+struct ShardConfig {
+  std::string bind = "0.0.0.0";
+  uint16_t port = 8080;
+  unsigned shards = 1;
+  size_t max_message = 1 << 20;
+  size_t max_header = 8192;
+  uint32_t ping_interval_ms = 25000;
+  uint32_t handshake_timeout_ms = 10000;
+  uint32_t close_timeout_ms = 2000;    // lingering close: wait this long for the peer's FIN
+  uint32_t drain_timeout_ms = 10000;
+  size_t max_backlog = 8 << 20;        // per-connection send backlog before a 1008 close
+  bool echo = true;
+  int rcvbuf = 0;
+  int sndbuf = 0;
+  unsigned max_connections_per_shard = 16384;  // direct-descriptor table size
+  std::vector<int> cpus;               // shard i runs on cpus[i % size]; empty: unpinned
+};
+
+// A cross-shard message: a kind and a frame (wire bytes and/or room name).
+// The frame's reference travels with the message.
+struct MailMsg {
+  enum class Kind : uint8_t { kPublish, kDeliver, kJoin, kLeave };
+  Kind kind;
+  net::Frame* frame;
+};
+inline constexpr size_t kMailboxSlots = 4096;
+using Mailboxes = core::MailboxSet<MailMsg, kMailboxSlots>;
+
+// State every shard shares. Thread: any; built before shards start.
+struct Shared {
+  explicit Shared(const ShardConfig& c)
+      : config(c), mail(c.shards), metrics(c.shards), ring_fds(c.shards) {
+    for (auto& fd : ring_fds) fd.store(-1);
+  }
+  const ShardConfig config;
+  Mailboxes mail;
+  obs::Registry metrics;
+  std::vector<std::atomic<int>> ring_fds;  // for MSG_RING doorbells
+  std::atomic<uint16_t> bound_port{0};     // the real port when config.port is 0
+};
+
+class ShardImpl;
+
+// One thread, one io_uring, one listener; its connections and its rooms.
+// Thread: created by the control thread; run() on its own thread only.
+class Shard {
+ public:
+  Shard(unsigned id, Shared& shared);
+  ~Shard();
+  Shard(const Shard&) = delete;
+  Shard& operator=(const Shard&) = delete;
+
+  // On the shard's own thread: ring, buffers, listener. Publishes the ring fd.
+  Result<void, std::string> init();
+  // Runs the loop until a stop request has drained every connection.
+  void run();
+
+ private:
+  std::unique_ptr<ShardImpl> impl_;
+};
+
+}  // namespace ringchat::chat

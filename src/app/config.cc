@@ -1,0 +1,120 @@
+#include "ringchat/app/config.h"
+
+#include <sched.h>
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace ringchat::app {
+
+namespace {
+
+// Parses "65536", "64K", "1M", "1G" (powers of 1024).
+std::string parse_size(std::string v, uint64_t* out) {
+  CLI::AsSizeValue conv(false);
+  std::string err = conv(v);
+  if (!err.empty()) return err;
+  *out = std::stoull(v);
+  return {};
+}
+
+// A byte-size option with bounds; `set` stores the parsed value.
+CLI::Option* add_size(CLI::App& app, const std::string& name, uint64_t def,
+                      uint64_t min, uint64_t max, const std::string& help,
+                      std::function<void(uint64_t)> set) {
+  auto* opt = app.add_option_function<std::string>(
+      name, [set](const std::string& v) {
+        uint64_t n = 0;
+        parse_size(v, &n);
+        set(n);
+      },
+      help + " (bytes; K, M, G suffixes)");
+  opt->default_str(std::to_string(def));
+  opt->check([min, max](const std::string& v) -> std::string {
+    uint64_t n = 0;
+    std::string err = parse_size(v, &n);
+    if (!err.empty()) return err;
+    if (n < min || n > max) {
+      return "must be between " + std::to_string(min) + " and " + std::to_string(max);
+    }
+    return {};
+  }, "SIZE");
+  return opt;
+}
+
+void declare(CLI::App& app, Config& c) {
+  chat::ShardConfig& s = c.shard;
+  app.add_option("--port", s.port, "TCP port to listen on (0: any free port)")
+      ->capture_default_str()->check(CLI::Range(0, 65535))->envname("RINGCHAT_PORT");
+  app.add_option("--bind", s.bind, "Address to listen on (IPv4 or IPv6 literal)")
+      ->capture_default_str()->envname("RINGCHAT_BIND");
+  app.add_option("--threads", c.threads,
+                 "Shards (threads); 0 = one per CPU of the affinity mask")
+      ->capture_default_str()->check(CLI::Range(0, 1024))->envname("RINGCHAT_THREADS");
+  add_size(app, "--max-message", s.max_message, 125, 1ull << 30,
+           "Largest WebSocket message; bigger ones close with 1009",
+           [&s](uint64_t v) { s.max_message = v; })->envname("RINGCHAT_MAX_MESSAGE");
+  add_size(app, "--max-header", s.max_header, 1024, 1 << 20,
+           "Largest HTTP request line plus headers; bigger gets 431",
+           [&s](uint64_t v) { s.max_header = v; })->envname("RINGCHAT_MAX_HEADER");
+  app.add_option("--ping-interval", s.ping_interval_ms,
+                 "Milliseconds between pings; two silent intervals close the connection")
+      ->capture_default_str()->check(CLI::Range(100, 3600000))
+      ->envname("RINGCHAT_PING_INTERVAL");
+  app.add_option("--handshake-timeout", s.handshake_timeout_ms,
+                 "Milliseconds a client may take to send a complete HTTP request")
+      ->capture_default_str()->check(CLI::Range(100, 600000))
+      ->envname("RINGCHAT_HANDSHAKE_TIMEOUT");
+  app.add_option("--drain-timeout", s.drain_timeout_ms,
+                 "Milliseconds SIGTERM waits for connections to close")
+      ->capture_default_str()->check(CLI::Range(0, 600000))
+      ->envname("RINGCHAT_DRAIN_TIMEOUT");
+  add_size(app, "--send-backlog", s.max_backlog, 4096, 1ull << 32,
+           "Queued bytes before a slow client is closed with 1008",
+           [&s](uint64_t v) { s.max_backlog = v; })->envname("RINGCHAT_SEND_BACKLOG");
+  app.add_flag("!--no-echo", s.echo, "Do not deliver a client's messages back to itself")
+      ->envname("RINGCHAT_NO_ECHO");
+  add_size(app, "--rcvbuf", 0, 0, 1 << 30, "SO_RCVBUF of client sockets (0: kernel autotuning)",
+           [&s](uint64_t v) { s.rcvbuf = static_cast<int>(v); })->envname("RINGCHAT_RCVBUF");
+  add_size(app, "--sndbuf", 0, 0, 1 << 30, "SO_SNDBUF of client sockets (0: kernel autotuning)",
+           [&s](uint64_t v) { s.sndbuf = static_cast<int>(v); })->envname("RINGCHAT_SNDBUF");
+  app.add_option("--log-level", c.log_level, "debug, info, warn or error")
+      ->capture_default_str()->check(CLI::IsMember({"debug", "info", "warn", "error"}))
+      ->envname("RINGCHAT_LOG_LEVEL");
+}
+
+}  // namespace
+
+Result<Config, ParseExit> parse_config(int argc, const char* const* argv) {
+  Config c;
+  CLI::App app{"ringchat: a real-time chat server (WebSocket rooms over io_uring)", "ringchat"};
+  app.set_version_flag("--version", "ringchat 0.1.0");
+  app.set_config("--config", "", "Read options from a TOML or INI file");
+  app.get_formatter()->column_width(32);
+  declare(app, c);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    return Err(ParseExit{0, app.help()});
+  } catch (const CLI::CallForVersion& e) {
+    return Err(ParseExit{0, e.what()});
+  } catch (const CLI::ParseError& e) {
+    return Err(ParseExit{2, std::string("ringchat: ") + e.what() +
+                                "\nRun with --help for the list of options."});
+  }
+  return c;
+}
+
+std::vector<int> affinity_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::vector<int> cpus;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    for (int i = 0; i < CPU_SETSIZE; ++i) {
+      if (CPU_ISSET(i, &set)) cpus.push_back(i);
+    }
+  }
+  return cpus;
+}
+
+}  // namespace ringchat::app

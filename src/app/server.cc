@@ -1,0 +1,106 @@
+#include "ringchat/app/server.h"
+
+#include <liburing.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/resource.h>
+
+#include <future>
+
+#include "ringchat/core/op.h"
+#include "ringchat/obs/log.h"
+
+namespace ringchat::app {
+
+namespace {
+
+void pin_to(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set) != 0) {
+    RC_WARN("could not pin to CPU %d", cpu);
+  }
+}
+
+}  // namespace
+
+uint64_t raise_nofile_limit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    getrlimit(RLIMIT_NOFILE, &rl);
+  }
+  return rl.rlim_cur;
+}
+
+Server::Server(const chat::ShardConfig& config)
+    : shared_(std::make_unique<chat::Shared>(config)) {}
+
+Server::~Server() {
+  if (!threads_.empty()) {
+    stop();
+    wait();
+  }
+  // Shards release undelivered mail in their destructors: every thread has
+  // stopped, so every ring is quiescent.
+  shards_.clear();
+}
+
+Result<uint16_t, std::string> Server::start() {
+  const chat::ShardConfig& cfg = shared_->config;
+  for (unsigned i = 0; i < cfg.shards; ++i) {
+    shards_.push_back(std::make_unique<chat::Shard>(i, *shared_));
+  }
+  for (unsigned i = 0; i < cfg.shards; ++i) {
+    std::promise<Result<void, std::string>> ready;
+    auto ready_f = ready.get_future();
+    int cpu = cfg.cpus.empty() ? -1 : cfg.cpus[i % cfg.cpus.size()];
+    chat::Shard* shard = shards_[i].get();
+    threads_.emplace_back([shard, cpu, &ready] {
+      if (cpu >= 0) pin_to(cpu);
+      auto r = shard->init();
+      const bool ok = r.ok();
+      ready.set_value(std::move(r));
+      if (ok) shard->run();
+    });
+    auto r = ready_f.get();
+    if (!r) {
+      threads_.back().join();
+      threads_.pop_back();
+      stop();
+      wait();
+      return Err("shard " + std::to_string(i) + ": " + r.error());
+    }
+  }
+  return shared_->bound_port.load();
+}
+
+void Server::stop() {
+  // A throwaway ring on this thread: MSG_RING posts a kStop completion into
+  // each shard's ring, waking it if it sleeps.
+  io_uring ring;
+  if (io_uring_queue_init(8, &ring, 0) != 0) {
+    RC_ERROR("cannot create control ring to stop shards");
+    return;
+  }
+  for (auto& fd_slot : shared_->ring_fds) {
+    const int fd = fd_slot.load();
+    if (fd < 0) continue;
+    io_uring_sqe* sqe = io_uring_get_sqe(&ring);
+    io_uring_prep_msg_ring(sqe, fd, 0, core::pack(core::Op::kStop, 0, 0), 0);
+    io_uring_submit_and_wait(&ring, 1);
+    io_uring_cqe* cqe;
+    if (io_uring_peek_cqe(&ring, &cqe) == 0) io_uring_cqe_seen(&ring, cqe);
+  }
+  io_uring_queue_exit(&ring);
+}
+
+void Server::wait() {
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+}  // namespace ringchat::app

@@ -1,0 +1,120 @@
+#pragma once
+// Private to the chat module: the shard's loop, connections and rooms.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "ringchat/chat/rooms.h"
+#include "ringchat/chat/shard.h"
+#include "ringchat/core/op.h"
+#include "ringchat/core/reactor.h"
+#include "ringchat/core/timer_wheel.h"
+#include "ringchat/http/request_parser.h"
+#include "ringchat/net/send_queue.h"
+#include "ringchat/ws/frame_parser.h"
+
+namespace ringchat::chat {
+
+enum class ConnState : uint8_t { kFree, kHttp, kWs, kClosing };
+
+// One client connection: a slot of the shard's table whose index is also its
+// direct descriptor. Reused slots get a new generation. An idle WebSocket
+// holds no heap memory: the parsers and the send queue exist only while used.
+// Thread: owner shard only.
+struct Conn : core::TimerNode {
+  uint32_t gen = 0;
+  ConnState state = ConnState::kFree;
+  bool recv_armed = false;       // a multishot recv is live
+  bool in_dirty = false;         // listed for the end-of-turn send flush
+  bool close_after_flush = false;
+  bool shutdown_sent = false;
+  bool finalizing = false;       // waiting for in-flight ops before freeing the slot
+  uint8_t pending = 0;           // in-flight ops: recv, send, shutdown
+  uint64_t last_rx_ms = 0;
+  LocalRoom* room = nullptr;
+  uint32_t member_index = 0;
+  std::unique_ptr<http::RequestParser> http;
+  std::unique_ptr<net::SendQueue> sendq;
+  std::optional<ws::FrameParser> ws;
+};
+
+class ShardImpl {
+ public:
+  ShardImpl(unsigned id, Shared& shared);
+  ~ShardImpl();
+  Result<void, std::string> init();
+  void run();
+
+ private:
+  // loop (shard.cc)
+  int64_t next_timeout();
+  void reap();
+  void dispatch(const io_uring_cqe* cqe);
+  void arm_accept();
+  void arm_recv(uint32_t slot);
+  void on_accept(const io_uring_cqe* cqe);
+  void on_recv(Conn& c, uint32_t slot, const io_uring_cqe* cqe);
+  void on_send(Conn& c, uint32_t slot, const io_uring_cqe* cqe);
+  void on_op_done(Conn& c, uint32_t slot);
+  void on_timer(Conn& c);
+  void flush_sends();
+  void flush_conn(Conn& c, uint32_t slot);
+  void ring_doorbell(unsigned to);
+  void begin_drain();
+  bool finished() const;
+  Conn& conn(uint32_t slot) { return conns_[slot]; }
+  uint32_t slot_of(const Conn& c) const { return static_cast<uint32_t>(&c - conns_); }
+
+  // connections (connection.cc)
+  void on_data(Conn& c, std::span<std::byte> data);
+  std::span<std::byte> on_http(Conn& c, std::span<std::byte> data);
+  void handle_request(Conn& c, const http::Request& req);
+  void upgrade(Conn& c, const http::Request& req, std::string_view room);
+  void on_ws(Conn& c, std::span<std::byte> data);
+  void on_ws_error(Conn& c, ws::CloseCode code);
+  void send_bytes(Conn& c, std::string_view bytes);
+  void send_control(Conn& c, ws::Opcode op, std::span<const std::byte> payload);
+  void send_close(Conn& c, uint16_t code, std::string_view reason);
+  void queue(Conn& c, net::LocalFrame* lf);
+  void begin_close(Conn& c);
+  void finalize(Conn& c);
+  void release_slot(Conn& c);
+
+  // rooms and mail (rooms_io.cc)
+  void join_room(Conn& c, std::string_view room);
+  void leave_room(Conn& c);
+  void publish(Conn& c, ws::Opcode op, std::span<const std::byte> payload);
+  void sequence(net::Frame* f);
+  void deliver(net::Frame* f);
+  void on_mail(unsigned from, const MailMsg& m);
+  void drain_mail();
+  void tell_owner(MailMsg::Kind kind, std::string_view room);
+
+  unsigned id_;
+  Shared& shared_;
+  const ShardConfig& cfg_;
+  obs::ShardMetrics& metrics_;
+  core::Reactor reactor_;
+  core::Outbox<MailMsg, kMailboxSlots> outbox_;
+  std::optional<core::TimerWheel> timers_;
+  int listen_fd_ = -1;
+  bool accept_armed_ = false;
+  bool draining_ = false;
+  uint64_t drain_deadline_ms_ = 0;
+  uint64_t now_ms_ = 0;
+  Conn* conns_ = nullptr;          // mmap'd table; slots constructed on first use
+  size_t conns_bytes_ = 0;
+  uint32_t max_conns_ = 0;
+  uint32_t constructed_ = 0;
+  uint32_t open_ = 0;
+  std::vector<uint32_t> dirty_;
+  std::vector<uint32_t> rearm_;    // recvs ended by -ENOBUFS
+  std::vector<uint32_t> slow_;     // consumers over their backlog, during deliver()
+  LocalRooms local_rooms_;
+  OwnedRooms owned_rooms_;
+};
+
+}  // namespace ringchat::chat
