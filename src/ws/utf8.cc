@@ -82,20 +82,23 @@ constexpr State step(State s, Class c) {
   }
 }
 
-constexpr auto kClassOf = [] {
-  std::array<uint8_t, 256> t{};
-  for (unsigned b = 0; b < 256; ++b) t[b] = class_of(b);
-  return t;
-}();
+// Shift-based DFA: a state is stored as a bit offset (6 * state), and row
+// kRow[b] holds, at each state's offset, the offset of the next state. One
+// step is a load that does not depend on the state, a shift and a mask, so
+// the loop-carried chain is one shift per byte.
+constexpr unsigned kBitsPerState = 6;
+static_assert(kStateCount * kBitsPerState <= 64);
+constexpr uint8_t kRejectOffset = kReject * kBitsPerState;
 
-constexpr auto kNext = [] {
-  std::array<std::array<uint8_t, kClassCount>, kStateCount> t{};
-  for (unsigned s = 0; s < kStateCount; ++s) {
-    for (unsigned c = 0; c < kClassCount; ++c) {
-      t[s][c] = step(static_cast<State>(s), static_cast<Class>(c));
+constexpr auto kRow = [] {
+  std::array<uint64_t, 256> rows{};
+  for (unsigned b = 0; b < 256; ++b) {
+    for (unsigned s = 0; s < kStateCount; ++s) {
+      const uint64_t next = step(static_cast<State>(s), class_of(b));
+      rows[b] |= (next * kBitsPerState) << (s * kBitsPerState);
     }
   }
-  return t;
+  return rows;
 }();
 
 constexpr uint64_t kHighBits = 0x8080808080808080ULL;
@@ -119,21 +122,26 @@ const uint8_t* skip_ascii(const uint8_t* p, const uint8_t* end) {
 bool Utf8Validator::feed(std::span<const std::byte> bytes) {
   const auto* p = reinterpret_cast<const uint8_t*>(bytes.data());
   const auto* end = p + bytes.size();
-  uint8_t s = state_;
-  if (s == kReject) return false;
-  while (p < end) {
-    if (s == kAccept) {
+  // Only the low 6 bits of `s` are the state; x86-64 and AArch64 shifts
+  // ignore the rest, so `>> (s & 63)` is a single instruction and the upper
+  // bits are masked off once per run rather than per byte.
+  uint64_t s = state_;
+  while (p < end && s != kRejectOffset) {
+    if (s == 0) {
       p = skip_ascii(p, end);
       if (p == end) break;
     }
-    s = kNext[s][kClassOf[*p++]];
-    if (s == kReject) break;
+    // Stepping 16 bytes between checks keeps the loop branch-light; reject
+    // is absorbing, so checking after the run loses nothing.
+    const uint8_t* stop = end - p > 16 ? p + 16 : end;
+    while (p < stop) s = kRow[*p++] >> (s & 63);
+    s &= 63;
   }
-  state_ = s;
-  return s != kReject;
+  state_ = static_cast<uint8_t>(s);
+  return s != kRejectOffset;
 }
 
-bool Utf8Validator::failed() const { return state_ == kReject; }
+bool Utf8Validator::failed() const { return state_ == kRejectOffset; }
 
 bool is_valid_utf8(std::span<const std::byte> bytes) {
   Utf8Validator v;
