@@ -13,7 +13,8 @@
 #     from smaps_rollup, which leaves out shared file pages);
 #   kernel socket memory separately: delta of /proc/net/sockstat TCP `mem`
 #     pages (both ends of the loopback connections are counted there) and of
-#     `sockets: used`;
+#     `sockets: used`, and of the machine's Slab (socket structures, both ends;
+#     noisy when other work runs);
 #   the server's CPU use while holding the idle connections (5 s window).
 # Ends with one line of JSON (also written to --json FILE). Every wait has a
 # deadline; the whole run is bounded by --deadline (default 300 s).
@@ -55,6 +56,7 @@ trap 'kill $watchdog 2>/dev/null; cleanup' EXIT
 kb_of() { awk -v k="$1:" '$1 == k {print $2; exit}' "$2"; }
 sockstat_tcp_mem() { awk '$1 == "TCP:" {for (i = 2; i < NF; i++) if ($i == "mem") print $(i+1)}' /proc/net/sockstat; }
 sockstat_used() { awk '$1 == "sockets:" {print $3}' /proc/net/sockstat; }
+slab_kb() { awk '$1 == "Slab:" {print $2}' /proc/meminfo; }
 
 # Source addresses: each has its own ephemeral port range (~28k).
 src_ips="127.0.0.1"
@@ -86,7 +88,7 @@ for _ in $(seq 100); do (( $(bench_established "$port") == 0 )) && break; sleep 
 sleep 1  # let the server finish closing and return freed memory
 
 st="/proc/$SERVER_PID/status" roll="/proc/$SERVER_PID/smaps_rollup"
-rss0=$(kb_of VmRSS "$st"); pss0=$(kb_of Pss_Anon "$roll"); tcp0=$(sockstat_tcp_mem); used0=$(sockstat_used)
+rss0=$(kb_of VmRSS "$st"); pss0=$(kb_of Pss_Anon "$roll"); tcp0=$(sockstat_tcp_mem); used0=$(sockstat_used); slab0=$(slab_kb)
 
 start_clients "$n" "$deadline"
 t0=$SECONDS
@@ -94,12 +96,12 @@ bench_wait_established "$port" "$n" "$((deadline / 2))" || { tail -n 20 "$BENCH_
 connect_s=$((SECONDS - t0))
 sleep 2  # idle: let in-flight handshakes and allocator caches settle
 held=$(bench_established "$port")
-rss1=$(kb_of VmRSS "$st"); pss1=$(kb_of Pss_Anon "$roll"); tcp1=$(sockstat_tcp_mem); used1=$(sockstat_used)
+rss1=$(kb_of VmRSS "$st"); pss1=$(kb_of Pss_Anon "$roll"); tcp1=$(sockstat_tcp_mem); used1=$(sockstat_used); slab1=$(slab_kb)
 ticks0=$(bench_cpu_ticks "$SERVER_PID"); sleep 5; ticks1=$(bench_cpu_ticks "$SERVER_PID")
 
 
 
-export server client n held connect_s rss0 rss1 pss0 pss1 tcp0 tcp1 used0 used1 ticks0 ticks1
+export server client n held connect_s rss0 rss1 pss0 pss1 tcp0 tcp1 used0 used1 slab0 slab1 ticks0 ticks1
 export hz="$(getconf CLK_TCK)" page="$(getconf PAGESIZE)"
 result=$("$PY" - <<'PYEOF'
 import json, os
@@ -112,6 +114,7 @@ r = {"bench": "idle_memory", "server": e["server"], "client": e["client"],
      "user_bytes_per_conn": round((i("rss1") - i("rss0")) * 1024 / n),
      "pss_anon_bytes_per_conn": round((i("pss1") - i("pss0")) * 1024 / n),
      "kernel_tcp_mem_bytes_per_conn": round((i("tcp1") - i("tcp0")) * i("page") / n),
+     "kernel_slab_bytes_per_conn": round((i("slab1") - i("slab0")) * 1024 / n),
      "sockets_used_delta": i("used1") - i("used0"),
      "idle_cpu_pct": round((i("ticks1") - i("ticks0")) * 100 / i("hz") / 5, 2)}
 print(json.dumps(r))
@@ -125,7 +128,8 @@ print(f"server {r['server']}: {r['held']} of {r['connections']} idle connections
 print(f"  RSS {r['rss_before_kb']} kB -> {r['rss_after_kb']} kB: {r['user_bytes_per_conn']} B "
       f"per connection (Pss_Anon: {r['pss_anon_bytes_per_conn']} B)")
 print(f"  kernel TCP memory (both loopback ends): {r['kernel_tcp_mem_bytes_per_conn']} B per "
-      f"connection; sockets used +{r['sockets_used_delta']}")
+      f"connection; kernel slab (socket structs, both ends, whole machine): "
+      f"{r['kernel_slab_bytes_per_conn']} B per connection; sockets used +{r['sockets_used_delta']}")
 print(f"  server CPU while idle: {r['idle_cpu_pct']}% of a core")
 PYEOF
 echo "$result"
