@@ -297,24 +297,35 @@ RequestParser::Slot RequestParser::slot_for(std::string_view name) {
 
 bool RequestParser::is_list(Slot slot) {
   return slot == Slot::kUpgrade || slot == Slot::kConnection ||
-         slot == Slot::kSecWebSocketProtocol ||
-         slot == Slot::kTransferEncoding;
+         slot == Slot::kSecWebSocketProtocol || slot == Slot::kTransferEncoding;
 }
 
 std::string* RequestParser::target_of(Slot slot) {
   switch (slot) {
-    case Slot::kHost: return &request_.host;
-    case Slot::kUpgrade: return &request_.upgrade_header;
-    case Slot::kConnection: return &request_.connection;
-    case Slot::kSecWebSocketKey: return &request_.sec_websocket_key;
-    case Slot::kSecWebSocketVersion: return &request_.sec_websocket_version;
-    case Slot::kSecWebSocketProtocol: return &request_.sec_websocket_protocol;
-    case Slot::kOrigin: return &request_.origin;
-    case Slot::kAuthorization: return &request_.authorization;
-    case Slot::kLastEventId: return &request_.last_event_id;
-    case Slot::kContentType: return &request_.content_type;
-    case Slot::kTransferEncoding: return &transfer_encoding_;
-    case Slot::kNone: break;
+    case Slot::kHost:
+      return &request_.host;
+    case Slot::kUpgrade:
+      return &request_.upgrade_header;
+    case Slot::kConnection:
+      return &request_.connection;
+    case Slot::kSecWebSocketKey:
+      return &request_.sec_websocket_key;
+    case Slot::kSecWebSocketVersion:
+      return &request_.sec_websocket_version;
+    case Slot::kSecWebSocketProtocol:
+      return &request_.sec_websocket_protocol;
+    case Slot::kOrigin:
+      return &request_.origin;
+    case Slot::kAuthorization:
+      return &request_.authorization;
+    case Slot::kLastEventId:
+      return &request_.last_event_id;
+    case Slot::kContentType:
+      return &request_.content_type;
+    case Slot::kTransferEncoding:
+      return &transfer_encoding_;
+    case Slot::kNone:
+      break;
   }
   RC_CHECK(false);
   return nullptr;

@@ -12,8 +12,8 @@ namespace {
 
 // What feeding a byte stream produced.
 struct Outcome {
-  int status = 0;         // 0 while no error
-  size_t consumed = 0;    // bytes the parser took
+  int status = 0;       // 0 while no error
+  size_t consumed = 0;  // bytes the parser took
   bool done = false;
   Request request;
 };
@@ -123,11 +123,11 @@ TEST(RequestParser, MapsMethods) {
     std::string_view name;
     Method method;
   };
-  for (Case c : {Case{"GET", Method::kGet}, Case{"HEAD", Method::kHead},
-                 Case{"POST", Method::kPost}, Case{"PUT", Method::kPut},
-                 Case{"DELETE", Method::kDelete},
-                 Case{"OPTIONS", Method::kOptions},
-                 Case{"PATCH", Method::kOther}}) {
+  for (Case c :
+       {Case{"GET", Method::kGet}, Case{"HEAD", Method::kHead},
+        Case{"POST", Method::kPost}, Case{"PUT", Method::kPut},
+        Case{"DELETE", Method::kDelete}, Case{"OPTIONS", Method::kOptions},
+        Case{"PATCH", Method::kOther}}) {
     std::string text = std::string(c.name) + " /x HTTP/1.1\r\nHost: h\r\n\r\n";
     Outcome o = parse(text);
     ASSERT_TRUE(o.done) << c.name;
@@ -441,17 +441,25 @@ TEST(RequestParser, SurvivesSeededRandomGarbage) {
   std::mt19937 rng(20240601);
   const std::string_view alphabet = "GET /HTP1.\r\n: abcXYZ%?&=\t\x01\x7f\xff";
   for (int round = 0; round < 2000; ++round) {
-    std::string text = round % 2 == 0 ? "" : std::string(kGet.substr(0, rng() % kGet.size()));
+    std::string text =
+        round % 2 == 0 ? "" : std::string(kGet.substr(0, rng() % kGet.size()));
     size_t n = rng() % 300;
     for (size_t i = 0; i < n; ++i) {
       text.push_back(round % 3 == 0 ? char(rng())
                                     : alphabet[rng() % alphabet.size()]);
     }
-    Outcome whole = parse(text, Limits{.max_header_bytes = 200});
+    Limits limits{.max_header_bytes = 200};
+    Outcome whole = parse(text, limits);
+    size_t cut = text.empty() ? 0 : rng() % text.size();
+    EXPECT_EQ(feed_pieces(text, {cut}, limits).status, whole.status) << cut;
     EXPECT_LE(whole.consumed, text.size());
+    if (whole.status == 0 && !whole.done) {
+      EXPECT_EQ(whole.consumed, text.size());  // need more: all taken
+    }
     if (whole.status != 0) {
-      EXPECT_TRUE(whole.status == 400 || whole.status == 431 ||
-                  whole.status == 501 || whole.status == 505)
+      EXPECT_TRUE(whole.status == 400 || whole.status == 413 ||
+                  whole.status == 431 || whole.status == 501 ||
+                  whole.status == 505)
           << whole.status;
     }
   }

@@ -8,7 +8,15 @@ namespace ringchat::http {
 
 // Request methods the server routes on; everything else llhttp accepts
 // (PATCH, CONNECT, PROPFIND, ...) is kOther and gets a 405 from the router.
-enum class Method : uint8_t { kGet, kHead, kPost, kPut, kDelete, kOptions, kOther };
+enum class Method : uint8_t {
+  kGet,
+  kHead,
+  kPost,
+  kPut,
+  kDelete,
+  kOptions,
+  kOther
+};
 
 std::string_view to_string(Method method);
 

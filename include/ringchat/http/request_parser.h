@@ -96,10 +96,10 @@ class RequestParser {
   // Before the headers complete: header bytes given to llhttp so far;
   // after: trailer and chunk extension bytes (parsed, not kept).
   size_t header_bytes_ = 0;
-  size_t value_start_ = 0;         // where this value starts in its target
-  uint16_t seen_ = 0;              // bit per Slot already present
-  Slot slot_ = Slot::kNone;        // slot of the header being read
-  int error_ = 0;                  // status to answer, once failed
+  size_t value_start_ = 0;   // where this value starts in its target
+  uint16_t seen_ = 0;        // bit per Slot already present
+  Slot slot_ = Slot::kNone;  // slot of the header being read
+  int error_ = 0;            // status to answer, once failed
   bool headers_complete_ = false;
   bool done_ = false;
 };
