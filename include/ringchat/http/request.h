@@ -53,6 +53,8 @@ struct Limits {
   size_t max_body_bytes = 1 << 20;
 };
 
+// Pure functions. Thread: any.
+
 // Whether the comma-separated header `value` lists `token`, compared
 // case-insensitively with surrounding whitespace ignored:
 // header_has_token("keep-alive, Upgrade", "upgrade") -> true.

@@ -5,6 +5,8 @@
 
 namespace ringchat::http {
 
+// Request-target and query helpers; pure functions. Thread: any.
+
 // Decodes %XX escapes of `in` into `out` (replacing its contents). '+' is
 // left alone: in a path it is a literal plus. Returns false on a '%' not
 // followed by two hex digits; `out` is then unspecified.
