@@ -1,0 +1,24 @@
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "scenario.h"
+
+namespace ringchat::ringload {
+
+// Who is where: each client's room and whether it sends. Deterministic for a
+// given scenario and seed, so A/B runs against two servers are identical.
+// Thread: built by main before the workers start; read-only after.
+struct Plan {
+  std::vector<uint32_t> room;      // per client
+  std::vector<uint8_t> sender;     // per client: 1 if it publishes
+  std::vector<uint32_t> senders_in_room;  // per room
+  std::vector<uint32_t> members_in_room;  // per room
+
+  std::string room_name(const Scenario& s, uint32_t client) const;
+};
+
+Plan build_plan(const Scenario& s);
+
+}  // namespace ringchat::ringload

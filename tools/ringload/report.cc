@@ -1,0 +1,185 @@
+#include "report.h"
+
+#include <algorithm>
+#include <fstream>
+
+#include "json_writer.h"
+
+namespace ringchat::ringload {
+namespace {
+
+double us(uint64_t ns) { return static_cast<double>(ns) / 1000.0; }
+double per_s(uint64_t n, double s) { return s > 0 ? static_cast<double>(n) / s : 0; }
+
+void latency_json(JsonWriter& w, const Histogram& h) {
+  w.key("latency_us").begin_object();
+  w.field("count", h.count());
+  w.field("p50", us(h.percentile(50))).field("p90", us(h.percentile(90)));
+  w.field("p95", us(h.percentile(95))).field("p99", us(h.percentile(99)));
+  w.field("p999", us(h.percentile(99.9))).field("max", us(h.max()));
+  w.field("mean", h.mean() / 1000.0);
+  w.end_object();
+}
+
+void errors_json(JsonWriter& w, const StageStats& st) {
+  w.key("errors").begin_object();
+  for (const auto& [kind, n] : st.errors) w.field(kind, n);
+  w.end_object();
+}
+
+void stage_json(JsonWriter& w, const StageStats& st, double duration_s) {
+  w.field("duration_s", duration_s);
+  w.field("sent", st.sent).field("delivered", st.delivered);
+  w.field("msgs_per_s_sent", per_s(st.sent, duration_s));
+  w.field("msgs_per_s_delivered", per_s(st.delivered, duration_s));
+  w.field("bytes_sent", st.bytes_sent).field("bytes_delivered", st.bytes_delivered);
+  latency_json(w, st.latency);
+  errors_json(w, st);
+}
+
+void phase_json(JsonWriter& w, const PhaseReport& p) {
+  w.begin_object();
+  w.field("name", p.name).field("kind", to_string(p.kind));
+  stage_json(w, p.stats, p.duration_s);
+  w.field("client_cpu_s", p.client_cpu_s);
+  w.field("max_worker_busy", p.max_worker_busy);
+  if (p.server_cpu_s >= 0) {
+    w.field("server_cpu_s", p.server_cpu_s);
+    w.field("server_cpu_us_per_delivered",
+            p.stats.delivered ? p.server_cpu_s * 1e6 / static_cast<double>(p.stats.delivered) : 0.0);
+    w.field("server_cpu_us_per_sent",
+            p.stats.sent ? p.server_cpu_s * 1e6 / static_cast<double>(p.stats.sent) : 0.0);
+  }
+  w.end_object();
+}
+
+void scenario_json(JsonWriter& w, const Scenario& s) {
+  w.key("scenario").begin_object();
+  w.field("url", s.url).field("mode", to_string(s.mode));
+  w.field("connections", s.connections).field("rooms", s.rooms);
+  w.field("room_dist", s.room_dist == RoomDist::kZipf ? "zipf" : "uniform");
+  w.field("senders", s.senders).field("rate", s.rate);
+  w.field("size", s.size).field("size_max", s.size_max);
+  w.key("cpus").begin_array();
+  for (int c : s.cpus) w.value(c);
+  w.end_array();
+  w.key("src_ips").begin_array();
+  for (const auto& ip : s.src_ips) w.value(ip);
+  w.end_array();
+  w.field("seed", s.seed);
+  w.end_object();
+}
+
+void kernel_json(JsonWriter& w, const KernelSettings& k) {
+  w.key("kernel").begin_object();
+  w.field("somaxconn", k.somaxconn).field("ip_local_port_range", k.ip_local_port_range);
+  w.field("rmem_max", k.rmem_max).field("wmem_max", k.wmem_max);
+  w.field("tcp_rmem", k.tcp_rmem).field("tcp_wmem", k.tcp_wmem);
+  w.field("nofile", k.nofile).field("release", k.kernel);
+  w.end_object();
+}
+
+void timeline_json(JsonWriter& w, const std::vector<Sample>& samples) {
+  w.key("timeline").begin_array();
+  for (const Sample& t : samples) {
+    w.begin_object();
+    w.field("t_s", t.t_s).field("phase", t.phase);
+    w.field("sent_per_s", t.sent_per_s).field("delivered_per_s", t.delivered_per_s);
+    w.field("p50_us", us(t.p50_ns)).field("p99_us", us(t.p99_ns)).field("max_us", us(t.max_ns));
+    w.field("open", t.open);
+    w.end_object();
+  }
+  w.end_array();
+}
+
+void print_latency(std::FILE* out, const Histogram& h) {
+  std::fprintf(out, "    latency us: p50 %.1f  p90 %.1f  p95 %.1f  p99 %.1f  p99.9 %.1f  max %.1f\n",
+               us(h.percentile(50)), us(h.percentile(90)), us(h.percentile(95)), us(h.percentile(99)),
+               us(h.percentile(99.9)), us(h.max()));
+}
+
+void print_stage(std::FILE* out, std::string_view name, const StageStats& st, double d) {
+  std::fprintf(out, "  %-8.*s %7.1fs  sent %llu (%.0f/s)  delivered %llu (%.0f/s)\n",
+               static_cast<int>(name.size()), name.data(), d, static_cast<unsigned long long>(st.sent),
+               per_s(st.sent, d), static_cast<unsigned long long>(st.delivered), per_s(st.delivered, d));
+  print_latency(out, st.latency);
+  for (const auto& [kind, n] : st.errors) {
+    std::fprintf(out, "    error %s: %llu\n", kind.c_str(), static_cast<unsigned long long>(n));
+  }
+}
+
+}  // namespace
+
+std::string report_json(const RunReport& r, const Scenario& s) {
+  JsonWriter w;
+  w.begin_object();
+  w.field("tool", "ringload").field("version", 1);
+  scenario_json(w, s);
+  w.key("phases").begin_array();
+  for (const PhaseReport& p : r.phases) phase_json(w, p);
+  w.end_array();
+  w.key("totals").begin_object();
+  stage_json(w, r.totals, r.run_s);
+  w.end_object();
+  w.key("order").begin_object();
+  w.field("gaps", r.order.gaps).field("duplicates", r.order.duplicates);
+  w.field("reorders", r.order.reorders).field("missed_while_reconnecting", r.order.missed);
+  w.field("ok", r.order.clean());
+  w.end_object();
+  w.key("connections").begin_object();
+  w.field("wanted", r.connections_wanted).field("opened", r.connections.opened);
+  w.field("failed", r.connections.failed).field("reconnects", r.connections.reconnects);
+  w.field("gave_up", r.connections.gave_up).field("connect_s", r.connect_s);
+  w.end_object();
+  w.field("workers", r.workers);
+  w.field("client_cpu_s", r.client_cpu_s);
+  if (r.server_cpu_s >= 0) {
+    w.field("server_cpu_s", r.server_cpu_s).field("server_rss_bytes", r.server_rss_bytes);
+  }
+  kernel_json(w, r.kernel);
+  w.key("warnings").begin_array();
+  for (const auto& x : r.warnings) w.value(x);
+  w.end_array();
+  w.field("interrupted", r.interrupted);
+  timeline_json(w, r.timeline);
+  w.end_object();
+  return w.str() + "\n";
+}
+
+bool write_json(const RunReport& r, const Scenario& s, const std::string& path) {
+  std::ofstream out(path);
+  out << report_json(r, s);
+  return static_cast<bool>(out);
+}
+
+void print_summary(const RunReport& r, const Scenario& s, std::FILE* out) {
+  std::fprintf(out, "ringload: %s, %u connections, %s, %d worker(s)\n", std::string(to_string(s.mode)).c_str(),
+               s.connections, s.url.c_str(), r.workers);
+  for (const PhaseReport& p : r.phases) {
+    print_stage(out, p.name, p.stats, p.duration_s);
+    std::fprintf(out, "    client cpu %.2fs (busiest worker %.0f%%)", p.client_cpu_s, p.max_worker_busy * 100);
+    if (p.server_cpu_s >= 0 && p.stats.delivered > 0) {
+      std::fprintf(out, "  server cpu %.2fs = %.3f us/delivered", p.server_cpu_s,
+                   p.server_cpu_s * 1e6 / static_cast<double>(p.stats.delivered));
+    }
+    std::fprintf(out, "\n");
+  }
+  print_stage(out, "total", r.totals, r.run_s);
+  std::fprintf(out, "  order: gaps %llu  duplicates %llu  reorders %llu  (missed while reconnecting %llu)\n",
+               static_cast<unsigned long long>(r.order.gaps), static_cast<unsigned long long>(r.order.duplicates),
+               static_cast<unsigned long long>(r.order.reorders), static_cast<unsigned long long>(r.order.missed));
+  std::fprintf(out, "  connections: wanted %u  opened %llu  failed %llu  reconnects %llu  gave up %llu\n",
+               r.connections_wanted, static_cast<unsigned long long>(r.connections.opened),
+               static_cast<unsigned long long>(r.connections.failed),
+               static_cast<unsigned long long>(r.connections.reconnects),
+               static_cast<unsigned long long>(r.connections.gave_up));
+  std::fprintf(out, "  cpu: client %.2fs", r.client_cpu_s);
+  if (r.server_cpu_s >= 0) std::fprintf(out, "  server %.2fs (rss %llu KiB)", r.server_cpu_s,
+                                        static_cast<unsigned long long>(r.server_rss_bytes / 1024));
+  std::fprintf(out, "\n  kernel: somaxconn %s  ports %s  rmem_max %s  wmem_max %s  nofile %s\n",
+               r.kernel.somaxconn.c_str(), r.kernel.ip_local_port_range.c_str(), r.kernel.rmem_max.c_str(),
+               r.kernel.wmem_max.c_str(), r.kernel.nofile.c_str());
+  for (const auto& w : r.warnings) std::fprintf(out, "  WARNING: %s\n", w.c_str());
+}
+
+}  // namespace ringchat::ringload

@@ -1,0 +1,60 @@
+#pragma once
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "order_checker.h"
+#include "scenario.h"
+#include "stats.h"
+#include "sysinfo.h"
+
+namespace ringchat::ringload {
+
+struct PhaseReport {
+  std::string name;
+  PhaseKind kind = PhaseKind::kSteady;
+  double duration_s = 0;  // as run (shorter if interrupted)
+  StageStats stats;
+  double client_cpu_s = 0;
+  double server_cpu_s = -1;            // < 0: no --server-pid
+  double max_worker_busy = 0;          // busiest worker's CPU / wall, 0..1
+};
+
+// One second of the run, for the live line and the HTML plots.
+struct Sample {
+  double t_s = 0;
+  std::string phase;
+  double sent_per_s = 0;
+  double delivered_per_s = 0;
+  uint64_t p50_ns = 0, p99_ns = 0, max_ns = 0;
+  uint32_t open = 0;
+};
+
+// Everything a run reports.
+// Thread: main only, after the workers have stopped.
+struct RunReport {
+  std::vector<PhaseReport> phases;
+  StageStats totals;
+  double run_s = 0;
+  double connect_s = 0;  // time of the connect stage before the first phase
+  OrderCounts order;
+  ConnectionCounts connections;
+  uint32_t connections_wanted = 0;
+  double client_cpu_s = 0;
+  double server_cpu_s = -1;
+  uint64_t server_rss_bytes = 0;
+  KernelSettings kernel;
+  std::vector<Sample> timeline;
+  std::vector<std::string> warnings;
+  int workers = 0;
+  bool interrupted = false;
+};
+
+void print_summary(const RunReport& r, const Scenario& s, std::FILE* out);
+bool write_json(const RunReport& r, const Scenario& s, const std::string& path);
+bool write_html(const RunReport& r, const Scenario& s, const std::string& path);
+// The JSON document as a string (what write_json writes).
+std::string report_json(const RunReport& r, const Scenario& s);
+
+}  // namespace ringchat::ringload

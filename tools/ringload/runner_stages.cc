@@ -1,0 +1,110 @@
+// Runner: the stages of a run and the report at the end.
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "clock.h"
+#include "runner.h"
+
+namespace ringchat::ringload {
+
+Result<RunReport, std::string> Runner::run() {
+  if (auto r = resolve(); !r) return Err(r.error());
+  t0_ = now_ns();
+  last_tick_ns_ = t0_;
+  report_.kernel = read_kernel_settings();
+  report_.connections_wanted = s_.connections;
+  report_.workers = static_cast<int>(s_.cpus.size());
+  boundaries_.push_back(snapshot());
+  if (auto r = start_workers(); !r) return Err(r.error());
+  connect_stage();
+  for (size_t p = 0; p < phases_.size() && !interrupted_.load(); ++p) run_phase(p);
+  while (boundaries_.size() < phases_.size() + 2) boundaries_.push_back(snapshot());
+  report_.interrupted = interrupted_.load();
+  drain_stage();
+  close_stage();
+  for (const std::string& e : worker_errors_) {
+    if (e.starts_with("cannot pin")) {
+      report_.warnings.push_back(e);
+    } else if (!e.empty()) {
+      return Err(e);
+    }
+  }
+  finish_report();
+  return std::move(report_);
+}
+
+// Without a ramp phase first, every connection opens before the first
+// phase starts, so the phases measure a steady population.
+void Runner::connect_stage() {
+  const bool ramp_first = !phases_.empty() && phases_.front().kind == PhaseKind::kRamp;
+  if (!ramp_first) {
+    const double rate = s_.effective_connect_rate();
+    const double budget = s_.connect_timeout_s * (s_.max_retries + 1) +
+                          s_.backoff_cap_ms / 1000.0 * s_.max_retries +
+                          (rate > 0 ? s_.connections / rate : 0) + 5;
+    wait_for(static_cast<uint64_t>(budget * 1e9), "connect", &Runner::all_settled);
+  }
+  boundaries_.push_back(snapshot());
+  report_.connect_s = boundaries_.back().wall_s - boundaries_.front().wall_s;
+}
+
+void Runner::run_phase(size_t p) {
+  control_.stage.store(static_cast<int>(p) + 1);
+  if (s_.mode == Mode::kFanout && phases_[p].kind != PhaseKind::kRamp) control_.go.store(true);
+  wait_for(static_cast<uint64_t>(phases_[p].duration_s * 1e9), phases_[p].name, nullptr);
+  boundaries_.push_back(snapshot());
+}
+
+void Runner::drain_stage() {
+  control_.stage.store(static_cast<int>(phases_.size()) + 1);
+  quiet_since_ = 0;
+  if (s_.mode != Mode::kIdle) {
+    wait_for(static_cast<uint64_t>(s_.drain_s * 1e9), "drain", &Runner::quiet);
+  }
+}
+
+void Runner::close_stage() {
+  control_.stage.store(static_cast<int>(phases_.size()) + 2);
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+void Runner::finish_report() {
+  const size_t np = phases_.size();
+  const Snapshot end = snapshot();
+  for (const auto& w : workers_) {
+    report_.order.add(w->order());
+    report_.connections.add(w->connections());
+    for (const StageStats& st : w->stages()) report_.totals.merge(st);
+  }
+  for (size_t p = 0; p < np; ++p) {
+    const Snapshot& a = boundaries_[p + 1];
+    const Snapshot& b = boundaries_[p + 2];
+    PhaseReport pr{phases_[p].name, phases_[p].kind, b.wall_s - a.wall_s, {}, b.client_cpu_s - a.client_cpu_s};
+    for (const auto& w : workers_) pr.stats.merge(w->stages()[p + 1]);
+    if (s_.server_pid > 0 && a.server_cpu_s >= 0 && b.server_cpu_s >= 0) pr.server_cpu_s = b.server_cpu_s - a.server_cpu_s;
+    for (size_t w = 0; w < a.worker_cpu_s.size() && w < b.worker_cpu_s.size(); ++w) {
+      if (pr.duration_s > 0) pr.max_worker_busy = std::max(pr.max_worker_busy, (b.worker_cpu_s[w] - a.worker_cpu_s[w]) / pr.duration_s);
+    }
+    if (pr.max_worker_busy > 0.9 && pr.duration_s >= 1) {
+      report_.warnings.push_back("phase " + pr.name + ": a load-generator worker was " +
+                                 std::to_string(static_cast<int>(pr.max_worker_busy * 100)) +
+                                 "% busy; the generator, not the server, may be the bottleneck");
+    }
+    report_.phases.push_back(std::move(pr));
+  }
+  report_.run_s = end.wall_s;
+  report_.client_cpu_s = end.client_cpu_s - boundaries_.front().client_cpu_s;
+  if (s_.server_pid > 0) {
+    if (end.server_cpu_s >= 0 && boundaries_.front().server_cpu_s >= 0) {
+      report_.server_cpu_s = end.server_cpu_s - boundaries_.front().server_cpu_s;
+    } else {
+      report_.warnings.push_back("cannot read /proc/" + std::to_string(s_.server_pid) + "/stat");
+    }
+    report_.server_rss_bytes = process_rss_bytes(s_.server_pid);
+  }
+  if (report_.connections.opened == 0) report_.warnings.push_back("no connection succeeded");
+}
+
+}  // namespace ringchat::ringload

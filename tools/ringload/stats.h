@@ -1,0 +1,45 @@
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "histogram.h"
+#include "order_checker.h"
+
+namespace ringchat::ringload {
+
+// What happened during one stage (phase) of a run, on one worker; merge()
+// sums workers.
+// Thread: owned by one worker during the run; read by main after join.
+struct StageStats {
+  uint64_t sent = 0;
+  uint64_t delivered = 0;
+  uint64_t bytes_sent = 0;
+  uint64_t bytes_delivered = 0;
+  Histogram latency;  // ns, end to end, from the payload's timestamp
+  std::map<std::string, uint64_t> errors;
+
+  void merge(const StageStats& o) {
+    sent += o.sent;
+    delivered += o.delivered;
+    bytes_sent += o.bytes_sent;
+    bytes_delivered += o.bytes_delivered;
+    latency.merge(o.latency);
+    for (const auto& [k, v] : o.errors) errors[k] += v;
+  }
+};
+
+struct ConnectionCounts {
+  uint64_t opened = 0;      // handshakes completed (first and re-)
+  uint64_t failed = 0;      // attempts that did not reach an open WebSocket
+  uint64_t reconnects = 0;  // opens after an earlier open of the same client
+  uint64_t gave_up = 0;     // clients that exhausted --max-retries
+  void add(const ConnectionCounts& o) {
+    opened += o.opened;
+    failed += o.failed;
+    reconnects += o.reconnects;
+    gave_up += o.gave_up;
+  }
+};
+
+}  // namespace ringchat::ringload

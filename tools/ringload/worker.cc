@@ -1,0 +1,289 @@
+// Worker: the io_uring loop, connection lifecycle and timers. Message
+// handling (handshake, frames, modes) is in worker_msg.cc.
+#include "worker.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "backoff.h"
+#include "clock.h"
+#include "ringchat/core/check.h"
+
+namespace ringchat::ringload {
+namespace {
+
+constexpr unsigned kRingEntries = 4096;
+constexpr unsigned kCqEntries = 65536;
+constexpr unsigned kBufCount = 4096;  // power of two
+constexpr unsigned kBufSize = 4096;
+constexpr uint32_t kMaxConnecting = 512;
+constexpr uint64_t kScanEveryNs = 100'000'000;
+constexpr uint64_t kPublishEveryNs = 200'000'000;
+constexpr uint64_t kCloseGraceNs = 1'000'000'000;
+constexpr uint64_t kMaxWaitNs = 10'000'000;
+
+}  // namespace
+
+Worker::Worker(const Scenario& s, const Plan& plan, const Endpoint& ep, Control& control,
+               int index, int count, uint64_t t0)
+    : s_(s), plan_(plan), ep_(ep), control_(control), index_(index), count_(count), t0_(t0),
+      phases_(s.phases()), phase_count_(static_cast<int>(phases_.size())),
+      rng_(s.seed * 1000003u + static_cast<uint64_t>(index)) {
+  stages_.resize(static_cast<size_t>(phase_count_) + 3);
+  for (uint32_t c = static_cast<uint32_t>(index); c < s.connections; c += static_cast<uint32_t>(count)) {
+    conns_.emplace_back(s.max_message);
+    conns_.back().client = c;
+    to_start_.push_back(static_cast<uint32_t>(conns_.size() - 1));
+  }
+}
+
+Worker::~Worker() {
+  if (ring_ready_) io_uring_queue_exit(&ring_);
+  if (br_) munmap(br_, kBufCount * sizeof(io_uring_buf));
+  if (bufs_) munmap(bufs_, size_t{kBufCount} * kBufSize);
+}
+
+Result<void, std::string> Worker::setup_ring() {
+  io_uring_params p{};
+  p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+  p.cq_entries = kCqEntries;
+  int rc = io_uring_queue_init_params(kRingEntries, &ring_, &p);
+  if (rc == -EINVAL) {
+    p = io_uring_params{};
+    p.flags = IORING_SETUP_CQSIZE;
+    p.cq_entries = kCqEntries;
+    rc = io_uring_queue_init_params(kRingEntries, &ring_, &p);
+  }
+  if (rc < 0) return Err("io_uring_queue_init: " + std::string(strerror(-rc)));
+  ring_ready_ = true;
+  const auto slots = static_cast<unsigned>(std::max<size_t>(conns_.size(), 1));
+  rc = io_uring_register_files_sparse(&ring_, slots);
+  if (rc < 0) {
+    rlimit rl{};
+    getrlimit(RLIMIT_NOFILE, &rl);
+    return Err("register " + std::to_string(slots) + " direct descriptors: " + strerror(-rc) +
+               " (a ring holds at most RLIMIT_NOFILE=" + std::to_string(rl.rlim_cur) +
+               "; add workers with --cpus, e.g. 1,1,1)");
+  }
+  return setup_buffers();
+}
+
+// Provided-buffer ring registered by hand (liburing 2.3 has no
+// io_uring_setup_buf_ring): an idle connection holds no receive buffer.
+Result<void, std::string> Worker::setup_buffers() {
+  void* ring_mem = mmap(nullptr, kBufCount * sizeof(io_uring_buf), PROT_READ | PROT_WRITE,
+                        MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+  void* buf_mem = mmap(nullptr, size_t{kBufCount} * kBufSize, PROT_READ | PROT_WRITE,
+                       MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+  if (ring_mem == MAP_FAILED || buf_mem == MAP_FAILED) return Err(std::string("mmap failed"));
+  br_ = static_cast<io_uring_buf_ring*>(ring_mem);
+  bufs_ = static_cast<std::byte*>(buf_mem);
+  io_uring_buf_ring_init(br_);
+  io_uring_buf_reg reg{};
+  reg.ring_addr = reinterpret_cast<uint64_t>(ring_mem);
+  reg.ring_entries = kBufCount;
+  reg.bgid = 0;
+  if (int rc = io_uring_register_buf_ring(&ring_, &reg, 0); rc < 0) {
+    return Err("io_uring_register_buf_ring: " + std::string(strerror(-rc)));
+  }
+  const int mask = io_uring_buf_ring_mask(kBufCount);
+  for (unsigned b = 0; b < kBufCount; ++b) {
+    io_uring_buf_ring_add(br_, bufs_ + size_t{b} * kBufSize, kBufSize, static_cast<unsigned short>(b), mask,
+                          static_cast<int>(b));
+  }
+  io_uring_buf_ring_advance(br_, kBufCount);
+  return {};
+}
+
+Result<void, std::string> Worker::run() {
+  live_.tid.store(static_cast<int>(gettid()), std::memory_order_relaxed);
+  auto r = setup_ring();
+  if (!r) {
+    live_.exited.store(true);
+    return r;
+  }
+  loop();
+  publish_live(now_ns(), true);
+  live_.exited.store(true);
+  return {};
+}
+
+void Worker::loop() {
+  while (true) {
+    const uint64_t now = now_ns();
+    turn(now);
+    if (finished(now)) return;
+    uint64_t wait = kMaxWaitNs;
+    if (!timers_.empty()) wait = timers_.top().when > now ? std::min(wait, timers_.top().when - now) : 0;
+    __kernel_timespec ts{0, static_cast<long long>(wait)};
+    io_uring_cqe* cqe = nullptr;
+    io_uring_submit_and_wait_timeout(&ring_, &cqe, wait > 0 ? 1 : 0, &ts, nullptr);
+    unsigned head = 0, seen = 0;
+    const uint64_t after = now_ns();
+    io_uring_for_each_cqe(&ring_, head, cqe) {
+      dispatch(cqe, after);
+      ++seen;
+    }
+    io_uring_cq_advance(&ring_, seen);
+  }
+}
+
+void Worker::turn(uint64_t now) {
+  const int stage = control_.stage.load(std::memory_order_relaxed);
+  if (stage != stage_) on_stage_change(stage, now);
+  if (!go_ && control_.go.load(std::memory_order_relaxed)) {
+    go_ = true;
+    for (uint32_t i = 0; i < conns_.size(); ++i) kick(i, now);
+  }
+  start_connections(now);
+  fire_timers(now);
+  for (uint32_t i : rearm_) {
+    if (conns_[i].state == State::kOpen || conns_[i].state == State::kClosing) arm_recv(i);
+  }
+  rearm_.clear();
+  if (now - last_scan_ns_ >= kScanEveryNs) scan_deadlines(now);
+  flush_sends();
+  publish_live(now, false);
+}
+
+void Worker::on_stage_change(int stage, uint64_t now) {
+  const bool was_sending = sending();
+  stage_ = stage;
+  if (!was_sending && sending()) {
+    for (uint32_t i = 0; i < conns_.size(); ++i) kick(i, now);
+  }
+  if (stage_ == phase_count_ + 2) {
+    close_deadline_ns_ = now + kCloseGraceNs + static_cast<uint64_t>(s_.connect_timeout_s * 1e9);
+    for (uint32_t i = 0; i < conns_.size(); ++i) start_close(i, now);
+  }
+}
+
+bool Worker::finished(uint64_t now) const {
+  if (stage_ < phase_count_ + 2) return false;
+  return terminal_ == conns_.size() || now >= close_deadline_ns_;
+}
+
+void Worker::start_connections(uint64_t now) {
+  if (stage_ >= phase_count_ + 1 || next_start_ >= to_start_.size()) return;
+  const double rate = s_.effective_connect_rate() / count_;
+  if (rate > 0) {
+    if (last_tokens_ns_ == 0) last_tokens_ns_ = now;
+    connect_tokens_ = std::min(connect_tokens_ + rate * static_cast<double>(now - last_tokens_ns_) / 1e9,
+                               std::max(1.0, rate / 10));
+    last_tokens_ns_ = now;
+  }
+  while (next_start_ < to_start_.size() && connecting_ < kMaxConnecting) {
+    if (rate > 0) {
+      if (connect_tokens_ < 1) break;
+      connect_tokens_ -= 1;
+    }
+    start_attempt(to_start_[next_start_++], now);
+  }
+}
+
+void Worker::fire_timers(uint64_t now) {
+  while (!timers_.empty() && timers_.top().when <= now) {
+    const Timer t = timers_.top();
+    timers_.pop();
+    Conn& c = conns_[t.conn];
+    if (t.epoch != c.epoch) continue;
+    if (t.kind == TimerKind::kStart) {
+      if (c.state == State::kWaiting && stage_ <= phase_count_) {
+        if (connecting_ >= kMaxConnecting) {
+          timers_.push(Timer{now + 1'000'000, t.conn, c.epoch, TimerKind::kStart});
+        } else {
+          start_attempt(t.conn, now);
+        }
+      }
+      continue;
+    }
+    if (c.state != State::kOpen || !sending()) continue;
+    send_message(t.conn, ++c.seq, c.next_send_ns - t0_);
+    c.next_send_ns += next_interval_ns();
+    timers_.push(Timer{c.next_send_ns, t.conn, c.epoch, TimerKind::kSend});
+  }
+}
+
+void Worker::scan_deadlines(uint64_t now) {
+  last_scan_ns_ = now;
+  for (uint32_t i = 0; i < conns_.size(); ++i) {
+    Conn& c = conns_[i];
+    const bool pending = c.state == State::kConnecting || c.state == State::kHandshake ||
+                         c.state == State::kClosing;
+    if (pending && now >= c.deadline_ns) {
+      abort_conn(i, c.state == State::kClosing ? "close:timeout" : "connect:timeout", now);
+      continue;
+    }
+    if (s_.mode == Mode::kFanout && go_ && sending() && c.state == State::kOpen &&
+        now - c.round_start_ns > 5 * kNsPerSec) {
+      count_error("fanout:round_stall");
+      advance_round(i, now);
+    }
+  }
+}
+
+void Worker::flush_sends() {
+  for (uint32_t i : dirty_) {
+    Conn& c = conns_[i];
+    c.dirty = false;
+    if (!c.send_inflight && !c.out.empty() && c.state >= State::kHandshake && c.state <= State::kClosing) {
+      submit_send(c, i);
+    }
+  }
+  dirty_.clear();
+}
+
+void Worker::publish_live(uint64_t now, bool force) {
+  if (!force && now - last_publish_ns_ < kPublishEveryNs) return;
+  last_publish_ns_ = now;
+  live_.sent.store(sent_total_, std::memory_order_relaxed);
+  live_.delivered.store(delivered_total_, std::memory_order_relaxed);
+  live_.errors.store(errors_total_, std::memory_order_relaxed);
+  live_.open.store(open_, std::memory_order_relaxed);
+  live_.settled.store(settled_, std::memory_order_relaxed);
+  std::lock_guard<std::mutex> lock(live_.mu);
+  live_.interval.merge(interval_);
+  interval_.reset();
+}
+
+io_uring_sqe* Worker::get_sqe() {
+  io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+  while (sqe == nullptr) {
+    io_uring_submit(&ring_);
+    sqe = io_uring_get_sqe(&ring_);
+  }
+  return sqe;
+}
+
+void Worker::count_error(std::string_view kind) {
+  ++stages_[static_cast<size_t>(stage_)].errors[std::string(kind)];
+  ++errors_total_;
+}
+
+OrderCounts Worker::order() const {
+  OrderCounts total;
+  for (const Conn& c : conns_) total.add(c.order.counts());
+  return total;
+}
+
+uint64_t Worker::next_interval_ns() {
+  const double mult = sending() ? phases_[static_cast<size_t>(stage_ - 1)].rate_mult : 1.0;
+  const double base = 1e9 / (s_.rate * std::max(mult, 1e-9));
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  double v = base;
+  switch (s_.think) {
+    case Think::kConst: break;
+    case Think::kExp: v = -std::log(1.0 - u(rng_)) * base; break;
+    case Think::kUniform: v = u(rng_) * 2 * base; break;
+  }
+  return static_cast<uint64_t>(std::max(v, 1.0));
+}
+
+}  // namespace ringchat::ringload

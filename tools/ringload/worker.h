@@ -1,0 +1,201 @@
+#pragma once
+#include <liburing.h>
+#include <netinet/in.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <queue>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "histogram.h"
+#include "order_checker.h"
+#include "plan.h"
+#include "ringchat/ws/frame_parser.h"
+#include "scenario.h"
+#include "stats.h"
+
+namespace ringchat::ringload {
+
+// Stages of a run, as numbers main publishes: 0 = connecting (before the
+// first phase), 1..P = the phases, P+1 = drain (no new sends), P+2 = close.
+// Thread: written by main, read by every worker (relaxed is enough: each
+// value only moves forward and carries no other data with it).
+struct Control {
+  std::atomic<int> stage{0};
+  std::atomic<bool> go{false};  // fanout: all members settled, rounds may start
+};
+
+// What a worker shows main while it runs (live progress, saturation).
+// Thread: written by its worker; read by main. Counters are relaxed atomics;
+// `interval` is guarded by `mu`.
+struct WorkerLive {
+  std::atomic<uint64_t> sent{0};
+  std::atomic<uint64_t> delivered{0};
+  std::atomic<uint64_t> errors{0};
+  std::atomic<uint32_t> open{0};
+  std::atomic<uint32_t> settled{0};  // clients open or given up
+  std::atomic<int> tid{0};
+  std::atomic<bool> exited{false};
+  std::mutex mu;
+  Histogram interval;  // latencies since main last took them
+};
+
+// Where and how workers connect; shared and read-only.
+struct Endpoint {
+  Target target;
+  sockaddr_in dest{};
+  std::vector<sockaddr_in> sources;  // --src-ips, port 0
+};
+
+// One pinned thread with one io_uring, driving its share of the clients
+// (client ids w, w+W, w+2W, ...). Sockets live only in the ring's sparse
+// registered file table (direct descriptors), so they do not count against
+// RLIMIT_NOFILE once set up.
+// Thread: run() on its own thread; results read by main after it returns.
+class Worker {
+ public:
+  Worker(const Scenario& s, const Plan& plan, const Endpoint& ep, Control& control, int index,
+         int count, uint64_t t0);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Runs until the close stage has finished. Error: setup failed (message).
+  Result<void, std::string> run();
+
+  WorkerLive& live() { return live_; }
+  const std::vector<StageStats>& stages() const { return stages_; }
+  OrderCounts order() const;
+  const ConnectionCounts& connections() const { return conn_counts_; }
+
+ private:
+  enum class State : uint8_t { kWaiting, kConnecting, kHandshake, kOpen, kClosing, kTearDown, kClosingFd, kDone, kDead };
+  enum class Op : uint8_t { kConnect = 1, kSend, kRecv, kCancel, kClose };
+  enum class TimerKind : uint8_t { kStart, kSend };
+  struct Handshake {
+    std::string expected_accept;
+    std::string buf;
+  };
+  struct Conn {
+    explicit Conn(size_t max_message) : parser(ws::Role::kClient, max_message) {}
+    uint32_t client = 0;
+    State state = State::kWaiting;
+    uint8_t incarnation = 0;
+    uint8_t inflight = 0;
+    bool send_inflight = false;
+    bool dirty = false;
+    bool ever_opened = false;
+    bool close_sent = false;
+    bool awaiting_echo = false;
+    int attempt = 0;
+    uint32_t epoch = 0;
+    uint64_t seq = 0;
+    uint64_t deadline_ns = 0;
+    uint64_t next_send_ns = 0;
+    uint64_t round = 1;
+    uint64_t sent_round = 0;
+    uint32_t round_cur = 0;
+    uint32_t round_next = 0;
+    uint64_t round_start_ns = 0;
+    size_t out_off = 0;
+    std::string out;
+    std::string wire;
+    std::unique_ptr<Handshake> hs;
+    ws::FrameParser parser;
+    OrderChecker order;
+  };
+  struct Timer {
+    uint64_t when;
+    uint32_t conn;
+    uint32_t epoch;
+    TimerKind kind;
+    bool operator>(const Timer& o) const { return when > o.when; }
+  };
+
+  Result<void, std::string> setup_ring();
+  Result<void, std::string> setup_buffers();
+  void loop();
+  void turn(uint64_t now);
+  void on_stage_change(int stage, uint64_t now);
+  void start_connections(uint64_t now);
+  void fire_timers(uint64_t now);
+  void scan_deadlines(uint64_t now);
+  void flush_sends();
+  void publish_live(uint64_t now, bool force);
+  bool finished(uint64_t now) const;
+
+  io_uring_sqe* get_sqe();
+  static uint64_t pack(Op op, uint32_t conn) { return (uint64_t(op) << 56) | conn; }
+  void dispatch(io_uring_cqe* cqe, uint64_t now);
+
+  void start_attempt(uint32_t i, uint64_t now);
+  Result<void, std::string> install_socket(uint32_t i);
+  void submit_send(Conn& c, uint32_t i);
+  void arm_recv(uint32_t i);
+  void on_connect(uint32_t i, int res, uint64_t now);
+  void on_send(uint32_t i, int res);
+  void on_recv(uint32_t i, io_uring_cqe* cqe, uint64_t now);
+  void on_closed(uint32_t i, uint64_t now);
+  void op_done(uint32_t i, uint64_t now);
+  void abort_conn(uint32_t i, std::string_view error_kind, uint64_t now);
+  void start_close(uint32_t i, uint64_t now);
+
+  void on_bytes(uint32_t i, std::span<std::byte> data, uint64_t now);
+  void on_handshake_bytes(uint32_t i, std::span<const std::byte> data, uint64_t now);
+  void on_frames(uint32_t i, std::span<std::byte> data, uint64_t now);
+  void on_open(uint32_t i, uint64_t now);
+  void on_message(uint32_t i, std::span<const std::byte> payload, uint64_t now);
+  void on_fanout_message(uint32_t i, uint64_t seq, uint64_t now);
+  void advance_round(uint32_t i, uint64_t now);
+  void kick(uint32_t i, uint64_t now);
+  void send_message(uint32_t i, uint64_t seq, uint64_t stamp_ns);
+  void queue_frame(uint32_t i, ws::Opcode op, std::span<const std::byte> payload);
+  uint64_t next_interval_ns();
+  uint64_t sender_key(const Conn& c) const { return (uint64_t{c.client} << 8) | c.incarnation; }
+  bool sending() const { return stage_ >= 1 && stage_ <= phase_count_; }
+  void count_error(std::string_view kind);
+
+  const Scenario& s_;
+  const Plan& plan_;
+  const Endpoint& ep_;
+  Control& control_;
+  const int index_;
+  const int count_;
+  const uint64_t t0_;
+  const std::vector<Phase> phases_;
+  const int phase_count_;
+  io_uring ring_{};
+  bool ring_ready_ = false;
+  io_uring_buf_ring* br_ = nullptr;
+  std::byte* bufs_ = nullptr;
+  std::vector<Conn> conns_;
+  std::vector<uint32_t> to_start_;  // clients not yet started, in order
+  size_t next_start_ = 0;
+  double connect_tokens_ = 0;
+  uint64_t last_tokens_ns_ = 0;
+  uint32_t connecting_ = 0;
+  std::vector<uint32_t> dirty_;
+  std::vector<uint32_t> rearm_;
+  std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
+  std::mt19937_64 rng_;
+  int stage_ = 0;
+  bool go_ = false;
+  uint64_t close_deadline_ns_ = 0;
+  uint64_t last_scan_ns_ = 0;
+  uint64_t last_publish_ns_ = 0;
+  std::vector<StageStats> stages_;
+  Histogram interval_;
+  ConnectionCounts conn_counts_;
+  uint32_t open_ = 0;
+  uint32_t settled_ = 0;
+  uint32_t terminal_ = 0;
+  uint64_t sent_total_ = 0, delivered_total_ = 0, errors_total_ = 0;
+  std::string scratch_;
+  WorkerLive live_;
+};
+
+}  // namespace ringchat::ringload

@@ -1,0 +1,279 @@
+// Worker: submissions, completions and the connection lifecycle.
+//
+// A connection's slot in the direct-descriptor table is reused only after
+// every operation on it has completed (inflight == 0) and close_direct has
+// finished, so a completion always belongs to the current incarnation.
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "backoff.h"
+#include "client_handshake.h"
+#include "clock.h"
+#include "ringchat/ws/frame_encoder.h"
+#include "ringchat/ws/handshake.h"
+#include "worker.h"
+
+namespace ringchat::ringload {
+namespace {
+
+constexpr unsigned kBufCount = 4096;
+constexpr unsigned kBufSize = 4096;
+
+std::string errno_kind(std::string_view what, int err) {
+  const char* name = strerrorname_np(err);
+  return std::string(what) + ":" + (name ? name : std::to_string(err));
+}
+
+}  // namespace
+
+Result<void, std::string> Worker::install_socket(uint32_t i) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Err(errno_kind("socket", errno));
+  const int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (!ep_.sources.empty()) {
+    const sockaddr_in& src = ep_.sources[conns_[i].client % ep_.sources.size()];
+    // Defer the port choice to connect(), so a source port is shared by
+    // connections to different destinations.
+    setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+    if (bind(fd, reinterpret_cast<const sockaddr*>(&src), sizeof src) < 0) {
+      const int err = errno;
+      close(fd);
+      return Err(errno_kind("bind", err));
+    }
+  }
+  int slot_fd = fd;
+  const int rc = io_uring_register_files_update(&ring_, i, &slot_fd, 1);
+  close(fd);  // the table holds its own reference
+  if (rc < 0) return Err(errno_kind("register_file", -rc));
+  return {};
+}
+
+void Worker::start_attempt(uint32_t i, uint64_t now) {
+  Conn& c = conns_[i];
+  ++c.epoch;
+  c.parser = ws::FrameParser(ws::Role::kClient, s_.max_message);
+  c.out.clear();
+  c.wire.clear();
+  c.out_off = 0;
+  c.send_inflight = false;
+  c.close_sent = false;
+  c.awaiting_echo = false;
+  c.next_send_ns = 0;
+  if (auto r = install_socket(i); !r) {
+    count_error(r.error());
+    ++conn_counts_.failed;
+    c.state = State::kClosingFd;
+    on_closed(i, now);
+    return;
+  }
+  std::array<uint8_t, 16> nonce{};
+  for (auto& b : nonce) b = static_cast<uint8_t>(rng_());
+  const std::string key = make_client_key(nonce);
+  c.hs = std::make_unique<Handshake>(Handshake{ws::accept_key(key), {}});
+  std::string path = ep_.target.path + plan_.room_name(s_, c.client);
+  if (!s_.since.empty()) path += "?since=" + s_.since;
+  c.out = build_upgrade_request(ep_.target.host, ep_.target.port, path, key);
+  c.state = State::kConnecting;
+  c.deadline_ns = now + static_cast<uint64_t>(s_.connect_timeout_s * 1e9);
+  ++connecting_;
+  io_uring_sqe* sqe = get_sqe();
+  io_uring_prep_connect(sqe, static_cast<int>(i), reinterpret_cast<const sockaddr*>(&ep_.dest),
+                        sizeof ep_.dest);
+  sqe->flags |= IOSQE_FIXED_FILE;
+  io_uring_sqe_set_data64(sqe, pack(Op::kConnect, i));
+  ++c.inflight;
+}
+
+void Worker::submit_send(Conn& c, uint32_t i) {
+  if (c.wire.size() == c.out_off) {
+    c.wire.clear();
+    std::swap(c.wire, c.out);
+    c.out_off = 0;
+  }
+  io_uring_sqe* sqe = get_sqe();
+  io_uring_prep_send(sqe, static_cast<int>(i), c.wire.data() + c.out_off, c.wire.size() - c.out_off,
+                     MSG_NOSIGNAL);
+  sqe->flags |= IOSQE_FIXED_FILE;
+  io_uring_sqe_set_data64(sqe, pack(Op::kSend, i));
+  c.send_inflight = true;
+  ++c.inflight;
+}
+
+void Worker::arm_recv(uint32_t i) {
+  io_uring_sqe* sqe = get_sqe();
+  io_uring_prep_recv_multishot(sqe, static_cast<int>(i), nullptr, 0, 0);
+  sqe->flags |= IOSQE_FIXED_FILE | IOSQE_BUFFER_SELECT;
+  sqe->buf_group = 0;
+  io_uring_sqe_set_data64(sqe, pack(Op::kRecv, i));
+  ++conns_[i].inflight;
+}
+
+void Worker::dispatch(io_uring_cqe* cqe, uint64_t now) {
+  const uint64_t ud = io_uring_cqe_get_data64(cqe);
+  const auto op = static_cast<Op>(ud >> 56);
+  const auto i = static_cast<uint32_t>(ud & 0xffffffffu);
+  Conn& c = conns_[i];
+  const bool final = op != Op::kRecv || !(cqe->flags & IORING_CQE_F_MORE);
+  if (final) --c.inflight;
+  switch (op) {
+    case Op::kConnect: on_connect(i, cqe->res, now); break;
+    case Op::kSend: on_send(i, cqe->res); break;
+    case Op::kRecv: on_recv(i, cqe, now); break;
+    case Op::kCancel: break;
+    case Op::kClose: on_closed(i, now); return;
+  }
+  if (c.state == State::kTearDown) op_done(i, now);
+}
+
+void Worker::on_connect(uint32_t i, int res, uint64_t now) {
+  Conn& c = conns_[i];
+  if (c.state != State::kConnecting) return;
+  if (res < 0) {
+    abort_conn(i, errno_kind("connect", -res), now);
+    return;
+  }
+  c.state = State::kHandshake;
+  arm_recv(i);
+  submit_send(c, i);
+}
+
+void Worker::on_send(uint32_t i, int res) {
+  Conn& c = conns_[i];
+  c.send_inflight = false;
+  if (c.state == State::kTearDown) return;
+  if (res < 0) {
+    abort_conn(i, errno_kind("send", -res), now_ns());
+    return;
+  }
+  c.out_off += static_cast<size_t>(res);
+  if (c.out_off < c.wire.size() || !c.out.empty()) {
+    submit_send(c, i);
+    return;
+  }
+  c.wire.clear();
+  c.out_off = 0;
+  if (c.wire.capacity() > 65536) c.wire.shrink_to_fit();
+}
+
+void Worker::on_recv(uint32_t i, io_uring_cqe* cqe, uint64_t now) {
+  Conn& c = conns_[i];
+  const bool final = !(cqe->flags & IORING_CQE_F_MORE);
+  const int res = cqe->res;
+  if (cqe->flags & IORING_CQE_F_BUFFER) {
+    const auto bid = static_cast<unsigned short>(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+    std::byte* data = bufs_ + size_t{bid} * kBufSize;
+    if (res > 0 && (c.state == State::kHandshake || c.state == State::kOpen || c.state == State::kClosing)) {
+      on_bytes(i, std::span<std::byte>(data, static_cast<size_t>(res)), now);
+    }
+    io_uring_buf_ring_add(br_, data, kBufSize, bid, io_uring_buf_ring_mask(kBufCount), 0);
+    io_uring_buf_ring_advance(br_, 1);
+  }
+  if (c.state == State::kTearDown) return;
+  if (res == -ENOBUFS) {
+    count_error("recv:no_buffers");
+    if (final) rearm_.push_back(i);
+    return;
+  }
+  if (res < 0) {
+    abort_conn(i, errno_kind("recv", -res), now);
+  } else if (res == 0) {
+    abort_conn(i, c.close_sent ? "" : "recv:eof", now);
+  } else if (final) {
+    arm_recv(i);
+  }
+}
+
+// Ends a connection attempt or an open connection: cancel what is in
+// flight, then close the direct descriptor once nothing is. An empty
+// `error_kind` is a clean end.
+void Worker::abort_conn(uint32_t i, std::string_view error_kind, uint64_t now) {
+  Conn& c = conns_[i];
+  const State was = c.state;
+  if (was != State::kConnecting && was != State::kHandshake && was != State::kOpen &&
+      was != State::kClosing) {
+    return;
+  }
+  if (!error_kind.empty()) count_error(error_kind);
+  if (was == State::kConnecting || was == State::kHandshake) {
+    --connecting_;
+    ++conn_counts_.failed;
+  }
+  if (was == State::kOpen) --open_;
+  c.state = State::kTearDown;
+  ++c.epoch;
+  c.hs.reset();
+  if (c.inflight > 0) {
+    io_uring_sqe* sqe = get_sqe();
+    io_uring_prep_cancel_fd(sqe, static_cast<int>(i), IORING_ASYNC_CANCEL_ALL | IORING_ASYNC_CANCEL_FD_FIXED);
+    io_uring_sqe_set_data64(sqe, pack(Op::kCancel, i));
+    ++c.inflight;
+  }
+  op_done(i, now);
+}
+
+void Worker::op_done(uint32_t i, uint64_t) {
+  Conn& c = conns_[i];
+  if (c.state != State::kTearDown || c.inflight > 0) return;
+  c.state = State::kClosingFd;
+  io_uring_sqe* sqe = get_sqe();
+  io_uring_prep_close_direct(sqe, i);
+  io_uring_sqe_set_data64(sqe, pack(Op::kClose, i));
+  ++c.inflight;
+}
+
+// The descriptor is closed: reconnect after a backoff, or stop for good.
+void Worker::on_closed(uint32_t i, uint64_t now) {
+  Conn& c = conns_[i];
+  c.out = std::string();
+  c.wire = std::string();
+  c.parser.release();
+  if (stage_ >= phase_count_ + 1) {
+    c.state = State::kDone;
+    ++terminal_;
+    return;
+  }
+  const Backoff backoff(static_cast<uint64_t>(s_.backoff_base_ms * 1e6),
+                        static_cast<uint64_t>(s_.backoff_cap_ms * 1e6), s_.max_retries);
+  if (backoff.exhausted(c.attempt)) {
+    c.state = State::kDead;
+    ++terminal_;
+    ++conn_counts_.gave_up;
+    count_error("gave_up");
+    if (!c.ever_opened) ++settled_;
+    return;
+  }
+  c.state = State::kWaiting;
+  timers_.push(Timer{now + backoff.delay(c.attempt, rng_()), i, c.epoch, TimerKind::kStart});
+  ++c.attempt;
+}
+
+void Worker::start_close(uint32_t i, uint64_t now) {
+  Conn& c = conns_[i];
+  switch (c.state) {
+    case State::kWaiting:
+      ++c.epoch;
+      c.state = State::kDone;
+      ++terminal_;
+      break;
+    case State::kConnecting:
+    case State::kHandshake: abort_conn(i, "", now); break;
+    case State::kOpen: {
+      const std::string body = ws::close_payload(1000, "done");
+      queue_frame(i, ws::Opcode::kClose, std::as_bytes(std::span(body)));
+      c.close_sent = true;
+      c.state = State::kClosing;
+      c.deadline_ns = now + 1'000'000'000;
+      --open_;
+      break;
+    }
+    default: break;
+  }
+}
+
+}  // namespace ringchat::ringload
