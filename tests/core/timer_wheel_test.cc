@@ -239,11 +239,11 @@ class ModelWheel {
   }
   // Checks that `id` may fire at `now` and removes it.
   void expect_fires(size_t id, uint64_t now) {
-    ASSERT_TRUE(where_[id].has_value()) << "fired but not armed: " << id;
     EXPECT_LE((*where_[id])->first, now / kTick) << "fired early: " << id;
     EXPECT_GE(now, due_ms_[id]) << "fired before its due time: " << id;
     cancel(id);
   }
+  bool armed(size_t id) const { return where_[id].has_value(); }
   uint64_t due_tick(size_t id) const { return (*where_[id])->first; }
   bool any_due(uint64_t now) const {
     return !map_.empty() && map_.begin()->first <= now / kTick;
@@ -263,60 +263,75 @@ class ModelWheel {
 
 // Random schedule/cancel/advance traffic, including callbacks that re-arm
 // and cancel, checked step by step against the model.
-void run_random_against_model(uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  auto pick = [&](uint64_t n) { return rng() % n; };
-  TimerWheel wheel(kTick, kSlots, kOrigin);
-  std::array<TimerNode, kNodes> nodes{};
-  ModelWheel model;
-  uint64_t now = 0;
-  auto delay = [&] { return pick(10) == 0 ? pick(2000) : pick(200); };
-  for (int step = 0; step < 20000; ++step) {
+class RandomTraffic {
+ public:
+  explicit RandomTraffic(uint64_t seed) : rng_(seed) {}
+  ~RandomTraffic() {
+    for (TimerNode& n : nodes_) wheel_.cancel(n);
+  }
+
+  void step() {
     const uint64_t op = pick(100);
     const size_t id = pick(kNodes);
     if (op < 50) {
-      const uint64_t d = delay();
-      wheel.schedule(nodes[id], d);
-      model.schedule(id, now, d);
+      schedule(id);
     } else if (op < 65) {
-      wheel.cancel(nodes[id]);
-      model.cancel(id);
+      cancel(id);
     } else {
-      const uint64_t prev = now;
-      now += pick(50) == 0 ? pick(400) : pick(40);
-      const bool short_step = now - prev < kTick * kSlots;
-      uint64_t last_tick = 0;
-      wheel.advance(kOrigin + now, [&](TimerNode& n) {
-        const size_t fired = static_cast<size_t>(&n - nodes.data());
-        if (short_step) {
-          EXPECT_GE(model.due_tick(fired), last_tick) << "out of order";
-          last_tick = model.due_tick(fired);
-        }
-        model.expect_fires(fired, now);
-        if (pick(3) == 0) {
-          const uint64_t d = delay();
-          wheel.schedule(n, d);
-          model.schedule(fired, now, d);
-        }
-        if (pick(10) == 0) {
-          const size_t other = pick(kNodes);
-          wheel.cancel(nodes[other]);
-          model.cancel(other);
-        }
-      });
-      ASSERT_FALSE(model.any_due(now)) << "due timer did not fire, step " << step;
+      advance();
     }
-    ASSERT_EQ(wheel.size(), model.size()) << "step " << step;
-    ASSERT_EQ(wheel.next_timeout_ms(kOrigin + now), model.next_timeout(now))
-        << "step " << step;
+    ASSERT_EQ(wheel_.size(), model_.size());
+    ASSERT_EQ(wheel_.next_timeout_ms(kOrigin + now_), model_.next_timeout(now_));
   }
-  for (TimerNode& n : nodes) wheel.cancel(n);
-}
+
+ private:
+  uint64_t pick(uint64_t n) { return rng_() % n; }
+  void schedule(size_t id) {
+    const uint64_t d = pick(10) == 0 ? pick(2000) : pick(200);
+    wheel_.schedule(nodes_[id], d);
+    model_.schedule(id, now_, d);
+  }
+  void cancel(size_t id) {
+    wheel_.cancel(nodes_[id]);
+    model_.cancel(id);
+  }
+  void advance() {
+    const uint64_t step = pick(50) == 0 ? pick(400) : pick(40);
+    now_ += step;
+    const bool in_order = step < kTick * kSlots;
+    uint64_t last_due = 0;
+    wheel_.advance(kOrigin + now_, [&](TimerNode& n) {
+      const size_t id = static_cast<size_t>(&n - nodes_.data());
+      if (!model_.armed(id)) {
+        ADD_FAILURE() << "fired but not armed: " << id;
+        return;
+      }
+      if (in_order) {
+        EXPECT_GE(model_.due_tick(id), last_due) << "out of order";
+      }
+      last_due = model_.due_tick(id);
+      model_.expect_fires(id, now_);
+      if (pick(3) == 0) schedule(id);
+      if (pick(10) == 0) cancel(pick(kNodes));
+    });
+    ASSERT_FALSE(model_.any_due(now_)) << "a due timer did not fire";
+  }
+
+  std::mt19937_64 rng_;
+  TimerWheel wheel_{kTick, kSlots, kOrigin};
+  std::array<TimerNode, kNodes> nodes_{};
+  ModelWheel model_;
+  uint64_t now_ = 0;
+};
 
 TEST(TimerWheel, RandomTrafficMatchesAMultimapModel) {
   for (uint64_t seed : {1u, 2u, 3u, 42u}) {
     SCOPED_TRACE(seed);
-    run_random_against_model(seed);
+    RandomTraffic traffic(seed);
+    for (int step = 0; step < 20000 && !HasFatalFailure(); ++step) {
+      SCOPED_TRACE(step);
+      traffic.step();
+    }
   }
 }
 
