@@ -1,6 +1,7 @@
 #include "ringchat/ws/frame_encoder.h"
 
 #include <array>
+#include <bit>
 #include <cstring>
 
 namespace ringchat::ws {
@@ -9,16 +10,14 @@ namespace {
 constexpr std::byte kFinBit{0x80};
 constexpr std::byte kMaskBit{0x80};
 
-// The 8-byte XOR pattern for key bytes starting at `offset % 4`.
+// The 8-byte XOR pattern, in memory order, for key bytes starting at
+// `offset % 4`: rotating the big-endian key left by a byte starts it one key
+// byte later.
 uint64_t mask_pattern(uint32_t mask, size_t offset) {
-  std::array<uint8_t, 8> key{};
-  for (size_t i = 0; i < 8; ++i) {
-    const size_t k = (offset + i) & 3;
-    key[i] = static_cast<uint8_t>(mask >> (24 - 8 * k));
-  }
-  uint64_t pattern;
-  std::memcpy(&pattern, key.data(), 8);
-  return pattern;
+  const uint32_t rotated = std::rotl(mask, static_cast<int>(8 * (offset & 3)));
+  const uint32_t in_memory = std::endian::native == std::endian::little
+                                 ? __builtin_bswap32(rotated) : rotated;
+  return (uint64_t{in_memory} << 32) | in_memory;
 }
 
 void append_frame(std::string& out, Opcode op,

@@ -120,19 +120,20 @@ void FrameParser::take_header_bytes(std::span<std::byte>& in, size_t upto) {
   in = in.subspan(n);
 }
 
-// Bytes in the whole header; REQUIRES: the first two are in header_.
-size_t FrameParser::header_size() const {
-  const uint8_t len7 = byte_at(header_, 1) & kLenBits;
+// Bytes in the whole header, from its first two.
+size_t FrameParser::header_size(std::span<const std::byte> h) {
+  const uint8_t len7 = byte_at(h, 1) & kLenBits;
   const size_t ext = len7 == 126 ? 2 : (len7 == 127 ? 8 : 0);
-  const size_t key = (byte_at(header_, 1) & kMaskBit) != 0 ? 4 : 0;
+  const size_t key = (byte_at(h, 1) & kMaskBit) != 0 ? 4 : 0;
   return 2 + ext + key;
 }
 
 // Everything the first two bytes can break is reported before the rest of
 // the header arrives.
-Result<void, CloseCode> FrameParser::check_first_bytes() const {
-  const uint8_t b0 = byte_at(header_, 0);
-  const uint8_t b1 = byte_at(header_, 1);
+Result<void, CloseCode> FrameParser::check_first_bytes(
+    std::span<const std::byte> h) const {
+  const uint8_t b0 = byte_at(h, 0);
+  const uint8_t b1 = byte_at(h, 1);
   const uint8_t op = b0 & kOpcodeBits;
   // RFC 6455 §5.2: RSV bits need a negotiated extension; we negotiate none.
   if ((b0 & kRsvBits) != 0 || !is_known_opcode(op)) {
@@ -156,37 +157,48 @@ Result<void, CloseCode> FrameParser::check_first_bytes() const {
 }
 
 Result<bool, CloseCode> FrameParser::read_header(std::span<std::byte>& in) {
+  // Fast path: the whole header is in `in`; read it there.
+  if (header_len_ == 0 && in.size() >= 2 && in.size() >= header_size(in)) {
+    auto checked = check_first_bytes(in);
+    if (!checked.ok()) return Err(checked.error());
+    const auto header = in.first(header_size(in));
+    in = in.subspan(header.size());
+    return finish_header(header);
+  }
   if (header_len_ < 2) {
     take_header_bytes(in, 2);
     if (header_len_ < 2) return false;
-    auto checked = check_first_bytes();
+    auto checked = check_first_bytes(header_);
     if (!checked.ok()) return Err(checked.error());
   }
-  const size_t size = header_size();
+  const size_t size = header_size(header_);
   take_header_bytes(in, size);
   if (header_len_ < size) return false;
-  return finish_header();
+  header_len_ = 0;
+  return finish_header({header_.data(), size});
 }
 
-Result<bool, CloseCode> FrameParser::finish_header() {
-  const uint8_t len7 = byte_at(header_, 1) & kLenBits;
+// REQUIRES: `h` is a whole header that passed check_first_bytes().
+Result<bool, CloseCode> FrameParser::finish_header(
+    std::span<const std::byte> h) {
+  const uint8_t len7 = byte_at(h, 1) & kLenBits;
   size_t pos = 2;
   uint64_t len = len7;
   if (len7 == 126) {
-    len = read_be(header_, 2, 2);
+    len = read_be(h, 2, 2);
     pos = 4;
   } else if (len7 == 127) {
-    len = read_be(header_, 2, 8);
+    len = read_be(h, 2, 8);
     pos = 10;
     // RFC 6455 §5.2: the most significant bit of a 64-bit length must be 0.
     if ((len >> 63) != 0) return Err(CloseCode::kProtocolError);
   }
   // Non-minimal length encodings are accepted: RFC 6455 does not ask a
   // receiver to reject them.
-  frame_op_ = static_cast<Opcode>(byte_at(header_, 0) & kOpcodeBits);
-  fin_ = (byte_at(header_, 0) & kFinBit) != 0;
+  frame_op_ = static_cast<Opcode>(byte_at(h, 0) & kOpcodeBits);
+  fin_ = (byte_at(h, 0) & kFinBit) != 0;
   mask_ = role_ == Role::kServer
-              ? static_cast<uint32_t>(read_be(header_, pos, 4)) : 0;
+              ? static_cast<uint32_t>(read_be(h, pos, 4)) : 0;
   if (!is_control(frame_op_)) {
     // Announced size alone decides 1009: nothing is buffered first.
     if (len > max_message_ - msg_len_) return Err(CloseCode::kMessageTooBig);
@@ -196,7 +208,6 @@ Result<bool, CloseCode> FrameParser::finish_header() {
     }
   }
   frame_left_ = static_cast<uint32_t>(len);
-  header_len_ = 0;
   mask_phase_ = 0;
   state_ = State::kPayload;
   return true;

@@ -62,10 +62,10 @@ class FrameParser {
   enum class Step : uint8_t { kNeedMore, kFrameDone, kEvent };
 
   void take_header_bytes(std::span<std::byte>& in, size_t upto);
-  size_t header_size() const;
-  Result<void, CloseCode> check_first_bytes() const;
+  static size_t header_size(std::span<const std::byte> h);
+  Result<void, CloseCode> check_first_bytes(std::span<const std::byte> h) const;
   Result<bool, CloseCode> read_header(std::span<std::byte>& in);
-  Result<bool, CloseCode> finish_header();
+  Result<bool, CloseCode> finish_header(std::span<const std::byte> h);
   Result<Step, CloseCode> read_control(std::span<std::byte>& in, Event& ev);
   Result<Step, CloseCode> control_event(std::span<const std::byte> payload,
                                         Event& ev);
