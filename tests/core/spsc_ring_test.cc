@@ -192,13 +192,17 @@ void run_stress(Make make, bool batched, bool drain) {
     std::array<M, 7> batch{};
     uint64_t seq = 0;
     while (seq < kStressCount) {
+      size_t pushed = 0;
       if (!batched) {
-        if (ring->try_push(make(seq))) ++seq;
-        continue;
+        pushed = ring->try_push(make(seq)) ? 1 : 0;
+      } else {
+        const size_t want = std::min<uint64_t>(1 + seq % 7, kStressCount - seq);
+        for (size_t i = 0; i < want; ++i) batch[i] = make(seq + i);
+        pushed = ring->try_push_batch(std::span<const M>(batch.data(), want));
       }
-      const size_t want = std::min<uint64_t>(1 + seq % 7, kStressCount - seq);
-      for (size_t i = 0; i < want; ++i) batch[i] = make(seq + i);
-      seq += ring->try_push_batch(std::span<const M>(batch.data(), want));
+      seq += pushed;
+      // Yield when full: the CPUs are shared, and the consumer may need ours.
+      if (pushed == 0) std::this_thread::yield();
     }
   });
   cpu_set_t saved;
@@ -213,11 +217,14 @@ void run_stress(Make make, bool batched, bool drain) {
   };
   while (expect < kStressCount) {
     M m{};
+    size_t popped = 0;
     if (drain) {
-      ring->drain(5, check);
+      popped = ring->drain(5, check);
     } else if (ring->try_pop(m)) {
       check(m);
+      popped = 1;
     }
+    if (popped == 0) std::this_thread::yield();
   }
   producer.join();
   if (restore) pthread_setaffinity_np(pthread_self(), sizeof(saved), &saved);

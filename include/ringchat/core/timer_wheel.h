@@ -43,8 +43,10 @@ class TimerWheel {
   TimerWheel& operator=(const TimerWheel&) = delete;
 
   // Arms `n` to fire delay_ms from now (re-arms it if already armed).
+  // REQUIRES: `n` is unarmed or armed in this wheel.
   void schedule(TimerNode& n, uint64_t delay_ms);
   // Disarms `n`; a no-op if it is not armed.
+  // REQUIRES: `n` is unarmed or armed in this wheel.
   void cancel(TimerNode& n);
   static bool armed(const TimerNode& n) { return n.prev != nullptr; }
 
