@@ -100,13 +100,13 @@ void ShardImpl::upgrade(Conn& c, const http::Request& req, std::string_view room
       "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
       "Sec-WebSocket-Accept: " + ws::accept_key(req.sec_websocket_key) + "\r\n\r\n";
   send_bytes(c, resp);
-  c.http.reset();
   c.state = ConnState::kWs;
   c.ws.emplace(ws::Role::kServer, cfg_.max_message);
   metrics_.add(Metric::kWsHandshakes);
   metrics_.add(Metric::kWebSocketsOpen);
   timers_->schedule(c, cfg_.ping_interval_ms);
   join_room(c, room);
+  c.http.reset();  // last: `req` and `room` point into it
 }
 
 void ShardImpl::on_ws(Conn& c, std::span<std::byte> data) {
@@ -189,6 +189,7 @@ void ShardImpl::begin_close(Conn& c) {
   c.http.reset();
   c.ws.reset();
   c.close_after_flush = true;
+  c.awaiting_join = false;  // what is queued (a 101, a close frame) goes out now
   timers_->schedule(c, cfg_.close_timeout_ms);
   if (!c.in_dirty) {
     c.in_dirty = true;
@@ -227,6 +228,7 @@ void ShardImpl::release_slot(Conn& c) {
   c.gen = (c.gen + 1) & core::kGenMask;
   c.state = ConnState::kFree;
   c.recv_armed = c.close_after_flush = c.shutdown_sent = c.finalizing = false;
+  c.awaiting_join = false;
   c.room = nullptr;
   --open_;
   metrics_.add(Metric::kConnectionsClosed);

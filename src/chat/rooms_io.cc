@@ -23,6 +23,22 @@ void ShardImpl::join_room(Conn& c, std::string_view room) {
   c.room = joined.room;
   c.member_index = joined.index;
   if (joined.first) tell_owner(MailMsg::Kind::kJoin, room);
+  // The handshake answer waits until the owner counts this shard, so a
+  // client that has its 101 receives every message published after it.
+  c.awaiting_join = !joined.room->confirmed;
+}
+
+void ShardImpl::confirm(LocalRoom& room) {
+  room.confirmed = true;
+  for (uint32_t slot : room.members) {
+    Conn& c = conn(slot);
+    if (!c.awaiting_join) continue;
+    c.awaiting_join = false;
+    if (!c.in_dirty) {
+      c.in_dirty = true;
+      dirty_.push_back(slot);
+    }
+  }
 }
 
 void ShardImpl::leave_room(Conn& c) {
@@ -40,6 +56,7 @@ void ShardImpl::tell_owner(MailMsg::Kind kind, std::string_view room) {
   if (owner == id_) {
     if (kind == MailMsg::Kind::kJoin) {
       owned_rooms_.add_shard(room, id_);
+      confirm(*local_rooms_.find(room));
     } else {
       owned_rooms_.remove_shard(room, id_);
     }
@@ -96,6 +113,7 @@ void ShardImpl::sequence(net::Frame* f) {
 
 void ShardImpl::deliver(net::Frame* f) {
   LocalRoom* room = local_rooms_.find(f->tag());
+  if (room && !room->confirmed) room = nullptr;
   const bool skip_sender = !cfg_.echo && f->sender_shard == id_;
   uint32_t count = 0;
   if (room) {
@@ -136,12 +154,19 @@ void ShardImpl::on_mail(unsigned from, const MailMsg& m) {
       return;
     case MailMsg::Kind::kJoin:
       owned_rooms_.add_shard(m.frame->tag(), from);
+      metrics_.set(Metric::kRoomsOwned, owned_rooms_.size());
+      outbox_.post(from, MailMsg{MailMsg::Kind::kJoined, m.frame});  // the name goes back
+      return;
+    case MailMsg::Kind::kJoined:
+      if (LocalRoom* room = local_rooms_.find(m.frame->tag()); room && !room->confirmed) {
+        confirm(*room);
+      }
       break;
     case MailMsg::Kind::kLeave:
       owned_rooms_.remove_shard(m.frame->tag(), from);
       break;
   }
-  if (m.kind == MailMsg::Kind::kJoin || m.kind == MailMsg::Kind::kLeave) {
+  if (m.kind == MailMsg::Kind::kLeave) {
     metrics_.set(Metric::kRoomsOwned, owned_rooms_.size());
   }
   m.frame->release();

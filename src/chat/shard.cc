@@ -299,7 +299,7 @@ void ShardImpl::flush_sends() {
 }
 
 void ShardImpl::flush_conn(Conn& c, uint32_t slot) {
-  if (c.sendq && c.sendq->in_flight()) return;
+  if (c.awaiting_join || (c.sendq && c.sendq->in_flight())) return;
   if (c.sendq && !c.sendq->empty()) {
     io_uring_sqe* sqe = reactor_.get_sqe();
     io_uring_prep_sendmsg(sqe, static_cast<int>(slot), c.sendq->prepare(), MSG_NOSIGNAL);

@@ -32,6 +32,7 @@ struct Conn : core::TimerNode {
   bool close_after_flush = false;
   bool shutdown_sent = false;
   bool finalizing = false;       // waiting for in-flight ops before freeing the slot
+  bool awaiting_join = false;    // 101 queued, held until the owner counts our shard
   uint8_t pending = 0;           // in-flight ops: recv, send, shutdown
   uint64_t last_rx_ms = 0;
   LocalRoom* room = nullptr;
@@ -92,6 +93,7 @@ class ShardImpl {
   void on_mail(unsigned from, const MailMsg& m);
   void drain_mail();
   void tell_owner(MailMsg::Kind kind, std::string_view room);
+  void confirm(LocalRoom& room);
 
   unsigned id_;
   Shared& shared_;

@@ -18,6 +18,10 @@ struct NameHash {
 struct LocalRoom {
   std::string name;
   std::vector<uint32_t> members;  // connection slots on this shard
+  // The owner has counted this shard as a member shard: from here on every
+  // message it sequences reaches us. Until then new members wait for their
+  // handshake answer, and deliveries (stale, from an earlier membership) drop.
+  bool confirmed = false;
 };
 
 // The rooms a shard has local members in. Pure bookkeeping, no I/O.

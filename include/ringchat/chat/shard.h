@@ -35,7 +35,8 @@ struct ShardConfig {
 // A cross-shard message: a kind and a frame (wire bytes and/or room name).
 // The frame's reference travels with the message.
 struct MailMsg {
-  enum class Kind : uint8_t { kPublish, kDeliver, kJoin, kLeave };
+  // kJoined: the owner's answer to kJoin, in order before any kDeliver.
+  enum class Kind : uint8_t { kPublish, kDeliver, kJoin, kJoined, kLeave };
   Kind kind;
   net::Frame* frame;
 };

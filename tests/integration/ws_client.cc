@@ -1,0 +1,188 @@
+#include "ws_client.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include "ringchat/ws/frame_encoder.h"
+
+namespace ringchat::testing {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+
+int ms_left(Clock::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  return left.count() < 0 ? 0 : static_cast<int>(left.count());
+}
+}  // namespace
+
+chat::ShardConfig test_config(unsigned shards) {
+  chat::ShardConfig cfg;
+  cfg.bind = "127.0.0.1";
+  cfg.port = 0;
+  cfg.shards = shards;
+  cfg.max_connections_per_shard = 4096;
+  cfg.drain_timeout_ms = 3000;
+  return cfg;
+}
+
+TestServer::TestServer(chat::ShardConfig cfg) : server_(std::make_unique<app::Server>(cfg)) {
+  auto port = server_->start();
+  if (port) port_ = *port;
+}
+
+TestServer::~TestServer() { stop(); }
+
+void TestServer::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  server_->stop();
+  server_->wait();
+}
+
+bool TestServer::wait_metric(obs::Metric m, uint64_t at_least, int timeout_ms) const {
+  auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (total(m) < at_least) {
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));  // polling, not synchronising
+  }
+  return true;
+}
+
+Client::Client(uint16_t port) {
+  fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd_);
+    fd_ = -1;
+    return;
+  }
+  int one = 1;
+  setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+Client::~Client() {
+  if (fd_ >= 0) close(fd_);
+}
+
+bool Client::send_raw(std::string_view bytes) {
+  while (!bytes.empty()) {
+    ssize_t n = send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    bytes.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+std::string Client::read_some(int timeout_ms) {
+  pollfd p{fd_, POLLIN, 0};
+  if (poll(&p, 1, timeout_ms) <= 0) return {};
+  char tmp[65536];
+  ssize_t n = ::recv(fd_, tmp, sizeof(tmp), 0);
+  return n > 0 ? std::string(tmp, static_cast<size_t>(n)) : std::string();
+}
+
+int Client::http(std::string_view request, std::string* response) {
+  if (!send_raw(request)) return 0;
+  auto deadline = Clock::now() + std::chrono::milliseconds(kWaitMs);
+  std::string got = std::move(buf_);
+  buf_.clear();
+  size_t head_end;
+  while ((head_end = got.find("\r\n\r\n")) == std::string::npos) {
+    std::string more = read_some(ms_left(deadline));
+    if (more.empty()) return 0;
+    got += more;
+  }
+  size_t body = 0;
+  auto cl = got.find("Content-Length: ");
+  if (cl != std::string::npos && cl < head_end) body = std::stoul(got.substr(cl + 16));
+  while (got.size() < head_end + 4 + body) {
+    std::string more = read_some(ms_left(deadline));
+    if (more.empty()) break;
+    got += more;
+  }
+  const size_t total = std::min(got.size(), head_end + 4 + body);
+  buf_ = got.substr(total);
+  got.resize(total);
+  if (response) *response = got;
+  if (got.compare(0, 9, "HTTP/1.1 ") != 0) return 0;
+  return std::stoi(got.substr(9, 3));
+}
+
+int Client::upgrade(std::string_view path, std::string* response) {
+  std::string req = "GET " + std::string(path) +
+                    " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                    "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                    "Sec-WebSocket-Version: 13\r\n\r\n";
+  return http(req, response);
+}
+
+void Client::send_frame(ws::Opcode op, std::string_view payload, bool fin) {
+  std::string out;
+  ws::append_client_frame(out, op, ws::as_bytes(payload), 0x12345678u, fin);
+  send_raw(out);
+}
+
+std::optional<WsMessage> Client::recv(int timeout_ms) {
+  auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    std::span<std::byte> in(reinterpret_cast<std::byte*>(buf_.data()), buf_.size());
+    auto r = parser_.next(in);
+    const size_t used = buf_.size() - in.size();
+    if (!r) return std::nullopt;
+    if (r->kind != ws::Event::Kind::kNeedMore) {
+      WsMessage m;
+      m.payload = std::string(ws::as_string_view(r->payload));
+      switch (r->kind) {
+        case ws::Event::Kind::kMessage: m.op = r->opcode; break;
+        case ws::Event::Kind::kPing: m.op = ws::Opcode::kPing; break;
+        case ws::Event::Kind::kPong: m.op = ws::Opcode::kPong; break;
+        default:
+          m.op = ws::Opcode::kClose;
+          m.close_code = r->close_code;
+          m.payload = std::string(r->close_reason);
+      }
+      buf_.erase(0, used);
+      return m;
+    }
+    buf_.clear();  // the parser kept what it needs
+    std::string more = read_some(ms_left(deadline));
+    if (more.empty()) return std::nullopt;
+    buf_ = std::move(more);
+  }
+}
+
+std::optional<WsMessage> Client::recv_data(int timeout_ms) {
+  for (;;) {
+    auto m = recv(timeout_ms);
+    if (!m || (m->op != ws::Opcode::kPing && m->op != ws::Opcode::kPong)) return m;
+  }
+}
+
+bool Client::wait_eof(int timeout_ms) {
+  auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  char tmp[4096];
+  for (;;) {
+    pollfd p{fd_, POLLIN, 0};
+    if (poll(&p, 1, ms_left(deadline)) <= 0) return false;
+    ssize_t n = ::recv(fd_, tmp, sizeof(tmp), 0);
+    if (n <= 0) return true;
+  }
+}
+
+void Client::close_now() {
+  shutdown(fd_, SHUT_WR);
+}
+
+}  // namespace ringchat::testing
