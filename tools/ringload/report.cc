@@ -44,7 +44,7 @@ void phase_json(JsonWriter& w, const PhaseReport& p) {
   w.field("client_cpu_s", p.client_cpu_s);
   w.field("max_worker_busy", p.max_worker_busy);
   if (p.server_cpu_s >= 0) {
-    w.field("server_cpu_s", p.server_cpu_s);
+    w.field("server_cpu_s", p.server_cpu_s).field("server_rss_bytes", p.server_rss_bytes);
     w.field("server_cpu_us_per_delivered",
             p.stats.delivered ? p.server_cpu_s * 1e6 / static_cast<double>(p.stats.delivered) : 0.0);
     w.field("server_cpu_us_per_sent",

@@ -160,7 +160,10 @@ Runner::Snapshot Runner::snapshot() const {
   Snapshot snap;
   snap.wall_s = static_cast<double>(now_ns() - t0_) / 1e9;
   snap.client_cpu_s = self_cpu_s();
-  if (s_.server_pid > 0) snap.server_cpu_s = process_cpu_s(s_.server_pid);
+  if (s_.server_pid > 0) {
+    snap.server_cpu_s = process_cpu_s(s_.server_pid);
+    snap.server_rss_bytes = process_rss_bytes(s_.server_pid);
+  }
   for (const auto& w : workers_) snap.worker_cpu_s.push_back(thread_cpu_s(w->live().tid.load()));
   return snap;
 }

@@ -31,6 +31,7 @@ class Runner {
     double wall_s = 0;
     double client_cpu_s = 0;
     double server_cpu_s = -1;
+    uint64_t server_rss_bytes = 0;
     std::vector<double> worker_cpu_s;
   };
   Result<void, std::string> resolve();

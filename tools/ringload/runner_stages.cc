@@ -44,6 +44,7 @@ void Runner::connect_stage() {
                           s_.backoff_cap_ms / 1000.0 * s_.max_retries +
                           (rate > 0 ? s_.connections / rate : 0) + 5;
     wait_for(static_cast<uint64_t>(budget * 1e9), "connect", &Runner::all_settled);
+    wait_for(static_cast<uint64_t>(s_.settle_s * 1e9), "settle", nullptr);
   }
   boundaries_.push_back(snapshot());
   report_.connect_s = boundaries_.back().wall_s - boundaries_.front().wall_s;
@@ -83,7 +84,10 @@ void Runner::finish_report() {
     const Snapshot& b = boundaries_[p + 2];
     PhaseReport pr{phases_[p].name, phases_[p].kind, b.wall_s - a.wall_s, {}, b.client_cpu_s - a.client_cpu_s};
     for (const auto& w : workers_) pr.stats.merge(w->stages()[p + 1]);
-    if (s_.server_pid > 0 && a.server_cpu_s >= 0 && b.server_cpu_s >= 0) pr.server_cpu_s = b.server_cpu_s - a.server_cpu_s;
+    if (s_.server_pid > 0 && a.server_cpu_s >= 0 && b.server_cpu_s >= 0) {
+      pr.server_cpu_s = b.server_cpu_s - a.server_cpu_s;
+      pr.server_rss_bytes = b.server_rss_bytes;
+    }
     for (size_t w = 0; w < a.worker_cpu_s.size() && w < b.worker_cpu_s.size(); ++w) {
       if (pr.duration_s > 0) pr.max_worker_busy = std::max(pr.max_worker_busy, (b.worker_cpu_s[w] - a.worker_cpu_s[w]) / pr.duration_s);
     }

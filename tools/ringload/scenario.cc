@@ -99,6 +99,7 @@ Result<void, std::string> validate(const Scenario& s) {
   if (s.size_max != 0 && s.size_max < s.size) return Err(std::string("--size-max must be >= --size"));
   if (s.backoff_cap_ms < s.backoff_base_ms) return Err(std::string("--backoff-cap-ms must be >= base"));
   if (s.phases().empty()) return Err(std::string("every phase has duration 0: nothing to run"));
+  if (s.round_timeout_s <= 0) return Err(std::string("--round-timeout must be > 0"));
   if (s.max_message < 64) return Err(std::string("--max-message must be >= 64"));
   return {};
 }

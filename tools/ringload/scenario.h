@@ -50,6 +50,8 @@ struct Scenario {
   double connect_rate = 0;
   double ramp_s = 0, steady_s = 10, spike_s = 0, spike_mult = 3, soak_s = 0;
   double drain_s = 2;
+  double settle_s = 0.2;
+  double round_timeout_s = 2;
   double connect_timeout_s = 5;
   int max_retries = 6;
   double backoff_base_ms = 100, backoff_cap_ms = 5000;

@@ -222,7 +222,7 @@ void Worker::scan_deadlines(uint64_t now) {
       continue;
     }
     if (s_.mode == Mode::kFanout && go_ && sending() && c.state == State::kOpen &&
-        now - c.round_start_ns > 5 * kNsPerSec) {
+        now - c.round_start_ns > static_cast<uint64_t>(s_.round_timeout_s * 1e9)) {
       count_error("fanout:round_stall");
       advance_round(i, now);
     }

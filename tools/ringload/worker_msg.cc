@@ -25,7 +25,7 @@ void Worker::on_handshake_bytes(uint32_t i, std::span<const std::byte> data, uin
   if (r.status == HandshakeStatus::kNeedMore) return;
   if (r.status != HandshakeStatus::kOk) {
     std::string kind = "handshake:" + std::string(to_string(r.status));
-    if (r.status == HandshakeStatus::kBadStatus) kind += ":" + std::to_string(r.http_status);
+    if (r.status == HandshakeStatus::kBadStatus) kind.append(":").append(std::to_string(r.http_status));
     abort_conn(i, kind, now);
     return;
   }
