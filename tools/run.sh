@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds ringchat (release) and starts it on :8080.
+# Arguments go to the server: tools/run.sh --port 9000 --threads 2
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tools/setup-deps.sh
+if [[ ! -f build/build.ninja ]]; then
+  meson setup build --buildtype=release -Dtests=false -Dbench=false >/dev/null
+fi
+ninja -C build ringchat >/dev/null
+exec build/ringchat "$@"

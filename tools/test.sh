@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds everything (server, tests, benchmarks,
+# ringload) and runs every test: unit, integration, end-to-end with real
+# clients, and ringload's own. The last line is "N passed, N failed".
+#
+#   tools/test.sh            release build in build-test/
+#   tools/test.sh --asan     ASan+UBSan debug build in build-asan/
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tools/setup-deps.sh --test
+
+dir=build-test
+opts=(--buildtype=release -Dwerror=true)
+if [[ "${1:-}" == "--asan" ]]; then
+  dir=build-asan
+  opts=(--buildtype=debug -Db_sanitize=address,undefined -Dwerror=true)
+fi
+if [[ ! -f $dir/build.ninja ]]; then
+  meson setup "$dir" "${opts[@]}" >/dev/null
+fi
+ninja -C "$dir"
+
+out=$(mktemp)
+set +e
+meson test -C "$dir" --print-errorlogs --num-processes 2 2>&1 | tee "$out"
+rc=${PIPESTATUS[0]}
+set -e
+# meson's summary ("Ok: N", "Fail: N", ...) restated in the plain form.
+awk '/^Ok:/ {ok=$2} /^(Fail|Timeout|Unexpected Pass):/ {bad+=$NF} /^Skipped:/ {skip=$2}
+     END {printf "%d passed, %d failed, %d skipped\n", ok, bad, skip}' "$out"
+rm -f "$out"
+exit $rc
