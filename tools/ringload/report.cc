@@ -130,6 +130,7 @@ std::string report_json(const RunReport& r, const Scenario& s) {
   w.field("wanted", r.connections_wanted).field("opened", r.connections.opened);
   w.field("failed", r.connections.failed).field("reconnects", r.connections.reconnects);
   w.field("gave_up", r.connections.gave_up).field("connect_s", r.connect_s);
+  w.field("unanswered_closes", r.connections.unanswered_closes);
   w.end_object();
   w.field("workers", r.workers);
   w.field("client_cpu_s", r.client_cpu_s);

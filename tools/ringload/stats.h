@@ -34,11 +34,13 @@ struct ConnectionCounts {
   uint64_t failed = 0;      // attempts that did not reach an open WebSocket
   uint64_t reconnects = 0;  // opens after an earlier open of the same client
   uint64_t gave_up = 0;     // clients that exhausted --max-retries
+  uint64_t unanswered_closes = 0;  // our close at the end got no reply in time
   void add(const ConnectionCounts& o) {
     opened += o.opened;
     failed += o.failed;
     reconnects += o.reconnects;
     gave_up += o.gave_up;
+    unanswered_closes += o.unanswered_closes;
   }
 };
 

@@ -218,7 +218,11 @@ void Worker::scan_deadlines(uint64_t now) {
     const bool pending = c.state == State::kConnecting || c.state == State::kHandshake ||
                          c.state == State::kClosing;
     if (pending && now >= c.deadline_ns) {
-      abort_conn(i, c.state == State::kClosing ? "close:timeout" : "connect:timeout", now);
+      // At the end of a run a server slow to answer our close is not an
+      // error of the load; it is counted apart.
+      const bool ours = c.state == State::kClosing && stage_ >= phase_count_ + 2;
+      if (ours) ++conn_counts_.unanswered_closes;
+      abort_conn(i, ours ? "" : c.state == State::kClosing ? "close:timeout" : "connect:timeout", now);
       continue;
     }
     if (s_.mode == Mode::kFanout && go_ && sending() && c.state == State::kOpen &&
