@@ -2,7 +2,7 @@
 # End-to-end tests of a /ws/{room} server with clients nobody here wrote:
 # Python websockets (Debian python3-websockets), Node ws (npm) and curl.
 #
-#   tests/e2e/run.sh [--kind ringchat|node-ws] [--] SERVER_CMD [ARGS...]
+#   tests/e2e/run.sh [--kind ringchat|node-ws] [--idle-seconds S] [--] SERVER_CMD [ARGS...]
 #
 # Picks a free loopback port, starts `SERVER_CMD ARGS --port N --bind 127.0.0.1`,
 # waits for /healthz, runs every test, then stops the server with SIGTERM
@@ -11,6 +11,10 @@
 # `N passed, N failed`, and the exit status is 1 if anything failed.
 # --kind names the server so that expectations that are ringchat's own (and
 # that the Node peer need not share) are only checked on ringchat.
+# --idle-seconds S (default 11, longer than ringchat's default 10 s handshake
+# timeout; 0 skips): the server sits idle S seconds, then new connections
+# must still complete their handshake. Pass a short --handshake-timeout to
+# the server and a matching short S to keep the run quick.
 #
 # Examples:
 #   tests/e2e/run.sh -- build/ringchat
@@ -19,10 +23,12 @@ set -uo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 kind=ringchat
+idle_s=11
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --kind) kind="$2"; shift 2 ;;
     --kind=*) kind="${1#--kind=}"; shift ;;
+    --idle-seconds) idle_s="$2"; shift 2 ;;
     --) shift; break ;;
     -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     *) break ;;
@@ -103,9 +109,9 @@ else
   exit 1
 fi
 
-export E2E_PORT="$port" E2E_KIND="$kind"
-run_test curl bash "$here/curl_test.sh"
+export E2E_PORT="$port" E2E_KIND="$kind" E2E_IDLE_S="$idle_s"
 run_test python-websockets "$py" "$here/websockets_test.py"
+run_test curl bash "$here/curl_test.sh"
 if ensure_node_ws; then
   run_test node-ws node "$here/node_ws_test.js"
 else

@@ -142,8 +142,28 @@ async def test_longest_room_name():
                await recv(ws) == "long room")
 
 
+async def test_connect_after_idle():
+    """New connections after the server sat idle longer than its handshake
+    timeout must still complete (a stale timer clock once closed them)."""
+    idle_s = float(os.environ.get("E2E_IDLE_S", "0"))
+    if idle_s <= 0:
+        print("SKIP websockets: connect after idle (E2E_IDLE_S not set)", flush=True)
+        return
+    await asyncio.sleep(idle_s)  # the condition under test, not a synchronisation
+    outcomes = []
+    for i in range(8):  # several, so that every shard sees a first connection
+        try:
+            async with connect(room_url(f"py-idle{i}")) as ws:
+                await ws.send("after idle")
+                outcomes.append(await recv(ws) == "after idle")
+        except (OSError, asyncio.TimeoutError, websockets.exceptions.WebSocketException) as e:
+            outcomes.append(f"{type(e).__name__}: {e}")
+    report(f"8 connections after {idle_s:g} s idle all complete their handshake and chat",
+           all(o is True for o in outcomes), f"outcomes {outcomes}")
+
+
 async def run_all():
-    tests = [test_two_clients_chat, test_large_message, test_ping_pong,
+    tests = [test_connect_after_idle, test_two_clients_chat, test_large_message, test_ping_pong,
              test_clean_close, test_bad_room_name, test_longest_room_name]
     for t in tests:
         try:
