@@ -1,0 +1,344 @@
+#include "ringchat/app/config.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <initializer_list>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace ringchat::app {
+namespace {
+
+constexpr const char* kEnvNames[] = {
+    "RINGCHAT_PORT",          "RINGCHAT_BIND",          "RINGCHAT_THREADS",
+    "RINGCHAT_MAX_MESSAGE",   "RINGCHAT_MAX_HEADER",    "RINGCHAT_PING_INTERVAL",
+    "RINGCHAT_HANDSHAKE_TIMEOUT", "RINGCHAT_DRAIN_TIMEOUT", "RINGCHAT_SEND_BACKLOG",
+    "RINGCHAT_NO_ECHO",       "RINGCHAT_RCVBUF",        "RINGCHAT_SNDBUF",
+    "RINGCHAT_LOG_LEVEL"};
+
+// Runs parse_config over a command line with every RINGCHAT_* variable
+// cleared (and restored afterwards), plus config files made on demand.
+class ConfigTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    for (const char* name : kEnvNames) {
+      if (const char* v = std::getenv(name)) saved_[name] = v;
+      unsetenv(name);
+    }
+  }
+  void TearDown() override {
+    for (const char* name : kEnvNames) unsetenv(name);
+    for (const auto& [k, v] : saved_) setenv(k.c_str(), v.c_str(), 1);
+    for (const std::string& f : files_) std::remove(f.c_str());
+  }
+
+  static Result<Config, ParseExit> parse(std::initializer_list<const char*> args) {
+    std::vector<const char*> argv{"ringchat"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return parse_config(static_cast<int>(argv.size()), argv.data());
+  }
+  Config parse_ok(std::initializer_list<const char*> args) {
+    auto r = parse(args);
+    EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
+    return r.ok() ? *r : Config{};
+  }
+  // Expects exit code 2 with a message naming `flag`.
+  static void expect_rejected(std::initializer_list<const char*> args, const std::string& flag) {
+    auto r = parse(args);
+    ASSERT_FALSE(r.ok()) << "accepted: " << *args.begin() << " " << *(args.end() - 1);
+    EXPECT_EQ(r.error().code, 2);
+    EXPECT_NE(r.error().message.find(flag), std::string::npos) << r.error().message;
+  }
+  std::string write_file(const std::string& text) {
+    char path[] = "/tmp/ringchat_config_testXXXXXX";
+    const int fd = mkstemp(path);
+    EXPECT_GE(fd, 0);
+    EXPECT_EQ(write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+    close(fd);
+    files_.push_back(path);
+    return path;
+  }
+
+  std::map<std::string, std::string> saved_;
+  std::vector<std::string> files_;
+};
+
+TEST_F(ConfigTest, DefaultsWithNoArguments) {
+  const Config c = parse_ok({});
+  EXPECT_EQ(c.shard.port, 8080);
+  EXPECT_EQ(c.shard.bind, "0.0.0.0");
+  EXPECT_EQ(c.threads, 0u);
+  EXPECT_EQ(c.shard.max_message, size_t{1} << 20);
+  EXPECT_EQ(c.shard.max_header, 8192u);
+  EXPECT_EQ(c.shard.ping_interval_ms, 25000u);
+  EXPECT_EQ(c.shard.handshake_timeout_ms, 10000u);
+  EXPECT_EQ(c.shard.drain_timeout_ms, 10000u);
+  EXPECT_EQ(c.shard.max_backlog, size_t{8} << 20);
+  EXPECT_TRUE(c.shard.echo);
+  EXPECT_EQ(c.shard.rcvbuf, 0);
+  EXPECT_EQ(c.shard.sndbuf, 0);
+  EXPECT_EQ(c.log_level, "info");
+}
+
+TEST_F(ConfigTest, EachFlagParses) {
+  const Config c = parse_ok({"--port", "9000", "--bind", "127.0.0.1", "--threads", "3",
+                             "--max-message", "4096", "--max-header", "2048",
+                             "--ping-interval", "1000", "--handshake-timeout", "500",
+                             "--drain-timeout", "0", "--send-backlog", "65536",
+                             "--no-echo", "--rcvbuf", "8192", "--sndbuf", "16384",
+                             "--log-level", "debug"});
+  EXPECT_EQ(c.shard.port, 9000);
+  EXPECT_EQ(c.shard.bind, "127.0.0.1");
+  EXPECT_EQ(c.threads, 3u);
+  EXPECT_EQ(c.shard.max_message, 4096u);
+  EXPECT_EQ(c.shard.max_header, 2048u);
+  EXPECT_EQ(c.shard.ping_interval_ms, 1000u);
+  EXPECT_EQ(c.shard.handshake_timeout_ms, 500u);
+  EXPECT_EQ(c.shard.drain_timeout_ms, 0u);
+  EXPECT_EQ(c.shard.max_backlog, 65536u);
+  EXPECT_FALSE(c.shard.echo);
+  EXPECT_EQ(c.shard.rcvbuf, 8192);
+  EXPECT_EQ(c.shard.sndbuf, 16384);
+  EXPECT_EQ(c.log_level, "debug");
+}
+
+TEST_F(ConfigTest, EqualsFormParses) {
+  const Config c = parse_ok({"--port=9001", "--bind=::1", "--max-message=64K"});
+  EXPECT_EQ(c.shard.port, 9001);
+  EXPECT_EQ(c.shard.bind, "::1");
+  EXPECT_EQ(c.shard.max_message, 65536u);
+}
+
+TEST_F(ConfigTest, PortZeroMeansAnyFreePort) {
+  EXPECT_EQ(parse_ok({"--port", "0"}).shard.port, 0);
+}
+
+TEST_F(ConfigTest, EchoIsOnUnlessNoEcho) {
+  EXPECT_TRUE(parse_ok({}).shard.echo);
+  EXPECT_FALSE(parse_ok({"--no-echo"}).shard.echo);
+}
+
+TEST_F(ConfigTest, SizesTakeBinarySuffixes) {
+  EXPECT_EQ(parse_ok({"--max-message", "64K"}).shard.max_message, 65536u);
+  EXPECT_EQ(parse_ok({"--max-message", "64k"}).shard.max_message, 65536u);
+  EXPECT_EQ(parse_ok({"--max-message", "64KB"}).shard.max_message, 65536u);
+  EXPECT_EQ(parse_ok({"--max-message", "2M"}).shard.max_message, 2u << 20);
+  EXPECT_EQ(parse_ok({"--max-message", "1G"}).shard.max_message, 1u << 30);
+  EXPECT_EQ(parse_ok({"--send-backlog", "4G"}).shard.max_backlog, uint64_t{1} << 32);
+  EXPECT_EQ(parse_ok({"--rcvbuf", "256K"}).shard.rcvbuf, 256 << 10);
+  EXPECT_EQ(parse_ok({"--sndbuf", "1M"}).shard.sndbuf, 1 << 20);
+  EXPECT_EQ(parse_ok({"--max-header", "16K"}).shard.max_header, 16384u);
+}
+
+TEST_F(ConfigTest, BoundsAreInclusive) {
+  EXPECT_EQ(parse_ok({"--max-message", "125"}).shard.max_message, 125u);
+  EXPECT_EQ(parse_ok({"--max-header", "1024"}).shard.max_header, 1024u);
+  EXPECT_EQ(parse_ok({"--max-header", "1M"}).shard.max_header, 1u << 20);
+  EXPECT_EQ(parse_ok({"--send-backlog", "4096"}).shard.max_backlog, 4096u);
+  EXPECT_EQ(parse_ok({"--port", "65535"}).shard.port, 65535);
+  EXPECT_EQ(parse_ok({"--threads", "1024"}).threads, 1024u);
+  EXPECT_EQ(parse_ok({"--ping-interval", "100"}).shard.ping_interval_ms, 100u);
+  EXPECT_EQ(parse_ok({"--ping-interval", "3600000"}).shard.ping_interval_ms, 3600000u);
+  EXPECT_EQ(parse_ok({"--rcvbuf", "1G"}).shard.rcvbuf, 1 << 30);
+}
+
+TEST_F(ConfigTest, PortOutOfRangeIsRejected) { expect_rejected({"--port", "65536"}, "--port"); }
+TEST_F(ConfigTest, NegativePortIsRejected) { expect_rejected({"--port=-1"}, "--port"); }
+TEST_F(ConfigTest, NonNumericPortIsRejected) { expect_rejected({"--port", "http"}, "--port"); }
+TEST_F(ConfigTest, TooManyThreadsIsRejected) { expect_rejected({"--threads", "1025"}, "--threads"); }
+TEST_F(ConfigTest, MaxMessageBelowControlFrameIsRejected) {
+  expect_rejected({"--max-message", "124"}, "--max-message");
+}
+TEST_F(ConfigTest, MaxMessageAboveOneGigIsRejected) {
+  expect_rejected({"--max-message", "2G"}, "--max-message");
+}
+TEST_F(ConfigTest, MaxMessageGarbageIsRejected) {
+  expect_rejected({"--max-message", "lots"}, "--max-message");
+}
+TEST_F(ConfigTest, MaxMessageUnknownSuffixIsRejected) {
+  expect_rejected({"--max-message", "64Q"}, "--max-message");
+}
+TEST_F(ConfigTest, NegativeSizeIsRejected) {
+  expect_rejected({"--max-message=-4096"}, "--max-message");
+}
+// Sizes past uint64 must be a bad value (exit 2), not an escaped exception.
+TEST_F(ConfigTest, SizeBeyondSixtyFourBitsIsRejected) {
+  expect_rejected({"--send-backlog", "99999999999999999999"}, "--send-backlog");
+}
+TEST_F(ConfigTest, SuffixThatOverflowsIsRejected) {
+  expect_rejected({"--send-backlog", "999999999999G"}, "--send-backlog");
+}
+TEST_F(ConfigTest, MaxHeaderTooSmallIsRejected) {
+  expect_rejected({"--max-header", "1023"}, "--max-header");
+}
+TEST_F(ConfigTest, MaxHeaderTooBigIsRejected) {
+  expect_rejected({"--max-header", "2M"}, "--max-header");
+}
+TEST_F(ConfigTest, PingIntervalTooShortIsRejected) {
+  expect_rejected({"--ping-interval", "99"}, "--ping-interval");
+}
+TEST_F(ConfigTest, PingIntervalTooLongIsRejected) {
+  expect_rejected({"--ping-interval", "3600001"}, "--ping-interval");
+}
+TEST_F(ConfigTest, HandshakeTimeoutTooShortIsRejected) {
+  expect_rejected({"--handshake-timeout", "99"}, "--handshake-timeout");
+}
+TEST_F(ConfigTest, HandshakeTimeoutTooLongIsRejected) {
+  expect_rejected({"--handshake-timeout", "600001"}, "--handshake-timeout");
+}
+TEST_F(ConfigTest, DrainTimeoutTooLongIsRejected) {
+  expect_rejected({"--drain-timeout", "600001"}, "--drain-timeout");
+}
+TEST_F(ConfigTest, SendBacklogTooSmallIsRejected) {
+  expect_rejected({"--send-backlog", "4095"}, "--send-backlog");
+}
+TEST_F(ConfigTest, SendBacklogTooBigIsRejected) {
+  expect_rejected({"--send-backlog", "5G"}, "--send-backlog");
+}
+TEST_F(ConfigTest, RcvbufTooBigIsRejected) { expect_rejected({"--rcvbuf", "2G"}, "--rcvbuf"); }
+TEST_F(ConfigTest, SndbufTooBigIsRejected) { expect_rejected({"--sndbuf", "2G"}, "--sndbuf"); }
+TEST_F(ConfigTest, UnknownLogLevelIsRejected) {
+  expect_rejected({"--log-level", "verbose"}, "--log-level");
+}
+TEST_F(ConfigTest, UnknownFlagIsRejected) { expect_rejected({"--nope"}, "--nope"); }
+TEST_F(ConfigTest, MissingValueIsRejected) { expect_rejected({"--port"}, "--port"); }
+TEST_F(ConfigTest, RejectMessagePointsToHelp) {
+  auto r = parse({"--port", "x"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("--help"), std::string::npos) << r.error().message;
+}
+
+TEST_F(ConfigTest, EnvironmentVariableApplies) {
+  setenv("RINGCHAT_PORT", "9100", 1);
+  EXPECT_EQ(parse_ok({}).shard.port, 9100);
+}
+
+TEST_F(ConfigTest, FlagOverridesEnvironment) {
+  setenv("RINGCHAT_PORT", "9100", 1);
+  EXPECT_EQ(parse_ok({"--port", "9200"}).shard.port, 9200);
+}
+
+TEST_F(ConfigTest, EnvironmentSizesTakeSuffixes) {
+  setenv("RINGCHAT_MAX_MESSAGE", "64K", 1);
+  setenv("RINGCHAT_LOG_LEVEL", "warn", 1);
+  setenv("RINGCHAT_BIND", "127.0.0.1", 1);
+  const Config c = parse_ok({});
+  EXPECT_EQ(c.shard.max_message, 65536u);
+  EXPECT_EQ(c.log_level, "warn");
+  EXPECT_EQ(c.shard.bind, "127.0.0.1");
+}
+
+TEST_F(ConfigTest, EnvironmentValueOutOfBoundsIsRejected) {
+  setenv("RINGCHAT_PORT", "70000", 1);
+  auto r = parse({});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, 2);
+  EXPECT_NE(r.error().message.find("port"), std::string::npos) << r.error().message;
+}
+
+// RINGCHAT_NO_ECHO=1 must mean what --no-echo means.
+TEST_F(ConfigTest, NoEchoFromEnvironment) {
+  setenv("RINGCHAT_NO_ECHO", "1", 1);
+  EXPECT_FALSE(parse_ok({}).shard.echo);
+  setenv("RINGCHAT_NO_ECHO", "true", 1);
+  EXPECT_FALSE(parse_ok({}).shard.echo);
+}
+TEST_F(ConfigTest, NoEchoFromEnvironmentCanBeFalse) {
+  setenv("RINGCHAT_NO_ECHO", "0", 1);
+  EXPECT_TRUE(parse_ok({}).shard.echo);
+}
+
+TEST_F(ConfigTest, ConfigFileApplies) {
+  const std::string path = write_file(
+      "port = 9300\nbind = \"127.0.0.1\"\nmax-message = \"64K\"\nno-echo = true\n"
+      "log-level = \"error\"\nthreads = 2\n");
+  const Config c = parse_ok({"--config", path.c_str()});
+  EXPECT_EQ(c.shard.port, 9300);
+  EXPECT_EQ(c.shard.bind, "127.0.0.1");
+  EXPECT_EQ(c.shard.max_message, 65536u);
+  EXPECT_FALSE(c.shard.echo);
+  EXPECT_EQ(c.log_level, "error");
+  EXPECT_EQ(c.threads, 2u);
+}
+
+TEST_F(ConfigTest, FlagOverridesConfigFile) {
+  const std::string path = write_file("port = 9300\nmax-message = \"64K\"\n");
+  const Config c = parse_ok({"--config", path.c_str(), "--port", "9400"});
+  EXPECT_EQ(c.shard.port, 9400);
+  EXPECT_EQ(c.shard.max_message, 65536u);
+  EXPECT_EQ(parse_ok({"--port", "9401", "--config", path.c_str()}).shard.port, 9401)
+      << "a flag wins wherever it stands";
+}
+
+TEST_F(ConfigTest, ConfigFileOverridesEnvironment) {
+  setenv("RINGCHAT_PORT", "9100", 1);
+  setenv("RINGCHAT_THREADS", "5", 1);
+  const std::string path = write_file("port = 9300\n");
+  const Config c = parse_ok({"--config", path.c_str()});
+  EXPECT_EQ(c.shard.port, 9300);
+  EXPECT_EQ(c.threads, 5u) << "what the file does not set still comes from the environment";
+}
+
+TEST_F(ConfigTest, ConfigFileValueOutOfBoundsIsRejected) {
+  const std::string path = write_file("max-header = 10\n");
+  expect_rejected({"--config", path.c_str()}, "max-header");
+}
+
+TEST_F(ConfigTest, MissingConfigFileIsRejected) {
+  auto r = parse({"--config", "/nonexistent/ringchat.toml"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, 2);
+  EXPECT_NE(r.error().message.find("/nonexistent/ringchat.toml"), std::string::npos)
+      << r.error().message;
+}
+
+// A misspelt key in a config file is silently ignored today, so the
+// operator runs with a default they believe they changed. Disabled until
+// the lead decides whether unknown keys are errors (reported, not specified).
+TEST_F(ConfigTest, DISABLED_UnknownConfigFileKeyIsRejected) {
+  const std::string path = write_file("prot = 9300\n");
+  expect_rejected({"--config", path.c_str()}, "prot");
+}
+
+TEST_F(ConfigTest, HelpExitsZeroAndDocumentsEveryFlag) {
+  auto r = parse({"--help"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, 0);
+  const std::string& help = r.error().message;
+  for (const char* flag :
+       {"--port", "--bind", "--threads", "--max-message", "--max-header", "--ping-interval",
+        "--handshake-timeout", "--drain-timeout", "--send-backlog", "--no-echo", "--rcvbuf",
+        "--sndbuf", "--log-level", "--config", "--version", "--help"}) {
+    EXPECT_NE(help.find(flag), std::string::npos) << flag << " missing from:\n" << help;
+  }
+  for (const char* env : kEnvNames) {
+    EXPECT_NE(help.find(env), std::string::npos) << env << " missing from help";
+  }
+}
+
+TEST_F(ConfigTest, HelpShowsDefaults) {
+  auto r = parse({"--help"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("8080"), std::string::npos);
+  EXPECT_NE(r.error().message.find("25000"), std::string::npos);
+}
+
+TEST_F(ConfigTest, VersionExitsZero) {
+  auto r = parse({"--version"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, 0);
+  EXPECT_NE(r.error().message.find("0.1.0"), std::string::npos);
+}
+
+TEST(AffinityCpus, ListsAtLeastTheCurrentCpu) {
+  const std::vector<int> cpus = affinity_cpus();
+  ASSERT_FALSE(cpus.empty());
+  for (size_t i = 1; i < cpus.size(); ++i) EXPECT_LT(cpus[i - 1], cpus[i]);
+}
+
+}  // namespace
+}  // namespace ringchat::app
