@@ -11,10 +11,11 @@
 # waits until the server holds all N, and measures again. Reports:
 #   user-space bytes per connection = delta VmRSS / N (and delta Pss_Anon / N
 #     from smaps_rollup, which leaves out shared file pages);
-#   kernel socket memory separately: delta of /proc/net/sockstat TCP `mem`
-#     pages (both ends of the loopback connections are counted there) and of
-#     `sockets: used`, and of the machine's Slab (socket structures, both ends;
-#     noisy when other work runs);
+#   kernel socket memory separately: the buffers of the server's own sockets
+#     (ss -m skmem), the slab object sizes of one socket (tcp_sock, inode,
+#     file, dentry), and machine-wide deltas of /proc/net/sockstat TCP `mem`
+#     pages and `sockets: used` and of Slab (both ends of the loopback
+#     connections; noisy when other work runs);
 #   the server's CPU use while holding the idle connections (5 s window).
 # Ends with one line of JSON (also written to --json FILE). Every wait has a
 # deadline; the whole run is bounded by --deadline (default 300 s).
@@ -57,6 +58,19 @@ kb_of() { awk -v k="$1:" '$1 == k {print $2; exit}' "$2"; }
 sockstat_tcp_mem() { awk '$1 == "TCP:" {for (i = 2; i < NF; i++) if ($i == "mem") print $(i+1)}' /proc/net/sockstat; }
 sockstat_used() { awk '$1 == "sockets:" {print $3}' /proc/net/sockstat; }
 slab_kb() { awk '$1 == "Slab:" {print $2}' /proc/meminfo; }
+# Buffer memory the kernel holds for the server's own sockets: the sum over
+# them of skmem r+t+f+w+o (ss -m: receive, transmit, forward-alloc, queued,
+# options), so other work on the machine does not blur it.
+server_skmem_bytes() {
+  ss -Htmn state established "( sport = :$1 )" | grep -o 'skmem:([^)]*)' |
+    awk -F'[(),]' '{for (i = 2; i <= NF; i++) { k = substr($i, 1, 1); v = substr($i, 2);
+      if ($i ~ /^(r|t|f|w|o)[0-9]/) s += v } } END {print s + 0}'
+}
+# Kernel objects per socket (slab object sizes): tcp_sock, socket inode,
+# struct file, dentry. An estimate: it leaves out slab overhead.
+socket_struct_bytes() {
+  awk '$1 == "TCP" || $1 == "sock_inode_cache" || $1 == "filp" || $1 == "dentry" {s += $4} END {print s + 0}' /proc/slabinfo 2>/dev/null || echo 0
+}
 
 # Source addresses: each has its own ephemeral port range (~28k).
 src_ips="127.0.0.1"
@@ -96,12 +110,13 @@ bench_wait_established "$port" "$n" "$((deadline / 2))" || { tail -n 20 "$BENCH_
 connect_s=$((SECONDS - t0))
 sleep 2  # idle: let in-flight handshakes and allocator caches settle
 held=$(bench_established "$port")
+skmem=$(server_skmem_bytes "$port"); structs=$(socket_struct_bytes)
 rss1=$(kb_of VmRSS "$st"); pss1=$(kb_of Pss_Anon "$roll"); tcp1=$(sockstat_tcp_mem); used1=$(sockstat_used); slab1=$(slab_kb)
 ticks0=$(bench_cpu_ticks "$SERVER_PID"); sleep 5; ticks1=$(bench_cpu_ticks "$SERVER_PID")
 
 
 
-export server client n held connect_s rss0 rss1 pss0 pss1 tcp0 tcp1 used0 used1 slab0 slab1 ticks0 ticks1
+export server client n held connect_s rss0 rss1 pss0 pss1 tcp0 tcp1 used0 used1 slab0 slab1 skmem structs ticks0 ticks1
 export hz="$(getconf CLK_TCK)" page="$(getconf PAGESIZE)"
 result=$("$PY" - <<'PYEOF'
 import json, os
@@ -114,6 +129,8 @@ r = {"bench": "idle_memory", "server": e["server"], "client": e["client"],
      "user_bytes_per_conn": round((i("rss1") - i("rss0")) * 1024 / n),
      "pss_anon_bytes_per_conn": round((i("pss1") - i("pss0")) * 1024 / n),
      "kernel_tcp_mem_bytes_per_conn": round((i("tcp1") - i("tcp0")) * i("page") / n),
+     "kernel_buffer_bytes_per_conn": round(i("skmem") / max(i("held"), 1)),
+     "kernel_struct_bytes_per_conn_est": i("structs"),
      "kernel_slab_bytes_per_conn": round((i("slab1") - i("slab0")) * 1024 / n),
      "sockets_used_delta": i("used1") - i("used0"),
      "idle_cpu_pct": round((i("ticks1") - i("ticks0")) * 100 / i("hz") / 5, 2)}
@@ -127,8 +144,11 @@ print(f"server {r['server']}: {r['held']} of {r['connections']} idle connections
       f"(client {r['client']}, connected in {r['connect_s']} s)")
 print(f"  RSS {r['rss_before_kb']} kB -> {r['rss_after_kb']} kB: {r['user_bytes_per_conn']} B "
       f"per connection (Pss_Anon: {r['pss_anon_bytes_per_conn']} B)")
-print(f"  kernel TCP memory (both loopback ends): {r['kernel_tcp_mem_bytes_per_conn']} B per "
-      f"connection; kernel slab (socket structs, both ends, whole machine): "
+print(f"  kernel, server sockets only: buffers {r['kernel_buffer_bytes_per_conn']} B per connection "
+      f"(ss skmem), socket structures ~{r['kernel_struct_bytes_per_conn_est']} B (slab object sizes)")
+print(f"  kernel, machine-wide deltas (both loopback ends; noisy when other work runs): "
+      f"TCP mem {r['kernel_tcp_mem_bytes_per_conn']} B per "
+      f"connection, Slab "
       f"{r['kernel_slab_bytes_per_conn']} B per connection; sockets used +{r['sockets_used_delta']}")
 print(f"  server CPU while idle: {r['idle_cpu_pct']}% of a core")
 PYEOF
