@@ -3,6 +3,8 @@
 #include <sched.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
+#include <cstdlib>
 #include <functional>
 
 namespace ringchat::app {
@@ -14,7 +16,12 @@ std::string parse_size(std::string v, uint64_t* out) {
   CLI::AsSizeValue conv(false);
   std::string err = conv(v);
   if (!err.empty()) return err;
-  *out = std::stoull(v);
+  // AsSizeValue leaves the number as text; it may not fit 64 bits.
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
+  if (errno == ERANGE || end == v.c_str() || *end != '\0') return "size out of range: " + v;
+  *out = n;
   return {};
 }
 
@@ -72,7 +79,8 @@ void declare(CLI::App& app, Config& c) {
   add_size(app, "--send-backlog", s.max_backlog, 4096, 1ull << 32,
            "Queued bytes before a slow client is closed with 1008",
            [&s](uint64_t v) { s.max_backlog = v; })->envname("RINGCHAT_SEND_BACKLOG");
-  app.add_flag("!--no-echo", s.echo, "Do not deliver a client's messages back to itself")
+  app.add_flag_callback("--no-echo", [&s] { s.echo = false; },
+                        "Do not deliver a client's messages back to itself")
       ->envname("RINGCHAT_NO_ECHO");
   add_size(app, "--rcvbuf", 0, 0, 1 << 30, "SO_RCVBUF of client sockets (0: kernel autotuning)",
            [&s](uint64_t v) { s.rcvbuf = static_cast<int>(v); })->envname("RINGCHAT_RCVBUF");
@@ -90,6 +98,7 @@ Result<Config, ParseExit> parse_config(int argc, const char* const* argv) {
   CLI::App app{"ringchat: a real-time chat server (WebSocket rooms over io_uring)", "ringchat"};
   app.set_version_flag("--version", "ringchat 0.1.0");
   app.set_config("--config", "", "Read options from a TOML or INI file");
+  app.allow_config_extras(false);  // a misspelt key is an error, not a silent default
   app.get_formatter()->column_width(32);
   declare(app, c);
   try {

@@ -59,6 +59,7 @@ OwnedRoom& OwnedRooms::add_shard(std::string_view name, unsigned shard) {
 }
 
 void OwnedRooms::remove_shard(std::string_view name, unsigned shard) {
+  RC_CHECK(shard < shards_);
   auto it = rooms_.find(name);
   if (it == rooms_.end()) return;
   OwnedRoom& room = *it->second;

@@ -34,7 +34,8 @@ void SendQueue::complete(size_t n) {
   in_flight_ = false;
   RC_CHECK(n <= backlog_bytes_);
   backlog_bytes_ -= n;
-  while (n > 0) {
+  // Zero-length frames count as sent as soon as the bytes before them are.
+  while (head_ < frames_.size()) {
     LocalFrame* lf = frames_[head_];
     size_t left = lf->frame->size - first_offset_;
     if (n < left) {

@@ -1,5 +1,6 @@
 #include "ringchat/obs/log.h"
 
+#include <atomic>
 #include <cstdarg>
 #include <cstdio>
 #include <ctime>
@@ -48,14 +49,18 @@ bool RateLimit::allow(uint64_t* suppressed) {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
   const uint64_t now = static_cast<uint64_t>(ts.tv_sec);
-  if (window_.exchange(now, std::memory_order_relaxed) != now) {
-    count_.store(0, std::memory_order_relaxed);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (now != window_) {
+    window_ = now;
+    count_ = 0;
   }
-  if (count_.fetch_add(1, std::memory_order_relaxed) < per_second_) {
-    *suppressed = dropped_.exchange(0, std::memory_order_relaxed);
+  if (count_ < per_second_) {
+    ++count_;
+    *suppressed = dropped_;
+    dropped_ = 0;
     return true;
   }
-  dropped_.fetch_add(1, std::memory_order_relaxed);
+  ++dropped_;
   return false;
 }
 

@@ -63,8 +63,8 @@ std::string Registry::prometheus() const {
              info.help, info.name, info.type);
     out += line;
     for (size_t s = 0; s < shards_.size(); ++s) {
-      snprintf(line, sizeof(line), "%s{shard=\"%zu\"} %lld\n", info.name, s,
-               static_cast<long long>(shards_[s]->get(static_cast<Metric>(m))));
+      snprintf(line, sizeof(line), "%s{shard=\"%zu\"} %llu\n", info.name, s,
+               static_cast<unsigned long long>(shards_[s]->get(static_cast<Metric>(m))));
       out += line;
     }
   }

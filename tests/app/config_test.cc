@@ -299,7 +299,7 @@ TEST_F(ConfigTest, MissingConfigFileIsRejected) {
 // A misspelt key in a config file is silently ignored today, so the
 // operator runs with a default they believe they changed. Disabled until
 // the lead decides whether unknown keys are errors (reported, not specified).
-TEST_F(ConfigTest, DISABLED_UnknownConfigFileKeyIsRejected) {
+TEST_F(ConfigTest, UnknownConfigFileKeyIsRejected) {
   const std::string path = write_file("prot = 9300\n");
   expect_rejected({"--config", path.c_str()}, "prot");
 }

@@ -1,6 +1,6 @@
 #pragma once
-#include <atomic>
 #include <cstdint>
+#include <mutex>
 
 namespace ringchat::obs {
 
@@ -15,7 +15,9 @@ void logf(Level level, const char* fmt, ...) __attribute__((format(printf, 2, 3)
 void set_thread_shard(int shard);
 
 // Allows at most `per_second` events a second per call site, counting the
-// rest; used for errors a peer can provoke at will.
+// rest; used for errors a peer can provoke at will. Off the hot path (only
+// reached when something is wrong), so a mutex keeps it simple and exact.
+// Thread: any.
 class RateLimit {
  public:
   explicit RateLimit(uint32_t per_second) : per_second_(per_second) {}
@@ -25,9 +27,10 @@ class RateLimit {
 
  private:
   uint32_t per_second_;
-  std::atomic<uint64_t> window_{0};
-  std::atomic<uint32_t> count_{0};
-  std::atomic<uint64_t> dropped_{0};
+  std::mutex mu_;
+  uint64_t window_ = 0;
+  uint32_t count_ = 0;
+  uint64_t dropped_ = 0;
 };
 
 }  // namespace ringchat::obs
