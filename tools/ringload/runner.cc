@@ -52,6 +52,12 @@ Result<void, std::string> Runner::resolve() {
   std::memcpy(&endpoint_.dest, res->ai_addr, sizeof endpoint_.dest);
   endpoint_.dest.sin_port = htons(target->port);
   freeaddrinfo(res);
+  unsigned lo = 0, hi = 0;
+  if (std::sscanf(report_.kernel.ip_local_port_range.c_str(), "%u %u", &lo, &hi) == 2 && lo > 0 && hi >= lo &&
+      hi <= 65535) {
+    endpoint_.port_lo = static_cast<uint16_t>(lo);
+    endpoint_.port_hi = static_cast<uint16_t>(hi);
+  }
   for (const std::string& ip : s_.src_ips) {
     sockaddr_in src{};
     src.sin_family = AF_INET;
@@ -61,19 +67,38 @@ Result<void, std::string> Runner::resolve() {
   return {};
 }
 
+// One ring registers at most RLIMIT_NOFILE direct descriptors, so when the
+// connections per worker would exceed it, the --cpus list is repeated
+// (several workers share a CPU) until they fit.
+std::vector<int> Runner::worker_cpus() {
+  rlimit rl{};
+  getrlimit(RLIMIT_NOFILE, &rl);
+  const uint64_t per_ring = rl.rlim_cur > 64 ? rl.rlim_cur - 32 : 32;
+  std::vector<int> cpus = s_.cpus;
+  while (s_.connections > per_ring * cpus.size()) {
+    cpus.push_back(s_.cpus[cpus.size() % s_.cpus.size()]);
+  }
+  if (cpus.size() != s_.cpus.size()) {
+    report_.warnings.push_back(std::to_string(cpus.size()) + " workers on the --cpus list: one io_uring holds at most " +
+                               std::to_string(per_ring) + " connections (RLIMIT_NOFILE)");
+  }
+  return cpus;
+}
+
 Result<void, std::string> Runner::start_workers() {
-  const int n = static_cast<int>(s_.cpus.size());
+  const std::vector<int> cpus = worker_cpus();
+  const int n = static_cast<int>(cpus.size());
   worker_errors_.resize(static_cast<size_t>(n));
   for (int w = 0; w < n; ++w) {
     workers_.push_back(std::make_unique<Worker>(s_, plan_, endpoint_, control_, w, n, t0_));
   }
   for (int w = 0; w < n; ++w) {
-    threads_.emplace_back([this, w] {
+    threads_.emplace_back([this, w, cpu = cpus[static_cast<size_t>(w)]] {
       cpu_set_t set;
       CPU_ZERO(&set);
-      CPU_SET(s_.cpus[static_cast<size_t>(w)], &set);
+      CPU_SET(cpu, &set);
       if (sched_setaffinity(0, sizeof set, &set) != 0) {
-        worker_errors_[static_cast<size_t>(w)] = "cannot pin to CPU " + std::to_string(s_.cpus[static_cast<size_t>(w)]);
+        worker_errors_[static_cast<size_t>(w)] = "cannot pin to CPU " + std::to_string(cpu);
       }
       auto r = workers_[static_cast<size_t>(w)]->run();
       if (!r) worker_errors_[static_cast<size_t>(w)] = r.error();

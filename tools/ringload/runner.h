@@ -35,6 +35,7 @@ class Runner {
     std::vector<double> worker_cpu_s;
   };
   Result<void, std::string> resolve();
+  std::vector<int> worker_cpus();
   Result<void, std::string> start_workers();
   void connect_stage();
   void run_phase(size_t p);

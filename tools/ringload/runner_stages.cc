@@ -9,14 +9,14 @@
 namespace ringchat::ringload {
 
 Result<RunReport, std::string> Runner::run() {
+  report_.kernel = read_kernel_settings();
   if (auto r = resolve(); !r) return Err(r.error());
   t0_ = now_ns();
   last_tick_ns_ = t0_;
-  report_.kernel = read_kernel_settings();
   report_.connections_wanted = s_.connections;
-  report_.workers = static_cast<int>(s_.cpus.size());
   boundaries_.push_back(snapshot());
   if (auto r = start_workers(); !r) return Err(r.error());
+  report_.workers = static_cast<int>(workers_.size());
   connect_stage();
   for (size_t p = 0; p < phases_.size() && !interrupted_.load(); ++p) run_phase(p);
   while (boundaries_.size() < phases_.size() + 2) boundaries_.push_back(snapshot());

@@ -184,7 +184,9 @@ void Worker::start_connections(uint64_t now) {
       if (connect_tokens_ < 1) break;
       connect_tokens_ -= 1;
     }
-    start_attempt(to_start_[next_start_++], now);
+    const uint32_t i = to_start_[next_start_++];
+    start_attempt(i, now);
+    if (conns_[i].state != State::kConnecting) break;  // no socket now; try again next turn
   }
 }
 

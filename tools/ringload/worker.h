@@ -49,6 +49,8 @@ struct Endpoint {
   Target target;
   sockaddr_in dest{};
   std::vector<sockaddr_in> sources;  // --src-ips, port 0
+  uint16_t port_lo = 32768;          // ip_local_port_range, for explicit binds
+  uint16_t port_hi = 60999;
 };
 
 // One pinned thread with one io_uring, driving its share of the clients
@@ -134,6 +136,7 @@ class Worker {
 
   void start_attempt(uint32_t i, uint64_t now);
   Result<void, std::string> install_socket(uint32_t i);
+  Result<void, std::string> bind_source(int fd, uint32_t i);
   void submit_send(Conn& c, uint32_t i);
   void arm_recv(uint32_t i);
   void on_connect(uint32_t i, int res, uint64_t now);
@@ -180,6 +183,7 @@ class Worker {
   uint32_t connecting_ = 0;
   std::vector<uint32_t> dirty_;
   std::vector<uint32_t> rearm_;
+  std::vector<uint32_t> port_cursor_;  // per source address
   std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
   std::mt19937_64 rng_;
   int stage_ = 0;

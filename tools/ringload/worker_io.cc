@@ -37,14 +37,9 @@ Result<void, std::string> Worker::install_socket(uint32_t i) {
   const int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   if (!ep_.sources.empty()) {
-    const sockaddr_in& src = ep_.sources[conns_[i].client % ep_.sources.size()];
-    // Defer the port choice to connect(), so a source port is shared by
-    // connections to different destinations.
-    setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
-    if (bind(fd, reinterpret_cast<const sockaddr*>(&src), sizeof src) < 0) {
-      const int err = errno;
+    if (auto r = bind_source(fd, i); !r) {
       close(fd);
-      return Err(errno_kind("bind", err));
+      return r;
     }
   }
   int slot_fd = fd;
@@ -52,6 +47,31 @@ Result<void, std::string> Worker::install_socket(uint32_t i) {
   close(fd);  // the table holds its own reference
   if (rc < 0) return Err(errno_kind("register_file", -rc));
   return {};
+}
+
+// Binds the source address with a port of our choosing. Letting connect()
+// pick the port costs a scan of the port range per connection
+// (__inet_hash_connect), quadratic over tens of thousands of connections;
+// here each worker walks its own share of the range (ports = index mod
+// workers) and skips ports that are taken.
+Result<void, std::string> Worker::bind_source(int fd, uint32_t i) {
+  // By local index: client ids of one worker are all congruent mod the
+  // worker count, so they would all land on one address.
+  const size_t ip = i % ep_.sources.size();
+  if (port_cursor_.empty()) port_cursor_.assign(ep_.sources.size(), ep_.port_lo + static_cast<uint32_t>(index_));
+  sockaddr_in src = ep_.sources[ip];
+  // A run of taken ports means this worker's share is used up: fail the
+  // attempt (it backs off) rather than walk the whole range every time.
+  constexpr uint32_t kMaxTries = 64;
+  for (uint32_t tries = 0; tries < kMaxTries; ++tries) {
+    uint32_t& cursor = port_cursor_[ip];
+    src.sin_port = htons(static_cast<uint16_t>(cursor));
+    cursor += static_cast<uint32_t>(count_);
+    if (cursor > ep_.port_hi) cursor = ep_.port_lo + static_cast<uint32_t>(index_);
+    if (bind(fd, reinterpret_cast<const sockaddr*>(&src), sizeof src) == 0) return {};
+    if (errno != EADDRINUSE) return Err(errno_kind("bind", errno));
+  }
+  return Err(errno_kind("bind", EADDRINUSE));
 }
 
 void Worker::start_attempt(uint32_t i, uint64_t now) {
