@@ -337,6 +337,10 @@ void ShardImpl::begin_drain() {
   io_uring_sqe* sqe = reactor_.get_sqe();
   io_uring_prep_cancel64(sqe, pack(Op::kAccept, 0, 0), 0);
   io_uring_sqe_set_data64(sqe, pack(Op::kCancel, 0, 0));
+  // New clients are refused at once rather than left in the backlog; the
+  // cancelled accept holds its own reference to the socket.
+  close(listen_fd_);
+  listen_fd_ = -1;
   for (uint32_t slot = 0; slot < constructed_; ++slot) {
     Conn& c = conn(slot);
     if (c.state == ConnState::kWs) {
