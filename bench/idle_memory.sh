@@ -72,19 +72,21 @@ socket_struct_bytes() {
   awk '$1 == "TCP" || $1 == "sock_inode_cache" || $1 == "filp" || $1 == "dentry" {s += $4} END {print s + 0}' /proc/slabinfo 2>/dev/null || echo 0
 }
 
-# Source addresses: each has its own ephemeral port range (~28k).
-src_ips="127.0.0.1"
-if ((n > 20000)); then src_ips="127.0.0.1,127.0.0.2,127.0.0.3"; fi
+# Source addresses, only past one range: each has its own ephemeral ports
+# (~28k). Binding a source address reserves its port exclusively, so it is
+# not done when one address is enough.
+src_flag=()
+if ((n > 20000)); then src_flag=(--src-ips 127.0.0.1,127.0.0.2,127.0.0.3); fi
 
 start_clients() {  # start_clients COUNT HOLD_S
   if [[ "$client" == ringload ]]; then
     taskset -c 1 "$RINGLOAD_BIN" --url "ws://127.0.0.1:$port/ws/" --mode idle -c "$1" \
       --rooms "$rooms" --room-prefix idle --steady "$2" --drain 0 --cpus 1 \
-      --src-ips "$src_ips" --progress never >"$BENCH_TMP/client.log" 2>&1 &
+      "${src_flag[@]}" --progress never >"$BENCH_TMP/client.log" 2>&1 &
   else
     ((n <= 19000)) || bench_die "the Python client holds at most ~19000 connections (fd limit); build tools/ringload"
     taskset -c 1 "$PY" "$BENCH_ROOT/bench/idle_clients.py" --port "$port" -n "$1" \
-      --rooms "$rooms" --src-ips "$src_ips" --hold "$2" >"$BENCH_TMP/client.log" 2>&1 &
+      --rooms "$rooms" "${src_flag[@]}" --hold "$2" >"$BENCH_TMP/client.log" 2>&1 &
   fi
   client_pid=$!
 }
