@@ -4,6 +4,9 @@
 
 #include "ringchat/ws/handshake.h"
 
+#include <iterator>
+#include <random>
+
 namespace ringchat::ringload {
 namespace {
 
@@ -67,6 +70,24 @@ TEST(ClientHandshake, HeaderNamesAreCaseInsensitive) {
       "HTTP/1.1 101 Switching Protocols\r\nupgrade: WebSocket\r\nconnection: keep-alive, upgrade\r\n"
       "sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
   EXPECT_EQ(check_upgrade_response(r, kAccept).status, HandshakeStatus::kOk);
+}
+
+}  // namespace
+}  // namespace ringchat::ringload
+
+namespace ringchat::ringload {
+namespace {
+
+TEST(ClientHandshake, RandomGarbageIsNeverAccepted) {
+  std::mt19937 rng(7);
+  const std::string pieces[] = {"HTTP/1.1 101 ", "\r\n", ":", "Upgrade", "websocket", "Connection",
+                                "upgrade", "Sec-WebSocket-Accept", " ", "x"};
+  for (int i = 0; i < 20000; ++i) {
+    std::string s;
+    const int n = static_cast<int>(rng() % 12);
+    for (int k = 0; k < n; ++k) s += pieces[rng() % std::size(pieces)];
+    EXPECT_NE(check_upgrade_response(s, kAccept).status, HandshakeStatus::kOk) << s;
+  }
 }
 
 }  // namespace

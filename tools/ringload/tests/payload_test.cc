@@ -56,3 +56,23 @@ TEST(Payload, RejectsEveryTruncation) {
 
 }  // namespace
 }  // namespace ringchat::ringload
+
+namespace ringchat::ringload {
+namespace {
+
+TEST(Payload, RandomBytesNeverDecodeToWrongFields) {
+  std::mt19937_64 rng(11);
+  const std::string alphabet = "0123456789AZaz-_.;x!";
+  for (int i = 0; i < 20000; ++i) {
+    std::string s(rng() % 32, ' ');
+    for (char& c : s) c = alphabet[rng() % alphabet.size()];
+    const auto f = decode_payload(s);
+    if (!f) continue;
+    std::string again;
+    encode_payload(again, *f, 0);
+    EXPECT_EQ(decode_payload(again), f) << s;
+  }
+}
+
+}  // namespace
+}  // namespace ringchat::ringload

@@ -4,6 +4,8 @@
 
 #include <cstdio>
 #include <fstream>
+#include <iterator>
+#include <random>
 #include <vector>
 
 namespace ringchat::ringload {
@@ -117,6 +119,28 @@ TEST(Scenario, FlagsOverrideScenarioFile) {
 
 TEST(Scenario, MissingScenarioFileIsAnError) {
   EXPECT_FALSE(parse({"--scenario", "/nonexistent/x.json"}).ok());
+}
+
+}  // namespace
+}  // namespace ringchat::ringload
+
+namespace ringchat::ringload {
+namespace {
+
+TEST(Scenario, RandomJsonNeverCrashesAndKeepsValidOptions) {
+  std::mt19937 rng(3);
+  const std::string pieces[] = {"{", "}", "[", "]", ",", ":", "\"mode\"", "\"rate\"", "\"cpus\"",
+                                "\"phases\"", "\"echo\"", "1", "-2", "1e400", "\"x\"", "null", "true"};
+  for (int i = 0; i < 5000; ++i) {
+    std::string s;
+    const int n = static_cast<int>(rng() % 14);
+    for (int k = 0; k < n; ++k) s += pieces[rng() % std::size(pieces)];
+    Scenario sc;
+    if (apply_json(sc, s).ok()) {
+      EXPECT_GE(sc.rate, 0.0) << s;
+      EXPECT_FALSE(sc.cpus.empty()) << s;
+    }
+  }
 }
 
 }  // namespace
