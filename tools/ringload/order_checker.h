@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 namespace ringchat::ringload {
 
@@ -28,6 +29,8 @@ struct OrderCounts {
 // missing number that arrives later is a reorder; any other number at or
 // below the highest seen is a duplicate. After mark_reconnect(), the first
 // jump per sender is what this receiver missed while away, not a gap.
+// The hot path (in order) is one probe of an open-addressing table; the
+// missing numbers live apart, since they are rare.
 // Thread: owned by the receiving connection's worker.
 class OrderChecker {
  public:
@@ -37,15 +40,23 @@ class OrderChecker {
   void mark_reconnect() { ++generation_; }
   // Counts so far; gaps include the numbers still missing now.
   OrderCounts counts() const;
-  size_t senders() const { return senders_.size(); }
+  size_t senders() const { return used_; }
 
  private:
-  struct SenderState {
+  struct Slot {
+    uint64_t key = 0;  // sender + 1; 0 = empty
     uint64_t highest = 0;
     uint32_t generation = 0;
-    std::unordered_set<uint64_t> missing;
+    uint32_t missing = 0;  // entries in missing_ for this sender
   };
-  std::unordered_map<uint64_t, SenderState> senders_;
+  Slot& find_or_insert(uint64_t key, bool& fresh);
+  void grow();
+  void on_jump(Slot& s, uint64_t sender, uint64_t seq);
+  void on_old(Slot& s, uint64_t sender, uint64_t seq);
+
+  std::vector<Slot> slots_;  // power-of-two size, linear probing
+  size_t used_ = 0;
+  std::unordered_map<uint64_t, std::unordered_set<uint64_t>> missing_;  // by sender
   OrderCounts counts_;
   uint32_t generation_ = 0;
 };

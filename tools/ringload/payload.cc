@@ -1,19 +1,22 @@
 #include "payload.h"
 
+#include <array>
+
 namespace ringchat::ringload {
 namespace {
 
 constexpr std::string_view kDigits =
     "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_";
 
-int digit_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'A' && c <= 'Z') return c - 'A' + 10;
-  if (c >= 'a' && c <= 'z') return c - 'a' + 36;
-  if (c == '-') return 62;
-  if (c == '_') return 63;
-  return -1;
-}
+// Digit values by byte, -1 for bytes that are not digits.
+constexpr std::array<int8_t, 256> kValues = [] {
+  std::array<int8_t, 256> t{};
+  t.fill(-1);
+  for (size_t i = 0; i < kDigits.size(); ++i) t[static_cast<unsigned char>(kDigits[i])] = static_cast<int8_t>(i);
+  return t;
+}();
+
+int digit_value(char c) { return kValues[static_cast<unsigned char>(c)]; }
 
 size_t digits_of(uint64_t v) {
   size_t n = 1;

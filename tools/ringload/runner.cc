@@ -133,9 +133,7 @@ bool Runner::wait_for(uint64_t ns, const std::string& label, bool (Runner::*done
   while (now_ns() < end) {
     if (interrupted_.load()) return false;
     if (done && (this->*done)()) return true;
-    if (!control_.go.load() && s_.mode == Mode::kFanout && control_.stage.load() >= 1 && all_settled()) {
-      control_.go.store(true);
-    }
+    maybe_go();
     const uint64_t left = end - std::min(end, now_ns());
     const uint64_t step = std::min(left, kStepNs);
     timespec ts{static_cast<time_t>(step / kNsPerSec), static_cast<long>(step % kNsPerSec)};
@@ -143,6 +141,15 @@ bool Runner::wait_for(uint64_t ns, const std::string& label, bool (Runner::*done
     tick(label);
   }
   return true;
+}
+
+// Fan-out rounds start once every client is open (or gave up), plus
+// --settle for servers that register a member just after the 101.
+void Runner::maybe_go() {
+  if (control_.go.load() || s_.mode != Mode::kFanout || control_.stage.load() < 1 || !all_settled()) return;
+  const uint64_t now = now_ns();
+  if (settled_at_ns_ == 0) settled_at_ns_ = now;
+  if (now - settled_at_ns_ >= static_cast<uint64_t>(s_.settle_s * 1e9)) control_.go.store(true);
 }
 
 void Runner::tick(const std::string& label) {

@@ -79,3 +79,38 @@ TEST(OrderChecker, JumpAcrossReconnectIsMissedNotGap) {
 
 }  // namespace
 }  // namespace ringchat::ringload
+
+namespace ringchat::ringload {
+namespace {
+
+TEST(OrderChecker, ManySendersAgreeWithASimpleModel) {
+  // Thousands of senders (the table grows) with planted faults at known places.
+  OrderChecker c;
+  for (uint64_t round = 1; round <= 20; ++round) {
+    for (uint64_t sender = 0; sender < 3000; ++sender) {
+      if (sender == 17 && round == 5) continue;  // a gap
+      c.on_message(sender, round);
+      if (sender == 2999 && round == 7) c.on_message(sender, round);  // a duplicate
+    }
+  }
+  const OrderCounts k = c.counts();
+  EXPECT_EQ(c.senders(), 3000u);
+  EXPECT_EQ(k.gaps, 1u);
+  EXPECT_EQ(k.duplicates, 1u);
+  EXPECT_EQ(k.reorders, 0u);
+}
+
+TEST(OrderChecker, LateArrivalAfterManyGapsIsReorder) {
+  OrderChecker c;
+  c.on_message(5, 1);
+  c.on_message(5, 10);
+  c.on_message(5, 4);
+  c.on_message(5, 4);
+  const OrderCounts k = c.counts();
+  EXPECT_EQ(k.reorders, 1u);
+  EXPECT_EQ(k.duplicates, 1u);
+  EXPECT_EQ(k.gaps, 7u);
+}
+
+}  // namespace
+}  // namespace ringchat::ringload
