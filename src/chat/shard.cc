@@ -98,9 +98,11 @@ void ShardImpl::run() {
     }
     shared_.mail.woke(id_);
     now_ms_ = core::monotonic_ms();
+    // First: the wheel measures new delays from its last advance, and the
+    // loop may have slept for any length of time.
+    timers_->advance(now_ms_, [this](core::TimerNode& n) { on_timer(static_cast<Conn&>(n)); });
     reap();
     drain_mail();
-    timers_->advance(now_ms_, [this](core::TimerNode& n) { on_timer(static_cast<Conn&>(n)); });
     for (uint32_t slot : rearm_) {
       Conn& c = conn(slot);
       if (c.state != ConnState::kFree && !c.finalizing && !c.recv_armed) arm_recv(slot);

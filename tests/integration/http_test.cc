@@ -117,5 +117,21 @@ TEST(HttpTimeouts, HalfOpenHandshakeIsClosedAfterTheTimeout) {
   EXPECT_EQ(ok.upgrade("/ws/lobby"), 101);
 }
 
+TEST(HttpTimeouts, ClientAfterALongIdleGetsTheFullTimeout) {
+  auto cfg = test_config(1);
+  cfg.handshake_timeout_ms = 300;
+  TestServer server(cfg);
+  {
+    Client warm(server.port());
+    ASSERT_EQ(warm.http("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"), 200);
+  }
+  // The server sleeps with no timer armed, longer than the timeout: the
+  // polling deadline below is the condition under test, not a synchronisation.
+  EXPECT_FALSE(server.wait_metric(obs::Metric::kHandshakeTimeouts, 1, 600));
+  Client late(server.port());
+  EXPECT_EQ(late.upgrade("/ws/late"), 101);
+  EXPECT_EQ(server.total(obs::Metric::kHandshakeTimeouts), 0u);
+}
+
 }  // namespace
 }  // namespace ringchat::testing
