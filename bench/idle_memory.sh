@@ -50,7 +50,10 @@ cleanup() {
 }
 trap cleanup EXIT
 # A watchdog bounds the whole run even if something below hangs.
-( sleep "$deadline"; bench_log "deadline of $deadline s reached"; kill -TERM $$ ) 2>/dev/null &
+# Its output goes nowhere: a leftover `sleep` must not hold a caller's pipe.
+( trap 'kill $s 2>/dev/null; exit 0' TERM
+  sleep "$deadline" & s=$!
+  wait $s && kill -TERM $$ ) >/dev/null 2>&1 &
 watchdog=$!
 trap 'kill $watchdog 2>/dev/null; cleanup' EXIT
 
