@@ -175,10 +175,7 @@ void ShardImpl::queue(Conn& c, net::LocalFrame* lf) {
   if (!c.sendq) c.sendq = std::make_unique<net::SendQueue>();
   c.sendq->push(lf);
   metrics_.add(Metric::kWsBytesOut, lf->frame->size);
-  if (!c.in_dirty) {
-    c.in_dirty = true;
-    dirty_.push_back(slot_of(c));
-  }
+  mark_dirty(c);
 }
 
 void ShardImpl::begin_close(Conn& c) {
@@ -191,10 +188,7 @@ void ShardImpl::begin_close(Conn& c) {
   c.close_after_flush = true;
   c.awaiting_join = false;  // what is queued (a 101, a close frame) goes out now
   timers_->schedule(c, cfg_.close_timeout_ms);
-  if (!c.in_dirty) {
-    c.in_dirty = true;
-    dirty_.push_back(slot_of(c));
-  }
+  mark_dirty(c);
 }
 
 void ShardImpl::finalize(Conn& c) {

@@ -34,10 +34,7 @@ void ShardImpl::confirm(LocalRoom& room) {
     Conn& c = conn(slot);
     if (!c.awaiting_join) continue;
     c.awaiting_join = false;
-    if (!c.in_dirty) {
-      c.in_dirty = true;
-      dirty_.push_back(slot);
-    }
+    mark_dirty(c);
   }
 }
 

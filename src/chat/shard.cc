@@ -181,9 +181,9 @@ void ShardImpl::dispatch(const io_uring_cqe* cqe) {
   if (tag.op == Op::kRecv) {
     on_recv(c, tag.slot, cqe);
   } else if (tag.op == Op::kSend) {
-    on_send(c, tag.slot, cqe);
+    on_send(c, cqe);
   } else {
-    on_op_done(c, tag.slot);
+    on_op_done(c);
   }
 }
 
@@ -265,7 +265,7 @@ void ShardImpl::on_recv(Conn& c, uint32_t slot, const io_uring_cqe* cqe) {
   if (c.finalizing && c.pending == 0) release_slot(c);
 }
 
-void ShardImpl::on_send(Conn& c, uint32_t slot, const io_uring_cqe* cqe) {
+void ShardImpl::on_send(Conn& c, const io_uring_cqe* cqe) {
   --c.pending;
   if (cqe->res < 0) {
     c.sendq->abort();
@@ -276,15 +276,12 @@ void ShardImpl::on_send(Conn& c, uint32_t slot, const io_uring_cqe* cqe) {
     finalize(c);
   } else {
     c.sendq->complete(static_cast<size_t>(cqe->res));
-    if (!c.finalizing && !c.in_dirty) {
-      c.in_dirty = true;
-      dirty_.push_back(slot);
-    }
+    if (!c.finalizing) mark_dirty(c);
   }
   if (c.finalizing && c.pending == 0) release_slot(c);
 }
 
-void ShardImpl::on_op_done(Conn& c, uint32_t) {
+void ShardImpl::on_op_done(Conn& c) {
   // A shutdown finished: now wait for the peer's FIN (recv returns 0).
   --c.pending;
   if (c.finalizing && c.pending == 0) release_slot(c);

@@ -58,9 +58,15 @@ class ShardImpl {
   void arm_recv(uint32_t slot);
   void on_accept(const io_uring_cqe* cqe);
   void on_recv(Conn& c, uint32_t slot, const io_uring_cqe* cqe);
-  void on_send(Conn& c, uint32_t slot, const io_uring_cqe* cqe);
-  void on_op_done(Conn& c, uint32_t slot);
+  void on_send(Conn& c, const io_uring_cqe* cqe);
+  void on_op_done(Conn& c);
   void on_timer(Conn& c);
+  // Lists the connection for the end-of-turn flush (once per turn).
+  void mark_dirty(Conn& c) {
+    if (c.in_dirty) return;
+    c.in_dirty = true;
+    dirty_.push_back(slot_of(c));
+  }
   void flush_sends();
   void flush_conn(Conn& c, uint32_t slot);
   void ring_doorbell(unsigned to);
