@@ -44,7 +44,8 @@ fi
 BENCH_TMP="$(mktemp -d)"
 client_pid=""
 cleanup() {
-  [[ -n "$client_pid" ]] && kill -TERM "$client_pid" 2>/dev/null && wait "$client_pid" 2>/dev/null
+  set +e  # runs on exit: it must not change the script's exit status
+  if [[ -n "$client_pid" ]]; then kill -TERM "$client_pid" 2>/dev/null; wait "$client_pid" 2>/dev/null; fi
   bench_stop_server
   rm -rf "$BENCH_TMP"
 }
@@ -55,7 +56,7 @@ trap cleanup EXIT
   sleep "$deadline" & s=$!
   wait $s && kill -TERM $$ ) >/dev/null 2>&1 &
 watchdog=$!
-trap 'kill $watchdog 2>/dev/null; cleanup' EXIT
+trap 'rc=$?; kill $watchdog 2>/dev/null; cleanup; exit $rc' EXIT
 
 kb_of() { awk -v k="$1:" '$1 == k {print $2; exit}' "$2"; }
 sockstat_tcp_mem() { awk '$1 == "TCP:" {for (i = 2; i < NF; i++) if ($i == "mem") print $(i+1)}' /proc/net/sockstat; }
