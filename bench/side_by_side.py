@@ -188,8 +188,13 @@ def run_idle(kind, name, n, args, rep):
         return {"failed": "peer cannot hold it: a process here has at most 20,000 descriptors"}
     jpath = os.path.join(args.out, f"{name}-{kind}-{rep}.json")
     cmd = [os.path.join(ROOT, "bench", "idle_memory.sh"), "--server", kind, "-n", str(n), "--json", jpath]
-    if kind == "ringchat" and args.ringchat_args:
-        cmd += ["--"] + args.ringchat_args
+    extra = list(args.ringchat_args)
+    if kind == "ringchat" and n > 19000 and "--threads" not in extra:
+        # Each shard holds at most the process's 20,000 descriptors as direct
+        # descriptors: several shards (on the one pinned CPU) for more.
+        extra += ["--threads", str(-(-n // 19000))]
+    if kind == "ringchat" and extra:
+        cmd += ["--"] + extra
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=400)
     if res.returncode != 0 or not os.path.exists(jpath):
         return {"failed": (res.stderr.strip().splitlines() or ["?"])[-1]}
