@@ -201,6 +201,7 @@ def run_idle(kind, name, n, args, rep):
     with open(jpath) as f:
         r = json.load(f)
     return {"user_bytes_per_conn": r["user_bytes_per_conn"],
+            "kernel_buffer_bytes_per_conn": r["kernel_buffer_bytes_per_conn"],
             "kernel_tcp_mem_bytes_per_conn": r["kernel_tcp_mem_bytes_per_conn"],
             "idle_cpu_pct": r["idle_cpu_pct"], "held": r["held"]}
 
@@ -225,13 +226,13 @@ def print_table(results, args):
              "gen CPU% rc/peer")]
     for name, per in results.items():
         if name in IDLE:
-            metrics = [("user_bytes_per_conn", 1 / 14, "<="), ("kernel_tcp_mem_bytes_per_conn", None, "")]
+            metrics = [("user_bytes_per_conn", 1 / 14, "<="), ("kernel_buffer_bytes_per_conn", None, "")]
         else:
             _, key, target, direction = SCENARIOS[name]
             metrics = [(key, target, direction)]
             if key != "cpu_us_per_msg":
                 metrics.append(("cpu_us_per_msg", None, ""))
-            if name.startswith("fan") or name.startswith("rate"):
+            if key != "p99_us" and (name.startswith("fan") or name.startswith("rate")):
                 metrics.append(("p99_us", None, ""))
         for key, target, direction in metrics:
             a, b = median_of(per["ringchat"], key), median_of(per["peer"], key)
@@ -274,6 +275,8 @@ def parse_args():
     p.add_argument("--client-cpus", default="1", help="ringload --cpus")
     p.add_argument("--out", default=os.path.join(ROOT, "out", "side_by_side"))
     p.add_argument("--ringchat-args", default="", help="extra ringchat flags, one string")
+    p.add_argument("--retable", nargs="+", metavar="RESULTS_JSON",
+                   help="print the table from earlier runs' results.json files (merged), run nothing")
     a = p.parse_args()
     a.ringchat_args = shlex.split(a.ringchat_args)
     return a
@@ -289,6 +292,15 @@ def selected(args):
 
 def main():
     args = parse_args()
+    if args.retable:
+        results = {}
+        for path in args.retable:
+            with open(path) as f:
+                saved = json.load(f)
+            results.update(saved["results"])
+            args.reps, args.steady, args.ramp = (saved["args"][k] for k in ("reps", "steady", "ramp"))
+        print_table(results, args)
+        return 0
     os.makedirs(args.out, exist_ok=True)
     names = selected(args)
     results = {n: {s: [] for s in SERVERS} for n in names}
