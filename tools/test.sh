@@ -5,16 +5,17 @@
 #
 #   tools/test.sh            release build in build-test/
 #   tools/test.sh --asan     ASan+UBSan debug build in build-asan/
+#   tools/test.sh --tsan     ThreadSanitizer debug build in build-tsan/
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup-deps.sh --test
 
 dir=build-test
 opts=(--buildtype=release -Dwerror=true)
-if [[ "${1:-}" == "--asan" ]]; then
-  dir=build-asan
-  opts=(--buildtype=debug -Db_sanitize=address,undefined -Dwerror=true)
-fi
+case "${1:-}" in
+  --asan) dir=build-asan; opts=(--buildtype=debug -Db_sanitize=address,undefined -Dwerror=true) ;;
+  --tsan) dir=build-tsan; opts=(--buildtype=debug -Db_sanitize=thread -Dwerror=true) ;;
+esac
 if [[ ! -f $dir/build.ninja ]]; then
   meson setup "$dir" "${opts[@]}" >/dev/null
 fi
