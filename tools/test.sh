@@ -14,7 +14,8 @@ dir=build-test
 opts=(--buildtype=release -Dwerror=true)
 case "${1:-}" in
   --asan) dir=build-asan; opts=(--buildtype=debug -Db_sanitize=address,undefined -Dwerror=true) ;;
-  --tsan) dir=build-tsan; opts=(--buildtype=debug -Db_sanitize=thread -Dwerror=true) ;;
+  # No -Werror: GCC warns (-Wtsan) that TSan does not model the mailbox's fences.
+  --tsan) dir=build-tsan; opts=(--buildtype=debug -Db_sanitize=thread) ;;
 esac
 if [[ ! -f $dir/build.ninja ]]; then
   meson setup "$dir" "${opts[@]}" >/dev/null
