@@ -115,9 +115,10 @@ void ShardImpl::run() {
 }
 
 int64_t ShardImpl::next_timeout() {
-  // Work that must be retried soon: mail a full ring refused, receives
-  // waiting for buffers. Otherwise sleep until the next timer, or forever.
-  if (outbox_.has_backlog() || !rearm_.empty()) return 1;
+  // Mail a full ring refused is retried soon. (Receives ended by -ENOBUFS
+  // were re-armed this turn: every buffer is recycled as soon as it is read.)
+  // Otherwise sleep until the next timer, or forever.
+  if (outbox_.has_backlog()) return 1;
   auto t = timers_->next_timeout_ms(now_ms_);
   int64_t timeout = t ? static_cast<int64_t>(*t) : -1;
   if (draining_) {

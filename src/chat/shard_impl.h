@@ -119,7 +119,7 @@ class ShardImpl {
   uint32_t constructed_ = 0;
   uint32_t open_ = 0;
   std::vector<uint32_t> dirty_;
-  std::vector<uint32_t> rearm_;    // recvs ended by -ENOBUFS
+  std::vector<uint32_t> rearm_;    // multishot recvs that ended (no F_MORE, -ENOBUFS): re-arm this turn
   std::vector<uint32_t> slow_;     // consumers over their backlog, during deliver()
   LocalRooms local_rooms_;
   OwnedRooms owned_rooms_;
