@@ -20,6 +20,7 @@ unsigned owner_of(std::string_view room, unsigned shards) {
 
 void ShardImpl::join_room(Conn& c, std::string_view room) {
   auto joined = local_rooms_.join(room, slot_of(c));
+  if (joined.first) joined.room->owner = owner_of(room, cfg_.shards);
   c.room = joined.room;
   c.member_index = joined.index;
   if (joined.first) tell_owner(MailMsg::Kind::kJoin, room);
@@ -73,7 +74,7 @@ void ShardImpl::publish(Conn& c, ws::Opcode op, std::span<const std::byte> paylo
   f->sender_shard = static_cast<uint16_t>(id_);
   f->sender_slot = slot_of(c);
   f->sender_gen = c.gen;
-  const unsigned owner = owner_of(c.room->name, cfg_.shards);
+  const unsigned owner = c.room->owner;
   if (owner == id_) {
     sequence(f);
   } else {

@@ -17,6 +17,7 @@ struct NameHash {
 // A room as seen by a shard with local members: who to deliver to.
 struct LocalRoom {
   std::string name;
+  unsigned owner = 0;             // shard_for(room_hash(name)), computed once
   std::vector<uint32_t> members;  // connection slots on this shard
   // The owner has counted this shard as a member shard: from here on every
   // message it sequences reaches us. Until then new members wait for their

@@ -20,7 +20,6 @@ struct Frame {
   std::atomic<uint32_t> refs;
   uint32_t size;       // wire bytes
   uint64_t seq = 0;    // room sequence number, set by the owner before fan-out
-  uint64_t tag_hash = 0;
   uint32_t sender_slot = 0;
   uint32_t sender_gen = 0;
   uint16_t sender_shard = 0xFFFF;
