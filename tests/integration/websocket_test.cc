@@ -110,6 +110,25 @@ TEST_F(WebSocketTest, AbruptDisconnectMidMessageLeavesOthersUntouched) {
   EXPECT_FALSE(m) << "a partial message was delivered: " << m->payload.size();
 }
 
+TEST_F(WebSocketTest, FourMebibyteMessageInSmallFragmentsComesBackWhole) {
+  // Autobahn 9.3-style: a large message in many fragments, across many
+  // receive buffers, sent back as one frame through partial sends.
+  cfg.max_message = 8u << 20;
+  start();
+  auto c = join("huge");
+  std::string msg(4u << 20, '\0');
+  for (size_t i = 0; i < msg.size(); ++i) msg[i] = static_cast<char>('a' + i % 26);
+  const size_t frag = 65536;
+  for (size_t off = 0; off < msg.size(); off += frag) {
+    c->send_frame(off == 0 ? Opcode::kText : Opcode::kContinuation,
+                  std::string_view(msg).substr(off, frag), off + frag >= msg.size());
+  }
+  auto m = c->recv_data(20000);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->op, Opcode::kText);
+  EXPECT_TRUE(m->payload == msg) << "got " << m->payload.size() << " bytes";
+}
+
 TEST_F(WebSocketTest, FramesInOneSegmentAreAllProcessed) {
   auto c = join("burst");
   std::string burst;
