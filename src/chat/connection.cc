@@ -158,13 +158,18 @@ void ShardImpl::send_bytes(Conn& c, std::string_view bytes) {
   queue(c, net::LocalFrame::create(f, 1));
 }
 
-void ShardImpl::send_control(Conn& c, ws::Opcode op, std::span<const std::byte> payload) {
+net::Frame* encode_ws_frame(ws::Opcode op, std::span<const std::byte> payload,
+                            std::string_view tag) {
   std::array<std::byte, ws::kMaxHeaderBytes> hdr;
   const size_t n = ws::encode_header(hdr, op, payload.size());
-  net::Frame* f = net::Frame::create(n + payload.size());
+  net::Frame* f = net::Frame::create(n + payload.size(), tag);
   std::memcpy(f->data(), hdr.data(), n);
   if (!payload.empty()) std::memcpy(f->data() + n, payload.data(), payload.size());
-  queue(c, net::LocalFrame::create(f, 1));
+  return f;
+}
+
+void ShardImpl::send_control(Conn& c, ws::Opcode op, std::span<const std::byte> payload) {
+  queue(c, net::LocalFrame::create(encode_ws_frame(op, payload), 1));
 }
 
 void ShardImpl::send_close(Conn& c, uint16_t code, std::string_view reason) {

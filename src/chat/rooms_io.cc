@@ -65,12 +65,8 @@ void ShardImpl::tell_owner(MailMsg::Kind kind, std::string_view room) {
 }
 
 void ShardImpl::publish(Conn& c, ws::Opcode op, std::span<const std::byte> payload) {
-  std::array<std::byte, ws::kMaxHeaderBytes> hdr;
-  const size_t n = ws::encode_header(hdr, op, payload.size());
   // Encoded once, here; every member on every shard sends these bytes.
-  net::Frame* f = net::Frame::create(n + payload.size(), c.room->name);
-  std::memcpy(f->data(), hdr.data(), n);
-  if (!payload.empty()) std::memcpy(f->data() + n, payload.data(), payload.size());
+  net::Frame* f = encode_ws_frame(op, payload, c.room->name);
   f->sender_shard = static_cast<uint16_t>(id_);
   f->sender_slot = slot_of(c);
   f->sender_gen = c.gen;
@@ -112,12 +108,15 @@ void ShardImpl::sequence(net::Frame* f) {
 void ShardImpl::deliver(net::Frame* f) {
   LocalRoom* room = local_rooms_.find(f->tag());
   if (room && !room->confirmed) room = nullptr;
-  const bool skip_sender = !cfg_.echo && f->sender_shard == id_;
+  // --no-echo: the sender, if it is still a member here, is left out.
+  auto is_skipped_sender = [&](uint32_t slot) {
+    return !cfg_.echo && f->sender_shard == id_ && slot == f->sender_slot &&
+           conn(slot).gen == f->sender_gen;
+  };
   uint32_t count = 0;
   if (room) {
-    for (uint32_t slot : room->members) {
-      count += !(skip_sender && slot == f->sender_slot && conn(slot).gen == f->sender_gen);
-    }
+    count = static_cast<uint32_t>(room->members.size());
+    if (is_skipped_sender(f->sender_slot) && conn(f->sender_slot).room == room) --count;
   }
   if (count == 0) {
     f->release();
@@ -126,8 +125,8 @@ void ShardImpl::deliver(net::Frame* f) {
   net::LocalFrame* lf = net::LocalFrame::create(f, count);
   slow_.clear();
   for (uint32_t slot : room->members) {
+    if (is_skipped_sender(slot)) continue;
     Conn& c = conn(slot);
-    if (skip_sender && slot == f->sender_slot && c.gen == f->sender_gen) continue;
     queue(c, lf);
     metrics_.add(Metric::kWsFramesOut);
     if (c.sendq->backlog_bytes() > cfg_.max_backlog) slow_.push_back(slot);

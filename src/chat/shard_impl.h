@@ -20,6 +20,11 @@ namespace ringchat::chat {
 
 enum class ConnState : uint8_t { kFree, kHttp, kWs, kClosing };
 
+// A server WebSocket frame (header + payload) in one shared allocation,
+// tagged (e.g. with its room's name) for routing on other shards.
+net::Frame* encode_ws_frame(ws::Opcode op, std::span<const std::byte> payload,
+                            std::string_view tag = {});
+
 // One client connection: a slot of the shard's table whose index is also its
 // direct descriptor. Reused slots get a new generation. An idle WebSocket
 // holds no heap memory: the parsers and the send queue exist only while used.
