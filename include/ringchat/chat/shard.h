@@ -24,7 +24,16 @@ struct ShardConfig {
   uint32_t handshake_timeout_ms = 10000;
   uint32_t close_timeout_ms = 2000;    // lingering close: wait this long for the peer's FIN
   uint32_t drain_timeout_ms = 10000;
-  size_t max_backlog = 8 << 20;        // per-connection send backlog before a 1008 close
+  // Output budget. A connection whose unsent bytes, not counting the frame
+  // being queued, exceed max_backlog is a slow consumer (1008): a client that
+  // keeps up is always admitted one whole message. A shard whose connections
+  // hold more than max_shard_backlog unsent bytes closes its biggest
+  // consumers first until it is back under.
+  size_t max_backlog = 8 << 20;
+  size_t max_shard_backlog = 256 << 20;
+  // Join the listening sockets of a server already on this port (rolling
+  // restart); otherwise a port in use is an error at start.
+  bool reuse_port = false;
   bool echo = true;
   int rcvbuf = 0;
   int sndbuf = 0;

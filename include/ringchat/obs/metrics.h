@@ -29,6 +29,10 @@ enum class Metric : uint16_t {
   kWsTooBig,              // closed with 1009
   kWsIdleCloses,
   kSlowConsumerCloses,    // closed with 1008: send backlog over the limit
+  kShardBacklogSheds,     // closed with 1008: the shard's unsent bytes over --shard-backlog
+  kSendQueuedBytes,       // gauge: bytes queued to this shard's connections, unsent
+  kSendQueuedPeak,        // gauge: the highest kSendQueuedBytes seen at the end of a turn
+  kInputPauses,           // reads paused because a connection's answers were unsent
   kRoomsOwned,            // gauge
   kPublishes,             // messages sequenced by this shard as room owner
   kMailboxIn,             // cross-shard messages received
