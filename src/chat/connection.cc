@@ -19,13 +19,29 @@ constexpr std::string_view kVersionHeader = "Sec-WebSocket-Version: 13\r\n";
 }  // namespace
 
 void ShardImpl::on_data(Conn& c, std::span<std::byte> data) {
+  if (c.stash) {
+    // Paused: what the recv delivered before its cancel took effect waits.
+    if (c.stash->bytes.size() + data.size() > kMaxStash) return request_close(c, CloseWhy::kInputOverflow);
+    c.stash->bytes.append(reinterpret_cast<const char*>(data.data()), data.size());
+    return;
+  }
+  consume(c, data);
+}
+
+void ShardImpl::consume(Conn& c, std::span<std::byte> data) {
   if (c.state == ConnState::kHttp) data = on_http(c, data);
-  if (c.state == ConnState::kWs && !data.empty()) on_ws(c, data);
+  if (c.state == ConnState::kWs && !data.empty()) data = on_ws(c, data);
+  // Left over: the answers so far are unsent beyond the input budget.
+  if (!data.empty() && (c.state == ConnState::kHttp || c.state == ConnState::kWs) &&
+      c.close_why == CloseWhy::kNone) {
+    pause_input(c, data);
+  }
   // kClosing: input is read and dropped until the peer's FIN.
 }
 
 std::span<std::byte> ShardImpl::on_http(Conn& c, std::span<std::byte> data) {
-  while (c.state == ConnState::kHttp && !data.empty()) {
+  // Pipelined requests are parsed only while earlier answers are mostly sent.
+  while (c.state == ConnState::kHttp && !data.empty() && !output_backed_up(c)) {
     auto r = c.http->feed({reinterpret_cast<const char*>(data.data()), data.size()});
     if (!r) {
       metrics_.add(Metric::kHttpErrors);
@@ -109,15 +125,18 @@ void ShardImpl::upgrade(Conn& c, const http::Request& req, std::string_view room
   c.http.reset();  // last: `req` and `room` point into it
 }
 
-void ShardImpl::on_ws(Conn& c, std::span<std::byte> data) {
-  while (c.state == ConnState::kWs) {
+std::span<std::byte> ShardImpl::on_ws(Conn& c, std::span<std::byte> data) {
+  while (c.state == ConnState::kWs && !output_backed_up(c)) {
     auto r = c.ws->next(data);
-    if (!r) return on_ws_error(c, r.error());
+    if (!r) {
+      on_ws_error(c, r.error());
+      return {};
+    }
     const ws::Event& ev = *r;
     switch (ev.kind) {
       case ws::Event::Kind::kNeedMore:
         c.ws->release();
-        return;
+        return {};
       case ws::Event::Kind::kMessage:
         metrics_.add(Metric::kWsMessagesIn);
         metrics_.add(Metric::kWsBytesIn, ev.payload.size());
@@ -137,9 +156,10 @@ void ShardImpl::on_ws(Conn& c, std::span<std::byte> data) {
           send_close(c, ev.close_code, {});
         }
         begin_close(c);
-        return;
+        return {};
     }
   }
+  return c.state == ConnState::kWs ? data : std::span<std::byte>{};
 }
 
 void ShardImpl::on_ws_error(Conn& c, ws::CloseCode code) {
@@ -155,7 +175,7 @@ void ShardImpl::on_ws_error(Conn& c, ws::CloseCode code) {
 void ShardImpl::send_bytes(Conn& c, std::string_view bytes) {
   net::Frame* f = net::Frame::create(bytes.size());
   std::memcpy(f->data(), bytes.data(), bytes.size());
-  queue(c, net::LocalFrame::create(f, 1));
+  queue(c, local(f, 1));
 }
 
 net::Frame* encode_ws_frame(ws::Opcode op, std::span<const std::byte> payload,
@@ -169,18 +189,12 @@ net::Frame* encode_ws_frame(ws::Opcode op, std::span<const std::byte> payload,
 }
 
 void ShardImpl::send_control(Conn& c, ws::Opcode op, std::span<const std::byte> payload) {
-  queue(c, net::LocalFrame::create(encode_ws_frame(op, payload), 1));
+  queue(c, local(encode_ws_frame(op, payload), 1));
 }
 
 void ShardImpl::send_close(Conn& c, uint16_t code, std::string_view reason) {
-  send_control(c, ws::Opcode::kClose, ws::as_bytes(ws::close_payload(code, reason)));
-}
-
-void ShardImpl::queue(Conn& c, net::LocalFrame* lf) {
-  if (!c.sendq) c.sendq = std::make_unique<net::SendQueue>();
-  c.sendq->push(lf);
-  metrics_.add(Metric::kWsBytesOut, lf->frame->size);
-  mark_dirty(c);
+  const std::string body = ws::close_payload(code, reason);
+  queue(c, local(encode_ws_frame(ws::Opcode::kClose, ws::as_bytes(body)), 1), Charge::kFinal);
 }
 
 void ShardImpl::begin_close(Conn& c) {
@@ -194,6 +208,11 @@ void ShardImpl::begin_close(Conn& c) {
   c.awaiting_join = false;  // what is queued (a 101, a close frame) goes out now
   timers_->schedule(c, cfg_.close_timeout_ms);
   mark_dirty(c);
+  if (c.stash) {
+    // Paused input is dropped; reading resumes, to see the peer's FIN.
+    c.stash.reset();
+    if (!c.recv_armed) rearm_.push_back(slot_of(c));
+  }
 }
 
 void ShardImpl::finalize(Conn& c) {
@@ -205,6 +224,7 @@ void ShardImpl::finalize(Conn& c) {
   c.finalizing = true;
   c.http.reset();
   c.ws.reset();
+  c.stash.reset();
   if (c.pending > 0) {
     // Cancel every request still on this descriptor; their completions
     // bring pending to zero and free the slot.
@@ -227,7 +247,8 @@ void ShardImpl::release_slot(Conn& c) {
   c.gen = (c.gen + 1) & core::kGenMask;
   c.state = ConnState::kFree;
   c.recv_armed = c.close_after_flush = c.shutdown_sent = c.finalizing = false;
-  c.awaiting_join = false;
+  c.awaiting_join = c.recv_cancelled = false;
+  c.close_why = CloseWhy::kNone;
   c.room = nullptr;
   --open_;
   metrics_.add(Metric::kConnectionsClosed);
@@ -244,6 +265,13 @@ void ShardImpl::on_timer(Conn& c) {
       finalize(c);  // the peer never sent its FIN
       return;
     case ConnState::kWs:
+      if (c.stash && now_ms_ - c.stash->since_ms >= cfg_.ping_interval_ms) {
+        // Paused a whole interval: it does not read what it asks for.
+        metrics_.add(Metric::kSlowConsumerCloses);
+        send_close(c, 1008, "slow consumer: not reading its messages");
+        begin_close(c);
+        return;
+      }
       if (now_ms_ - c.last_rx_ms >= 2ull * cfg_.ping_interval_ms) {
         metrics_.add(Metric::kWsIdleCloses);
         send_close(c, 1001, "idle timeout");

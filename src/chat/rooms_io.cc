@@ -122,21 +122,14 @@ void ShardImpl::deliver(net::Frame* f) {
     f->release();
     return;
   }
-  net::LocalFrame* lf = net::LocalFrame::create(f, count);
-  slow_.clear();
+  net::LocalFrame* lf = local(f, count);
+  // A member over its backlog is not closed here: that would change the
+  // member list under this loop (and free the room under sequence()'s).
+  // queue() requests the close; settle() carries it out between events.
   for (uint32_t slot : room->members) {
     if (is_skipped_sender(slot)) continue;
-    Conn& c = conn(slot);
-    queue(c, lf);
+    queue(conn(slot), lf);
     metrics_.add(Metric::kWsFramesOut);
-    if (c.sendq->backlog_bytes() > cfg_.max_backlog) slow_.push_back(slot);
-  }
-  // Closed after the loop: leaving changes the member list (and may free the room).
-  for (uint32_t slot : slow_) {
-    Conn& c = conn(slot);
-    metrics_.add(Metric::kSlowConsumerCloses);
-    send_close(c, 1008, "slow consumer: send backlog over the limit");
-    begin_close(c);
   }
 }
 
@@ -175,7 +168,10 @@ void ShardImpl::drain_mail() {
   constexpr size_t kBatch = 1024;
   for (unsigned from = 0; from < cfg_.shards; ++from) {
     if (from == id_) continue;
-    shared_.mail.ring(from, id_).drain(kBatch, [&](const MailMsg& m) { on_mail(from, m); });
+    shared_.mail.ring(from, id_).drain(kBatch, [&](const MailMsg& m) {
+      on_mail(from, m);
+      settle();
+    });
   }
 }
 

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <new>
+#include <utility>
 
 #include "ringchat/net/listener.h"
 #include "ringchat/obs/log.h"
@@ -100,16 +101,23 @@ void ShardImpl::run() {
     now_ms_ = core::monotonic_ms();
     // First: the wheel measures new delays from its last advance, and the
     // loop may have slept for any length of time.
-    timers_->advance(now_ms_, [this](core::TimerNode& n) { on_timer(static_cast<Conn&>(n)); });
+    timers_->advance(now_ms_, [this](core::TimerNode& n) {
+      on_timer(static_cast<Conn&>(n));
+      settle();
+    });
     reap();
     drain_mail();
     for (uint32_t slot : rearm_) {
       Conn& c = conn(slot);
-      if (c.state != ConnState::kFree && !c.finalizing && !c.recv_armed) arm_recv(slot);
+      if (c.state != ConnState::kFree && !c.finalizing && !c.recv_armed && !c.stash) {
+        arm_recv(slot);
+      }
     }
     rearm_.clear();
     flush_sends();
     outbox_.flush([this](unsigned to) { ring_doorbell(to); });
+    metrics_.set(Metric::kSendQueuedBytes, budget_.held_bytes);
+    metrics_.set(Metric::kSendQueuedPeak, budget_.peak_bytes);
   }
   RC_INFO("shard stopped: %u connections left", open_);
 }
@@ -136,6 +144,7 @@ void ShardImpl::reap() {
   unsigned n = 0;
   io_uring_for_each_cqe(ring, head, cqe) {
     dispatch(cqe);
+    settle();
     if (++n == kMaxCqesPerTurn) break;
   }
   io_uring_cq_advance(ring, n);
@@ -241,11 +250,17 @@ void ShardImpl::on_accept(const io_uring_cqe* cqe) {
 
 void ShardImpl::on_recv(Conn& c, uint32_t slot, const io_uring_cqe* cqe) {
   const bool more = cqe->flags & IORING_CQE_F_MORE;
+  bool cancelled = false;
   if (!more) {
     c.recv_armed = false;
+    cancelled = std::exchange(c.recv_cancelled, false);
     --c.pending;
   }
-  if (cqe->res > 0 && !c.finalizing) {
+  if (cqe->res == -ECANCELED && cancelled && !c.finalizing) {
+    // We paused the input. If it has resumed since, or the connection is
+    // closing (it must see the peer's FIN), read again.
+    if (!c.stash) rearm_.push_back(slot);
+  } else if (cqe->res > 0 && !c.finalizing) {
     c.last_rx_ms = now_ms_;
     auto data = reactor_.buffer(
         static_cast<uint16_t>(cqe->flags >> IORING_CQE_BUFFER_SHIFT),
@@ -269,15 +284,24 @@ void ShardImpl::on_recv(Conn& c, uint32_t slot, const io_uring_cqe* cqe) {
 void ShardImpl::on_send(Conn& c, const io_uring_cqe* cqe) {
   --c.pending;
   if (cqe->res < 0) {
+    // Nothing more goes to this peer; its frames are released once, when
+    // the slot is (the aborted queue keeps them until then).
     c.sendq->abort();
-    if (cqe->res != -EPIPE && cqe->res != -ECONNRESET && cqe->res != -ECANCELED) {
+    const int err = -cqe->res;
+    if (err != EPIPE && err != ECONNRESET && err != ECANCELED && err != ETIMEDOUT) {
       metrics_.add(Metric::kIoErrors);
-      RC_WARN_LIMITED("send failed: %s", std::strerror(-cqe->res));
+      RC_WARN_LIMITED("send failed on connection %u: %s (%zu bytes in %zu frames queued)",
+                      slot_of(c), std::strerror(err), c.sendq->backlog_bytes(),
+                      c.sendq->frames());
     }
     finalize(c);
   } else {
     c.sendq->complete(static_cast<size_t>(cqe->res));
-    if (!c.finalizing) mark_dirty(c);
+    freed_since_trim_ = true;
+    if (!c.finalizing) {
+      mark_dirty(c);
+      if (c.stash && !output_backed_up(c)) resume_input(c);
+    }
   }
   if (c.finalizing && c.pending == 0) release_slot(c);
 }

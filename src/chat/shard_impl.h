@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -19,6 +20,25 @@
 namespace ringchat::chat {
 
 enum class ConnState : uint8_t { kFree, kHttp, kWs, kClosing };
+
+// Unsent answer bytes past which an HTTP connection's pipelined requests
+// wait unparsed (a WebSocket's input waits past half its --send-backlog).
+inline constexpr size_t kHttpAnswerBudget = 64 << 10;
+// Input a paused connection may hold: what reached the recv before its
+// cancel took effect. More closes it.
+inline constexpr size_t kMaxStash = 4 << 20;
+
+// Why a close was requested while a fan-out or a request was under way; it
+// takes effect at the next settle(), when no loop walks a room.
+enum class CloseWhy : uint8_t { kNone, kSlowConsumer, kShed, kInputOverflow };
+
+// Input a paused connection has received but not parsed yet: it waits until
+// the connection's answers have drained (backpressure instead of buffering
+// answers without bound). Exists only while the connection is paused.
+struct InputStash {
+  std::string bytes;
+  uint64_t since_ms = 0;
+};
 
 // A server WebSocket frame (header + payload) in one shared allocation,
 // tagged (e.g. with its room's name) for routing on other shards.
@@ -38,6 +58,8 @@ struct Conn : core::TimerNode {
   bool shutdown_sent = false;
   bool finalizing = false;       // waiting for in-flight ops before freeing the slot
   bool awaiting_join = false;    // 101 queued, held until the owner counts our shard
+  bool recv_cancelled = false;   // a cancel of the live multishot recv is on its way
+  CloseWhy close_why = CloseWhy::kNone;  // a close is requested (see settle())
   uint8_t pending = 0;           // in-flight ops: recv, send, shutdown
   uint64_t last_rx_ms = 0;
   LocalRoom* room = nullptr;
@@ -45,6 +67,7 @@ struct Conn : core::TimerNode {
   std::unique_ptr<http::RequestParser> http;
   std::unique_ptr<net::SendQueue> sendq;
   std::optional<ws::FrameParser> ws;
+  std::unique_ptr<InputStash> stash;  // non-null: input paused
 };
 
 class ShardImpl {
@@ -82,18 +105,43 @@ class ShardImpl {
 
   // connections (connection.cc)
   void on_data(Conn& c, std::span<std::byte> data);
+  void consume(Conn& c, std::span<std::byte> data);
   std::span<std::byte> on_http(Conn& c, std::span<std::byte> data);
   void handle_request(Conn& c, const http::Request& req);
   void upgrade(Conn& c, const http::Request& req, std::string_view room);
-  void on_ws(Conn& c, std::span<std::byte> data);
+  std::span<std::byte> on_ws(Conn& c, std::span<std::byte> data);
   void on_ws_error(Conn& c, ws::CloseCode code);
   void send_bytes(Conn& c, std::string_view bytes);
   void send_control(Conn& c, ws::Opcode op, std::span<const std::byte> payload);
+  // The close frame is the last thing queued on a connection: never refused.
   void send_close(Conn& c, uint16_t code, std::string_view reason);
-  void queue(Conn& c, net::LocalFrame* lf);
   void begin_close(Conn& c);
   void finalize(Conn& c);
   void release_slot(Conn& c);
+
+  // output budget and input backpressure (output.cc)
+  enum class Charge : uint8_t { kBudgeted, kFinal };
+  // Queues `lf` (one count of it) on `c`. Every byte a connection is sent
+  // goes through here and counts against its backlog; a budgeted frame
+  // queued behind more than --send-backlog requests a slow-consumer close.
+  void queue(Conn& c, net::LocalFrame* lf, Charge charge = Charge::kBudgeted);
+  // Marks `c` to be closed at the next settle() and drops its unsent frames.
+  // Safe anywhere, in particular inside a fan-out.
+  void request_close(Conn& c, CloseWhy why);
+  // Runs requested closes and, over --shard-backlog, sheds the biggest
+  // consumers. Called between events only: never under a loop over members.
+  void settle() {
+    if (!closing_.empty() || budget_.held_bytes > cfg_.max_shard_backlog) settle_slow();
+  }
+  void settle_slow();
+  void shed();
+  // More of `c`'s answers are unsent than its input may run ahead of.
+  bool output_backed_up(const Conn& c) const;
+  void pause_input(Conn& c, std::span<const std::byte> rest);
+  void resume_input(Conn& c);
+  net::LocalFrame* local(net::Frame* f, uint32_t count) {
+    return net::LocalFrame::create(f, count, &budget_);
+  }
 
   // rooms and mail (rooms_io.cc)
   void join_room(Conn& c, std::string_view room);
@@ -125,7 +173,10 @@ class ShardImpl {
   uint32_t open_ = 0;
   std::vector<uint32_t> dirty_;
   std::vector<uint32_t> rearm_;    // multishot recvs that ended (no F_MORE, -ENOBUFS): re-arm this turn
-  std::vector<uint32_t> slow_;     // consumers over their backlog, during deliver()
+  std::vector<uint32_t> closing_;  // closes requested since the last settle()
+  net::SendBudget budget_;         // bytes this shard's send queues hold
+  uint64_t last_trim_ms_ = 0;
+  bool freed_since_trim_ = false;  // worth giving memory back when idle
   LocalRooms local_rooms_;
   OwnedRooms owned_rooms_;
 };

@@ -27,13 +27,18 @@ void Frame::release() {
   }
 }
 
-LocalFrame* LocalFrame::create(Frame* f, uint32_t count) {
-  return new LocalFrame{f, count};
+LocalFrame* LocalFrame::create(Frame* f, uint32_t count, SendBudget* budget) {
+  if (budget) {
+    budget->held_bytes += f->size;
+    if (budget->held_bytes > budget->peak_bytes) budget->peak_bytes = budget->held_bytes;
+  }
+  return new LocalFrame{f, count, budget};
 }
 
 void LocalFrame::release() {
   RC_DCHECK(count > 0);
   if (--count == 0) {
+    if (budget) budget->held_bytes -= frame->size;
     frame->release();
     delete this;
   }

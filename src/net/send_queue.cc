@@ -1,5 +1,7 @@
 #include "ringchat/net/send_queue.h"
 
+#include <algorithm>
+
 #include "ringchat/core/check.h"
 
 namespace ringchat::net {
@@ -26,12 +28,29 @@ const msghdr* SendQueue::prepare() {
   msg_.msg_iov = iov_;
   msg_.msg_iovlen = n;
   in_flight_ = true;
+  in_flight_frames_ = n;
   return &msg_;
+}
+
+size_t SendQueue::drop_unstarted() {
+  // Kept: frames an in-flight sendmsg points at, and a frame partly sent
+  // (its rest must follow, or the stream is corrupt).
+  size_t keep = in_flight_ ? in_flight_frames_ : 0;
+  if (first_offset_ > 0 && keep == 0) keep = 1;
+  size_t dropped = 0;
+  for (size_t i = head_ + keep; i < frames_.size(); ++i) {
+    dropped += frames_[i]->frame->size;
+    frames_[i]->release();
+  }
+  frames_.resize(std::min(frames_.size(), head_ + keep));
+  backlog_bytes_ -= dropped;
+  return dropped;
 }
 
 void SendQueue::complete(size_t n) {
   RC_DCHECK(in_flight_);
   in_flight_ = false;
+  in_flight_frames_ = 0;
   RC_CHECK(n <= backlog_bytes_);
   backlog_bytes_ -= n;
   // Zero-length frames count as sent as soon as the bytes before them are.

@@ -41,14 +41,24 @@ struct Frame {
   void release();
 };
 
+// The bytes one shard's send queues hold: each distinct Frame once, however
+// many connections share it (that is the memory it costs). Thread: owner
+// shard only.
+struct SendBudget {
+  size_t held_bytes = 0;
+  size_t peak_bytes = 0;
+};
+
 // A shard's share of a Frame, counted without atomics among its connections.
 // Thread: owner shard only.
 struct LocalFrame {
   Frame* frame;
   uint32_t count;
+  SendBudget* budget;  // may be null; outlives the LocalFrame (the shard's)
 
-  // Wraps one reference of `f` held by this shard, to be shared `count` ways.
-  static LocalFrame* create(Frame* f, uint32_t count);
+  // Wraps one reference of `f` held by this shard, to be shared `count` ways,
+  // and charges its bytes to `budget` until the last share is released.
+  static LocalFrame* create(Frame* f, uint32_t count, SendBudget* budget = nullptr);
   // One connection is done with it; the last hands the reference back.
   void release();
 };

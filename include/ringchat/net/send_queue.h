@@ -36,11 +36,18 @@ class SendQueue {
   void complete(size_t n);
   // The send failed: nothing more will be sent; frames stay until destruction.
   void abort() { in_flight_ = false; }
+  // Releases every frame no byte of which has been offered to the socket
+  // (those of an in-flight send stay until complete()). Returns the bytes
+  // dropped. For a connection that is being closed: only what is on the wire
+  // is finished, and the memory of the rest comes back at once.
+  size_t drop_unstarted();
+  size_t frames() const { return frames_.size() - head_; }
 
  private:
   std::vector<LocalFrame*> frames_;
   size_t head_ = 0;
   size_t first_offset_ = 0;  // bytes of frames_[head_] already sent
+  size_t in_flight_frames_ = 0;  // frames from head_ that the in-flight send covers
   size_t backlog_bytes_ = 0;
   bool in_flight_ = false;
   msghdr msg_{};
