@@ -249,6 +249,7 @@ void ShardImpl::release_slot(Conn& c) {
   c.recv_armed = c.close_after_flush = c.shutdown_sent = c.finalizing = false;
   c.awaiting_join = c.recv_cancelled = false;
   c.close_why = CloseWhy::kNone;
+  freed_since_trim_ = true;
   c.room = nullptr;
   --open_;
   metrics_.add(Metric::kConnectionsClosed);

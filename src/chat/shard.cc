@@ -24,6 +24,7 @@ namespace {
 constexpr uint64_t kTickMs = 50;
 constexpr size_t kWheelSlots = 1024;
 constexpr unsigned kMaxCqesPerTurn = 4096;
+constexpr uint64_t kTrimIntervalMs = 1000;
 }  // namespace
 
 Shard::Shard(unsigned id, Shared& shared) : impl_(std::make_unique<ShardImpl>(id, shared)) {}
@@ -92,6 +93,7 @@ void ShardImpl::run() {
   arm_accept();
   while (!finished()) {
     int64_t timeout = next_timeout();
+    if (timeout != 0) timeout = trim_before_sleep(timeout);
     if (timeout != 0 && !shared_.mail.prepare_sleep(id_)) timeout = 0;
     if (!reactor_.submit_and_wait(timeout)) {
       RC_ERROR("io_uring_enter failed: %s", std::strerror(errno));
@@ -134,6 +136,21 @@ int64_t ShardImpl::next_timeout() {
     if (left < 0) left = 0;
     if (timeout < 0 || left < timeout) timeout = left;
   }
+  return timeout;
+}
+
+int64_t ShardImpl::trim_before_sleep(int64_t timeout) {
+  // Memory freed under load goes back to the OS once the shard goes idle,
+  // at most every kTrimIntervalMs (the sleep is cut short to keep that).
+  if (!freed_since_trim_ || !shared_.trim_memory) return timeout;
+  const uint64_t due = last_trim_ms_ + kTrimIntervalMs;
+  if (now_ms_ < due) {
+    const auto wait = static_cast<int64_t>(due - now_ms_);
+    return timeout < 0 || wait < timeout ? wait : timeout;
+  }
+  shared_.trim_memory();
+  last_trim_ms_ = now_ms_;
+  freed_since_trim_ = false;
   return timeout;
 }
 

@@ -80,6 +80,7 @@ class ShardImpl {
  private:
   // loop (shard.cc)
   int64_t next_timeout();
+  int64_t trim_before_sleep(int64_t timeout);
   void reap();
   void dispatch(const io_uring_cqe* cqe);
   void arm_accept();

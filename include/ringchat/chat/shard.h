@@ -63,6 +63,10 @@ struct Shared {
   obs::Registry metrics;
   std::vector<std::atomic<int>> ring_fds;  // for MSG_RING doorbells
   std::atomic<uint16_t> bound_port{0};     // the real port when config.port is 0
+  // Gives the calling thread's freed memory back to the OS (the allocator's
+  // business, set by main before the shards start; null: nothing to do).
+  // Each shard calls it on its own thread when it goes idle after freeing.
+  void (*trim_memory)() = nullptr;
 };
 
 class ShardImpl;
