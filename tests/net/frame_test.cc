@@ -156,5 +156,23 @@ TEST(LocalFrame, TwoShardsEachHoldTheirOwnReference) {
   f->release();
 }
 
+TEST(LocalFrame, BudgetCountsASharedFrameOnceUntilTheLastShareGoes) {
+  SendBudget budget;
+  Frame* f = Frame::create(1000);
+  LocalFrame* lf = LocalFrame::create(f, 3, &budget);
+  EXPECT_EQ(budget.held_bytes, 1000u) << "three members share one copy";
+  Frame* g = Frame::create(10);
+  LocalFrame* lg = LocalFrame::create(g, 1, &budget);
+  EXPECT_EQ(budget.held_bytes, 1010u);
+  lf->release();
+  lf->release();
+  EXPECT_EQ(budget.held_bytes, 1010u);
+  lf->release();
+  EXPECT_EQ(budget.held_bytes, 10u);
+  lg->release();
+  EXPECT_EQ(budget.held_bytes, 0u);
+  EXPECT_EQ(budget.peak_bytes, 1010u);
+}
+
 }  // namespace
 }  // namespace ringchat::net

@@ -196,6 +196,54 @@ TEST_F(SendQueueTest, DestructionReleasesOnlyUnsentFrames) {
   EXPECT_EQ(frames_[0]->refs.load(), 1u) << "a sent frame must not be released twice";
 }
 
+TEST_F(SendQueueTest, DropUnstartedReleasesEverythingWhenNothingWasSent) {
+  push("abc");
+  push("defg");
+  EXPECT_EQ(queue_->drop_unstarted(), 7u);
+  EXPECT_TRUE(queue_->empty());
+  EXPECT_EQ(queue_->backlog_bytes(), 0u);
+  EXPECT_TRUE(released(0));
+  EXPECT_TRUE(released(1));
+}
+
+TEST_F(SendQueueTest, DropUnstartedKeepsAPartlySentFrame) {
+  push("partly");
+  push("later");
+  push("never");
+  send(2);
+  EXPECT_EQ(queue_->drop_unstarted(), 10u);
+  EXPECT_FALSE(released(0)) << "its rest must still go out";
+  EXPECT_TRUE(released(1));
+  EXPECT_TRUE(released(2));
+  EXPECT_EQ(send(4), "rtly");
+  EXPECT_TRUE(queue_->empty());
+  EXPECT_TRUE(released(0));
+}
+
+TEST_F(SendQueueTest, DropUnstartedKeepsEveryFrameOfTheInFlightSend) {
+  push("one");
+  push("two");
+  const std::string wire = iov_text(queue_->prepare());
+  push("three");
+  EXPECT_EQ(queue_->drop_unstarted(), 5u);
+  EXPECT_FALSE(released(0)) << "the kernel may still read it";
+  EXPECT_FALSE(released(1));
+  EXPECT_TRUE(released(2));
+  queue_->complete(4);  // "one" and "t"
+  EXPECT_EQ(wire.substr(0, 4), "onet");
+  EXPECT_EQ(send(2), "wo");
+  EXPECT_TRUE(queue_->empty());
+}
+
+TEST_F(SendQueueTest, PushAfterDropIsSentInOrder) {
+  push("aa");
+  push("bb");
+  send(1);
+  queue_->drop_unstarted();
+  push("close");
+  EXPECT_EQ(send(6), "aclose");
+}
+
 TEST_F(SendQueueTest, SharedLocalFrameIsReleasedOncePerQueue) {
   Frame* f = Frame::create(2);
   std::memcpy(f->data(), "hi", 2);
