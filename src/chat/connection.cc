@@ -41,7 +41,7 @@ void ShardImpl::consume(Conn& c, std::span<std::byte> data) {
 
 std::span<std::byte> ShardImpl::on_http(Conn& c, std::span<std::byte> data) {
   // Pipelined requests are parsed only while earlier answers are mostly sent.
-  while (c.state == ConnState::kHttp && !data.empty() && !output_backed_up(c)) {
+  while (c.state == ConnState::kHttp && !data.empty() && !input_blocked(c)) {
     auto r = c.http->feed({reinterpret_cast<const char*>(data.data()), data.size()});
     if (!r) {
       metrics_.add(Metric::kHttpErrors);
@@ -126,7 +126,7 @@ void ShardImpl::upgrade(Conn& c, const http::Request& req, std::string_view room
 }
 
 std::span<std::byte> ShardImpl::on_ws(Conn& c, std::span<std::byte> data) {
-  while (c.state == ConnState::kWs && !output_backed_up(c)) {
+  while (c.state == ConnState::kWs && !input_blocked(c)) {
     auto r = c.ws->next(data);
     if (!r) {
       on_ws_error(c, r.error());
@@ -266,7 +266,7 @@ void ShardImpl::on_timer(Conn& c) {
       finalize(c);  // the peer never sent its FIN
       return;
     case ConnState::kWs:
-      if (c.stash && now_ms_ - c.stash->since_ms >= cfg_.ping_interval_ms) {
+      if (c.stash && output_backed_up(c) && now_ms_ - c.stash->since_ms >= cfg_.ping_interval_ms) {
         // Paused a whole interval: it does not read what it asks for.
         metrics_.add(Metric::kSlowConsumerCloses);
         send_close(c, 1008, "slow consumer: not reading its messages");

@@ -103,6 +103,7 @@ void ShardImpl::pause_input(Conn& c, std::span<const std::byte> rest) {
   c.stash->bytes.assign(reinterpret_cast<const char*>(rest.data()), rest.size());
   c.stash->since_ms = now_ms_;
   metrics_.add(Metric::kInputPauses);
+  if (mail_backed_up(c)) mail_paused_.push_back({slot_of(c), c.gen});
   if (c.recv_armed && !c.recv_cancelled) {
     // The unread input stays in the socket and the peer's window closes.
     const uint32_t slot = slot_of(c);
@@ -120,6 +121,24 @@ void ShardImpl::resume_input(Conn& c) {
   if (!c.stash && !c.recv_armed && !c.finalizing && c.state != ConnState::kFree) {
     rearm_.push_back(slot_of(c));
   }
+}
+
+void ShardImpl::resume_mail_paused() {
+  // A connection paused for its answers as well stays paused; on_send
+  // resumes it. One that is still blocked by mail keeps its place.
+  size_t kept = 0;
+  for (size_t i = 0; i < mail_paused_.size(); ++i) {
+    const SlotRef ref = mail_paused_[i];
+    Conn& c = conn(ref.slot);
+    if (c.gen != ref.gen || !c.stash || c.finalizing) continue;
+    if (mail_backed_up(c)) {
+      mail_paused_[kept++] = ref;
+    } else if (!output_backed_up(c)) {
+      resume_input(c);
+      settle();
+    }
+  }
+  mail_paused_.resize(kept);
 }
 
 }  // namespace ringchat::chat

@@ -109,6 +109,7 @@ void ShardImpl::run() {
     });
     reap();
     drain_mail();
+    if (!mail_paused_.empty()) resume_mail_paused();
     for (uint32_t slot : rearm_) {
       Conn& c = conn(slot);
       if (c.state != ConnState::kFree && !c.finalizing && !c.recv_armed && !c.stash) {
@@ -317,7 +318,7 @@ void ShardImpl::on_send(Conn& c, const io_uring_cqe* cqe) {
     freed_since_trim_ = true;
     if (!c.finalizing) {
       mark_dirty(c);
-      if (c.stash && !output_backed_up(c)) resume_input(c);
+      if (c.stash && !input_blocked(c)) resume_input(c);
     }
   }
   if (c.finalizing && c.pending == 0) release_slot(c);

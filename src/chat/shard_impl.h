@@ -24,6 +24,10 @@ enum class ConnState : uint8_t { kFree, kHttp, kWs, kClosing };
 // Unsent answer bytes past which an HTTP connection's pipelined requests
 // wait unparsed (a WebSocket's input waits past half its --send-backlog).
 inline constexpr size_t kHttpAnswerBudget = 64 << 10;
+// Publishes waiting for a full ring to the room's owner past which the
+// publishing connections are not read until the owner catches up: with the
+// ring itself, this bounds the mail a shard holds.
+inline constexpr size_t kMailHighWater = 4096;
 // Input a paused connection may hold: what reached the recv before its
 // cancel took effect. More closes it.
 inline constexpr size_t kMaxStash = 4 << 20;
@@ -138,8 +142,15 @@ class ShardImpl {
   void shed();
   // More of `c`'s answers are unsent than its input may run ahead of.
   bool output_backed_up(const Conn& c) const;
+  // Its room's owner has not taken the publishes already posted to it.
+  bool mail_backed_up(const Conn& c) const {
+    return c.room && outbox_.pending(c.room->owner) > kMailHighWater;
+  }
+  bool input_blocked(const Conn& c) const { return output_backed_up(c) || mail_backed_up(c); }
   void pause_input(Conn& c, std::span<const std::byte> rest);
   void resume_input(Conn& c);
+  // Resumes the connections paused for mail whose owner has caught up.
+  void resume_mail_paused();
   net::LocalFrame* local(net::Frame* f, uint32_t count) {
     return net::LocalFrame::create(f, count, &budget_);
   }
@@ -175,6 +186,11 @@ class ShardImpl {
   std::vector<uint32_t> dirty_;
   std::vector<uint32_t> rearm_;    // multishot recvs that ended (no F_MORE, -ENOBUFS): re-arm this turn
   std::vector<uint32_t> closing_;  // closes requested since the last settle()
+  struct SlotRef {
+    uint32_t slot;
+    uint32_t gen;
+  };
+  std::vector<SlotRef> mail_paused_;  // paused while their owner's mail backs up
   net::SendBudget budget_;         // bytes this shard's send queues hold
   uint64_t last_trim_ms_ = 0;
   bool freed_since_trim_ = false;  // worth giving memory back when idle

@@ -50,6 +50,24 @@ TEST(Outbox, NothingIsPushedBeforeFlush) {
   EXPECT_TRUE(set.ring(0, 1).empty_approx());
 }
 
+TEST(Outbox, PendingCountsWhatTheRingHasNotTakenPerTarget) {
+  SmallSet set(3);
+  SmallOutbox out(set, 0);
+  Rung rung;
+  for (uint64_t i = 0; i < kSmallRing + 5; ++i) out.post(1, i);
+  out.post(2, 7);
+  EXPECT_EQ(out.pending(1), kSmallRing + 5);
+  EXPECT_EQ(out.pending(2), 1u);
+  out.flush(rung.fn());
+  EXPECT_EQ(out.pending(1), 5u) << "a full ring leaves the rest pending";
+  EXPECT_EQ(out.pending(2), 0u);
+  drain_all(set, 0, 1);
+  out.flush(rung.fn());
+  EXPECT_EQ(out.pending(1), 0u);
+  drain_all(set, 0, 1);
+  drain_all(set, 0, 2);
+}
+
 TEST(Outbox, FullRingKeepsOverflowInOrderAndNeverDrops) {
   SmallSet set(2);
   SmallOutbox out(set, 0);

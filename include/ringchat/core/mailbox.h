@@ -78,6 +78,9 @@ class Outbox {
       : set_(set), me_(me), pending_(set.shards()) {}
 
   void post(unsigned to, const Msg& m) { pending_[to].push_back(m); }
+  // Messages for `to` that its ring has not taken yet (posted this turn, or
+  // refused by a full ring): what a producer throttles its sources by.
+  size_t pending(unsigned to) const { return pending_[to].size(); }
   bool has_backlog() const {
     for (const auto& q : pending_) {
       if (!q.empty()) return true;
