@@ -21,7 +21,9 @@ constexpr std::string_view kVersionHeader = "Sec-WebSocket-Version: 13\r\n";
 void ShardImpl::on_data(Conn& c, std::span<std::byte> data) {
   if (c.stash) {
     // Paused: what the recv delivered before its cancel took effect waits.
-    if (c.stash->bytes.size() + data.size() > kMaxStash) return request_close(c, CloseWhy::kInputOverflow);
+    if (c.stash->bytes.size() + data.size() > kMaxStash) {
+      return request_close(c, CloseWhy::kInputOverflow);
+    }
     c.stash->bytes.append(reinterpret_cast<const char*>(data.data()), data.size());
     return;
   }
@@ -266,7 +268,8 @@ void ShardImpl::on_timer(Conn& c) {
       finalize(c);  // the peer never sent its FIN
       return;
     case ConnState::kWs:
-      if (c.stash && output_backed_up(c) && now_ms_ - c.stash->since_ms >= cfg_.ping_interval_ms) {
+      if (c.stash && output_backed_up(c) &&
+          now_ms_ - c.stash->since_ms >= cfg_.ping_interval_ms) {
         // Paused a whole interval: it does not read what it asks for.
         metrics_.add(Metric::kSlowConsumerCloses);
         send_close(c, 1008, "slow consumer: not reading its messages");
