@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <thread>
@@ -57,8 +59,10 @@ bool TestServer::wait_metric(obs::Metric m, uint64_t at_least, int timeout_ms) c
   return true;
 }
 
-Client::Client(uint16_t port) {
+Client::Client(uint16_t port, ClientOptions opts) {
   fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  // Before connect(): the window scale is agreed in the handshake.
+  if (opts.rcvbuf > 0) setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &opts.rcvbuf, sizeof(opts.rcvbuf));
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
@@ -90,6 +94,7 @@ std::string Client::read_some(int timeout_ms) {
   if (poll(&p, 1, timeout_ms) <= 0) return {};
   char tmp[65536];
   ssize_t n = ::recv(fd_, tmp, sizeof(tmp), 0);
+  if (n <= 0) peer_closed_ = true;
   return n > 0 ? std::string(tmp, static_cast<size_t>(n)) : std::string();
 }
 
@@ -181,8 +186,87 @@ bool Client::wait_eof(int timeout_ms) {
   }
 }
 
+uint16_t Client::read_until_close(int timeout_ms) {
+  auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    auto m = recv(ms_left(deadline));
+    if (!m) return 0;
+    if (m->op == ws::Opcode::kClose) return m->close_code;
+  }
+}
+
 void Client::close_now() {
   shutdown(fd_, SHUT_WR);
+}
+
+void Client::reset_now() {
+  linger lg{1, 0};
+  setsockopt(fd_, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+  close(fd_);
+  fd_ = -1;
+}
+
+namespace {
+// One client's share of a flood: where it is in the pattern, what it sent.
+struct Flooder {
+  Client* client;
+  size_t offset = 0;
+  FloodResult result;
+  bool active(const Flood& how) const { return !result.peer_gone && result.bytes < how.max_bytes; }
+};
+
+// Writes until the socket is full, a pass's share is sent, or the peer is
+// gone. Returns true when the socket is full (worth a poll for POLLOUT).
+bool write_pass(Flooder& f, const Flood& how) {
+  constexpr uint64_t kPassBytes = 256 * 1024;  // then the next client's turn
+  uint64_t sent = 0;
+  while (sent < kPassBytes && f.active(how)) {
+    std::string_view rest = how.pattern.substr(f.offset);
+    ssize_t n = send(f.client->fd(), rest.data(), rest.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0) {
+      f.offset = (f.offset + static_cast<size_t>(n)) % how.pattern.size();
+      f.result.bytes += static_cast<uint64_t>(n);
+      sent += static_cast<uint64_t>(n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      return true;
+    } else {
+      f.result.peer_gone = true;  // EPIPE, ECONNRESET: the server closed it
+    }
+  }
+  return false;
+}
+}  // namespace
+
+std::vector<FloodResult> flood(std::span<Client* const> clients, const Flood& how,
+                               const std::function<bool()>& done) {
+  auto deadline = Clock::now() + std::chrono::milliseconds(how.max_ms);
+  std::vector<Flooder> flooders;
+  for (Client* c : clients) flooders.push_back(Flooder{c, 0, {}});
+  while (Clock::now() < deadline && !(done && done())) {
+    std::vector<pollfd> full;
+    std::vector<Flooder*> waiting;
+    size_t active = 0;
+    for (Flooder& f : flooders) {
+      if (!f.active(how)) continue;
+      ++active;
+      if (write_pass(f, how)) {
+        full.push_back(pollfd{f.client->fd(), POLLOUT, 0});
+        waiting.push_back(&f);
+      }
+    }
+    if (active == 0) break;
+    if (full.size() < active) continue;  // someone can still write
+    // Every socket is full: wait briefly for room (or a reset), then recheck done().
+    if (poll(full.data(), full.size(), std::min(10, ms_left(deadline))) <= 0) continue;
+    for (size_t i = 0; i < full.size(); ++i) {
+      if (full[i].revents & (POLLERR | POLLHUP)) waiting[i]->result.peer_gone = true;
+    }
+  }
+  std::vector<FloodResult> out;
+  for (const Flooder& f : flooders) out.push_back(f.result);
+  return out;
 }
 
 }  // namespace ringchat::testing

@@ -2,10 +2,13 @@
 // A small blocking WebSocket client for integration tests: real sockets on
 // 127.0.0.1, every wait bounded by a deadline.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ringchat/app/server.h"
 #include "ringchat/ws/close_code.h"
@@ -41,9 +44,15 @@ struct WsMessage {
   uint16_t close_code = 0;  // for kClose
 };
 
+// Socket options a client sets before it connects.
+struct ClientOptions {
+  int rcvbuf = 0;  // SO_RCVBUF; 0: the kernel's default (autotuning)
+};
+
 class Client {
  public:
-  explicit Client(uint16_t port);  // connects (fd() < 0 on failure)
+  // Connects (fd() < 0 on failure).
+  explicit Client(uint16_t port, ClientOptions opts = {});
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
@@ -52,6 +61,8 @@ class Client {
   bool send_raw(std::string_view bytes);
   // Reads until `n` bytes arrived or the peer closed or the deadline passed.
   std::string read_some(int timeout_ms = kWaitMs);
+  // True once a read saw the server's FIN or a reset.
+  bool peer_closed() const { return peer_closed_; }
   // Sends the request and reads one response (head + Content-Length body).
   // Returns the status code, 0 when nothing parseable came back.
   int http(std::string_view request, std::string* response = nullptr);
@@ -66,13 +77,35 @@ class Client {
   std::optional<WsMessage> recv_data(int timeout_ms = kWaitMs);
   // True when the server closed the TCP connection before the deadline.
   bool wait_eof(int timeout_ms = kWaitMs);
+  // Reads and drops messages until a close frame arrives; returns its code,
+  // or 0 when the connection ended or the deadline passed without one.
+  uint16_t read_until_close(int timeout_ms = kWaitMs);
   // Half-closes our side and waits for the server's FIN.
   void close_now();
+  // Closes with SO_LINGER 0: the server sees a reset, whatever was in flight.
+  void reset_now();
 
  private:
   int fd_ = -1;
+  bool peer_closed_ = false;
   std::string buf_;  // bytes read but not yet parsed
   ws::FrameParser parser_{ws::Role::kClient, 64u << 20};
 };
+
+// Writes `pattern` over and over (whole frames or requests, so the stream
+// stays well formed) to every client at once without reading anything, as
+// fast as their sockets take it. Each client stops at `max_bytes` or when the
+// server is gone; all stop at `max_ms` or as soon as `done()` returns true.
+struct Flood {
+  std::string_view pattern;
+  int max_ms;
+  uint64_t max_bytes;  // per client
+};
+struct FloodResult {
+  uint64_t bytes = 0;
+  bool peer_gone = false;  // a send failed or the socket reported a reset
+};
+std::vector<FloodResult> flood(std::span<Client* const> clients, const Flood& how,
+                               const std::function<bool()>& done = {});
 
 }  // namespace ringchat::testing
