@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <string>
 #include <vector>
@@ -24,6 +25,31 @@ class ListenerTest : public testing::Test {
   int keep(int fd) {
     fds_.push_back(fd);
     return fd;
+  }
+  // Closes a kept fd before the test ends.
+  void drop(int fd) {
+    close(fd);
+    std::erase(fds_, fd);
+  }
+  // Whether port_in_use() says taken; fails the test on an error.
+  static bool in_use(const char* addr, uint16_t port) {
+    auto r = port_in_use(addr, port);
+    EXPECT_TRUE(r.ok()) << r.error();
+    return r.ok() && *r;
+  }
+  // Connects a client to addr:port; returns its fd (kept) or -1.
+  int connect_to(const char* addr, uint16_t port) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    inet_pton(AF_INET, addr, &a.sin_addr);
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (c < 0) return -1;
+    if (connect(c, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+      close(c);
+      return -1;
+    }
+    return keep(c);
   }
   static int get_int(int fd, int level, int opt) {
     int v = -1;
@@ -147,6 +173,83 @@ TEST_F(ListenerTest, PortTakenWithoutReusePortIsAnError) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().find("bind"), std::string::npos) << r.error();
   EXPECT_NE(r.error().find(std::to_string(port)), std::string::npos) << r.error();
+}
+
+// What keeps a second ringchat off a port the first one listens on: our
+// listeners set SO_REUSEPORT, so listen_tcp() alone would join them.
+TEST_F(ListenerTest, PortInUseWhileAReusePortListenerIsBound) {
+  uint16_t port = 0;
+  auto r = listen_tcp("127.0.0.1", 0, {}, &port);
+  ASSERT_TRUE(r.ok()) << r.error();
+  keep(*r);
+  EXPECT_TRUE(in_use("127.0.0.1", port));
+  EXPECT_TRUE(in_use("0.0.0.0", port)) << "the wildcard overlaps 127.0.0.1";
+}
+
+TEST_F(ListenerTest, PortIsFreeOnceTheListenerCloses) {
+  uint16_t port = 0;
+  auto r = listen_tcp("127.0.0.1", 0, {}, &port);
+  ASSERT_TRUE(r.ok()) << r.error();
+  keep(*r);
+  ASSERT_TRUE(in_use("127.0.0.1", port));
+  drop(*r);
+  EXPECT_FALSE(in_use("127.0.0.1", port));
+}
+
+// A server that stopped listening but still drains its connections, or left
+// them in TIME_WAIT, does not hold the port against its successor.
+TEST_F(ListenerTest, ConnectionsOfAClosedListenerDoNotHoldThePort) {
+  uint16_t port = 0;
+  auto r = listen_tcp("127.0.0.1", 0, {}, &port);
+  ASSERT_TRUE(r.ok()) << r.error();
+  const int lfd = keep(*r);
+  ASSERT_GE(connect_to("127.0.0.1", port), 0);
+  const int draining = keep(accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC));
+  ASSERT_GE(draining, 0);
+  const int client = connect_to("127.0.0.1", port);
+  ASSERT_GE(client, 0);
+  const int closed = accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
+  ASSERT_GE(closed, 0);
+  close(closed);  // the server closes first, so its side ends in TIME_WAIT
+  drop(client);
+  drop(lfd);
+  EXPECT_FALSE(in_use("127.0.0.1", port));
+}
+
+TEST_F(ListenerTest, PortInUseByAListenerWithoutReusePort) {
+  int other = keep(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  ASSERT_GE(other, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  ASSERT_EQ(bind(other, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  ASSERT_EQ(listen(other, 1), 0);
+  socklen_t len = sizeof(a);
+  ASSERT_EQ(getsockname(other, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  EXPECT_TRUE(in_use("127.0.0.1", ntohs(a.sin_port)));
+}
+
+TEST_F(ListenerTest, PortZeroIsNeverInUse) { EXPECT_FALSE(in_use("127.0.0.1", 0)); }
+
+TEST_F(ListenerTest, PortInUseNeedsAnIpLiteral) {
+  auto r = port_in_use("localhost", 8080);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("not an IP literal"), std::string::npos) << r.error();
+}
+
+TEST_F(ListenerTest, PortInUseOnIpv6Loopback) {
+  uint16_t port = 0;
+  auto r = listen_tcp("::1", 0, {}, &port);
+  if (!r.ok() && (r.error().find("Address family") != std::string::npos ||
+                  r.error().find("Cannot assign") != std::string::npos)) {
+    GTEST_SKIP() << "no IPv6 loopback on this host: " << r.error();
+  }
+  ASSERT_TRUE(r.ok()) << r.error();
+  keep(*r);
+  EXPECT_TRUE(in_use("::1", port));
+  EXPECT_TRUE(in_use("::", port)) << "the wildcard overlaps ::1";
+  drop(*r);
+  EXPECT_FALSE(in_use("::1", port));
 }
 
 TEST_F(ListenerTest, Ipv6LoopbackWorks) {
