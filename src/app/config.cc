@@ -55,6 +55,10 @@ void declare(CLI::App& app, Config& c) {
       ->capture_default_str()->check(CLI::Range(0, 65535))->envname("RINGCHAT_PORT");
   app.add_option("--bind", s.bind, "Address to listen on (IPv4 or IPv6 literal)")
       ->capture_default_str()->envname("RINGCHAT_BIND");
+  app.add_flag_callback("--reuse-port", [&s] { s.reuse_port = true; },
+                        "Share the port with a server already listening on it, for a rolling "
+                        "restart; without it a port in use is an error")
+      ->envname("RINGCHAT_REUSE_PORT");
   app.add_option("--threads", c.threads,
                  "Shards (threads); 0 = one per CPU of the affinity mask")
       ->capture_default_str()->check(CLI::Range(0, 1024))->envname("RINGCHAT_THREADS");
@@ -77,8 +81,13 @@ void declare(CLI::App& app, Config& c) {
       ->capture_default_str()->check(CLI::Range(0, 600000))
       ->envname("RINGCHAT_DRAIN_TIMEOUT");
   add_size(app, "--send-backlog", s.max_backlog, 4096, 1ull << 32,
-           "Queued bytes before a slow client is closed with 1008",
+           "Unsent bytes to one client, not counting the message being queued, before a "
+           "1008 close",
            [&s](uint64_t v) { s.max_backlog = v; })->envname("RINGCHAT_SEND_BACKLOG");
+  add_size(app, "--shard-backlog", s.max_shard_backlog, 1ull << 20, 1ull << 40,
+           "Bytes one shard may hold queued for all its clients; over it the biggest "
+           "consumers are closed with 1008",
+           [&s](uint64_t v) { s.max_shard_backlog = v; })->envname("RINGCHAT_SHARD_BACKLOG");
   app.add_flag_callback("--no-echo", [&s] { s.echo = false; },
                         "Do not deliver a client's messages back to itself")
       ->envname("RINGCHAT_NO_ECHO");

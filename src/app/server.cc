@@ -8,6 +8,7 @@
 #include <future>
 
 #include "ringchat/core/op.h"
+#include "ringchat/net/listener.h"
 #include "ringchat/obs/log.h"
 
 namespace ringchat::app {
@@ -21,6 +22,20 @@ void pin_to(int cpu) {
   if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set) != 0) {
     RC_WARN("could not pin to CPU %d", cpu);
   }
+}
+
+// Shards listen with SO_REUSEPORT, which would let this server join the
+// listeners of one already on the port, and the kernel would split clients
+// (and so rooms) between the two. Unless that is asked for, a port in use
+// is an error. Port 0 always gets a fresh port.
+Result<void, std::string> check_port(const chat::ShardConfig& cfg) {
+  if (cfg.reuse_port || cfg.port == 0) return {};
+  auto in_use = net::port_in_use(cfg.bind, cfg.port);
+  if (!in_use) return Err(in_use.error());
+  if (!*in_use) return {};
+  return Err("port " + std::to_string(cfg.port) + " on " + cfg.bind +
+             " is already in use (is another ringchat running?); stop it, pick another "
+             "--port, or pass --reuse-port to share it deliberately for a rolling restart");
 }
 
 }  // namespace
@@ -51,6 +66,7 @@ Server::~Server() {
 
 Result<uint16_t, std::string> Server::start() {
   const chat::ShardConfig& cfg = shared_->config;
+  if (auto r = check_port(cfg); !r) return Err(r.error());
   for (unsigned i = 0; i < cfg.shards; ++i) {
     shards_.push_back(std::make_unique<chat::Shard>(i, *shared_));
   }

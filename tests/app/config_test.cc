@@ -18,7 +18,7 @@ constexpr const char* kEnvNames[] = {
     "RINGCHAT_MAX_MESSAGE",   "RINGCHAT_MAX_HEADER",    "RINGCHAT_PING_INTERVAL",
     "RINGCHAT_HANDSHAKE_TIMEOUT", "RINGCHAT_DRAIN_TIMEOUT", "RINGCHAT_SEND_BACKLOG",
     "RINGCHAT_NO_ECHO",       "RINGCHAT_RCVBUF",        "RINGCHAT_SNDBUF",
-    "RINGCHAT_LOG_LEVEL"};
+    "RINGCHAT_LOG_LEVEL",     "RINGCHAT_SHARD_BACKLOG", "RINGCHAT_REUSE_PORT"};
 
 // Runs parse_config over a command line with every RINGCHAT_* variable
 // cleared (and restored afterwards), plus config files made on demand.
@@ -78,6 +78,8 @@ TEST_F(ConfigTest, DefaultsWithNoArguments) {
   EXPECT_EQ(c.shard.handshake_timeout_ms, 10000u);
   EXPECT_EQ(c.shard.drain_timeout_ms, 10000u);
   EXPECT_EQ(c.shard.max_backlog, size_t{8} << 20);
+  EXPECT_EQ(c.shard.max_shard_backlog, size_t{256} << 20);
+  EXPECT_FALSE(c.shard.reuse_port);
   EXPECT_TRUE(c.shard.echo);
   EXPECT_EQ(c.shard.rcvbuf, 0);
   EXPECT_EQ(c.shard.sndbuf, 0);
@@ -90,7 +92,8 @@ TEST_F(ConfigTest, EachFlagParses) {
                              "--ping-interval", "1000", "--handshake-timeout", "500",
                              "--drain-timeout", "0", "--send-backlog", "65536",
                              "--no-echo", "--rcvbuf", "8192", "--sndbuf", "16384",
-                             "--log-level", "debug"});
+                             "--log-level", "debug", "--shard-backlog", "2097152",
+                             "--reuse-port"});
   EXPECT_EQ(c.shard.port, 9000);
   EXPECT_EQ(c.shard.bind, "127.0.0.1");
   EXPECT_EQ(c.threads, 3u);
@@ -104,6 +107,8 @@ TEST_F(ConfigTest, EachFlagParses) {
   EXPECT_EQ(c.shard.rcvbuf, 8192);
   EXPECT_EQ(c.shard.sndbuf, 16384);
   EXPECT_EQ(c.log_level, "debug");
+  EXPECT_EQ(c.shard.max_shard_backlog, 2097152u);
+  EXPECT_TRUE(c.shard.reuse_port);
 }
 
 TEST_F(ConfigTest, EqualsFormParses) {
@@ -122,6 +127,11 @@ TEST_F(ConfigTest, EchoIsOnUnlessNoEcho) {
   EXPECT_FALSE(parse_ok({"--no-echo"}).shard.echo);
 }
 
+TEST_F(ConfigTest, ReusePortIsOffUnlessAsked) {
+  EXPECT_FALSE(parse_ok({}).shard.reuse_port);
+  EXPECT_TRUE(parse_ok({"--reuse-port"}).shard.reuse_port);
+}
+
 TEST_F(ConfigTest, SizesTakeBinarySuffixes) {
   EXPECT_EQ(parse_ok({"--max-message", "64K"}).shard.max_message, 65536u);
   EXPECT_EQ(parse_ok({"--max-message", "64k"}).shard.max_message, 65536u);
@@ -132,6 +142,8 @@ TEST_F(ConfigTest, SizesTakeBinarySuffixes) {
   EXPECT_EQ(parse_ok({"--rcvbuf", "256K"}).shard.rcvbuf, 256 << 10);
   EXPECT_EQ(parse_ok({"--sndbuf", "1M"}).shard.sndbuf, 1 << 20);
   EXPECT_EQ(parse_ok({"--max-header", "16K"}).shard.max_header, 16384u);
+  EXPECT_EQ(parse_ok({"--shard-backlog", "512M"}).shard.max_shard_backlog, size_t{512} << 20);
+  EXPECT_EQ(parse_ok({"--shard-backlog", "2G"}).shard.max_shard_backlog, size_t{2} << 30);
 }
 
 TEST_F(ConfigTest, BoundsAreInclusive) {
@@ -144,6 +156,8 @@ TEST_F(ConfigTest, BoundsAreInclusive) {
   EXPECT_EQ(parse_ok({"--ping-interval", "100"}).shard.ping_interval_ms, 100u);
   EXPECT_EQ(parse_ok({"--ping-interval", "3600000"}).shard.ping_interval_ms, 3600000u);
   EXPECT_EQ(parse_ok({"--rcvbuf", "1G"}).shard.rcvbuf, 1 << 30);
+  EXPECT_EQ(parse_ok({"--shard-backlog", "1M"}).shard.max_shard_backlog, size_t{1} << 20);
+  EXPECT_EQ(parse_ok({"--shard-backlog", "1T"}).shard.max_shard_backlog, size_t{1} << 40);
 }
 
 TEST_F(ConfigTest, PortOutOfRangeIsRejected) { expect_rejected({"--port", "65536"}, "--port"); }
@@ -199,6 +213,15 @@ TEST_F(ConfigTest, SendBacklogTooSmallIsRejected) {
 TEST_F(ConfigTest, SendBacklogTooBigIsRejected) {
   expect_rejected({"--send-backlog", "5G"}, "--send-backlog");
 }
+TEST_F(ConfigTest, ShardBacklogTooSmallIsRejected) {
+  expect_rejected({"--shard-backlog", "1048575"}, "--shard-backlog");
+}
+TEST_F(ConfigTest, ShardBacklogTooBigIsRejected) {
+  expect_rejected({"--shard-backlog", "1099511627777"}, "--shard-backlog");
+}
+TEST_F(ConfigTest, ShardBacklogGarbageIsRejected) {
+  expect_rejected({"--shard-backlog", "lots"}, "--shard-backlog");
+}
 TEST_F(ConfigTest, RcvbufTooBigIsRejected) { expect_rejected({"--rcvbuf", "2G"}, "--rcvbuf"); }
 TEST_F(ConfigTest, SndbufTooBigIsRejected) { expect_rejected({"--sndbuf", "2G"}, "--sndbuf"); }
 TEST_F(ConfigTest, UnknownLogLevelIsRejected) {
@@ -238,6 +261,37 @@ TEST_F(ConfigTest, EnvironmentValueOutOfBoundsIsRejected) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, 2);
   EXPECT_NE(r.error().message.find("port"), std::string::npos) << r.error().message;
+}
+
+TEST_F(ConfigTest, ShardBacklogFromEnvironment) {
+  setenv("RINGCHAT_SHARD_BACKLOG", "64M", 1);
+  EXPECT_EQ(parse_ok({}).shard.max_shard_backlog, size_t{64} << 20);
+  EXPECT_EQ(parse_ok({"--shard-backlog", "32M"}).shard.max_shard_backlog, size_t{32} << 20)
+      << "the flag wins over the environment";
+}
+
+TEST_F(ConfigTest, ShardBacklogFromEnvironmentOutOfBoundsIsRejected) {
+  setenv("RINGCHAT_SHARD_BACKLOG", "512K", 1);
+  auto r = parse({});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, 2);
+  EXPECT_NE(r.error().message.find("shard-backlog"), std::string::npos) << r.error().message;
+}
+
+TEST_F(ConfigTest, ReusePortFromEnvironment) {
+  setenv("RINGCHAT_REUSE_PORT", "1", 1);
+  EXPECT_TRUE(parse_ok({}).shard.reuse_port);
+  setenv("RINGCHAT_REUSE_PORT", "true", 1);
+  EXPECT_TRUE(parse_ok({}).shard.reuse_port);
+  setenv("RINGCHAT_REUSE_PORT", "0", 1);
+  EXPECT_FALSE(parse_ok({}).shard.reuse_port);
+}
+
+TEST_F(ConfigTest, ShardBacklogAndReusePortFromConfigFile) {
+  const std::string path = write_file("shard-backlog = \"16M\"\nreuse-port = true\n");
+  const Config c = parse_ok({"--config", path.c_str()});
+  EXPECT_EQ(c.shard.max_shard_backlog, size_t{16} << 20);
+  EXPECT_TRUE(c.shard.reuse_port);
 }
 
 // RINGCHAT_NO_ECHO=1 must mean what --no-echo means.
@@ -312,7 +366,8 @@ TEST_F(ConfigTest, HelpExitsZeroAndDocumentsEveryFlag) {
   for (const char* flag :
        {"--port", "--bind", "--threads", "--max-message", "--max-header", "--ping-interval",
         "--handshake-timeout", "--drain-timeout", "--send-backlog", "--no-echo", "--rcvbuf",
-        "--sndbuf", "--log-level", "--config", "--version", "--help"}) {
+        "--sndbuf", "--log-level", "--config", "--version", "--help", "--shard-backlog",
+        "--reuse-port"}) {
     EXPECT_NE(help.find(flag), std::string::npos) << flag << " missing from:\n" << help;
   }
   for (const char* env : kEnvNames) {

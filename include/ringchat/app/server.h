@@ -21,7 +21,8 @@ class Server {
   ~Server();
 
   // Starts the shards one by one (the first binds, so port 0 works) and
-  // returns the bound port once every shard is accepting.
+  // returns the bound port once every shard is accepting. A port on which
+  // something already listens is an error unless config.reuse_port.
   Result<uint16_t, std::string> start();
   // Asks every shard to drain (close WebSockets with 1001) and stop.
   void stop();
