@@ -117,6 +117,11 @@ if ensure_node_ws; then
 else
   fail "node-ws" "npm could not install ws into tests/e2e/node_modules"
 fi
+# ringchat's own: a second server on the port refuses to start unless it is
+# given --reuse-port.
+if [[ "$kind" == ringchat ]]; then
+  run_test port bash "$here/port_test.sh" "$@"
+fi
 
 # Shutdown: a connected client must be closed with 1001 (Going Away) by
 # ringchat, and the server must exit 0 within the deadline.
