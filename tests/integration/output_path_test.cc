@@ -49,6 +49,23 @@ std::string get(std::string_view path, std::string_view extra = {}) {
   return "GET " + std::string(path) + " HTTP/1.1\r\nHost: x\r\n" + std::string(extra) + "\r\n";
 }
 
+// What the output path counted, for failure messages.
+std::string output_counters(const TestServer& server) {
+  std::string out;
+  auto add = [&](const char* name, Metric m) {
+    out += std::string(" ") + name + "=" + std::to_string(server.total(m));
+  };
+  add("slow_consumer_closes", Metric::kSlowConsumerCloses);
+  add("shard_backlog_sheds", Metric::kShardBacklogSheds);
+  add("ws_protocol_errors", Metric::kWsProtocolErrors);
+  add("ws_idle_closes", Metric::kWsIdleCloses);
+  add("input_pauses", Metric::kInputPauses);
+  add("send_queued_peak", Metric::kSendQueuedPeak);
+  add("handshake_timeouts", Metric::kHandshakeTimeouts);
+  add("http_requests", Metric::kHttpRequests);
+  return out;
+}
+
 std::unique_ptr<Client> join(const TestServer& server, std::string_view room,
                              ClientOptions opts = {}) {
   auto c = std::make_unique<Client>(server.port(), opts);
@@ -113,7 +130,7 @@ void run_lone_flooders(unsigned shards, int rounds, int per_round) {
     flood(raw, {.pattern = pattern, .max_ms = 8000, .max_bytes = 64 * kMiB},
           [&] { return server.total(Metric::kSlowConsumerCloses) >= want; });
     ASSERT_TRUE(server.wait_metric(Metric::kSlowConsumerCloses, want))
-        << "round " << r << ": flooders not closed as slow consumers";
+        << "round " << r << ": flooders not closed as slow consumers;" << output_counters(server);
     for (auto& c : flooders) expect_closed_with(*c, 1008);
   }
   expect_alive(server);
@@ -161,7 +178,8 @@ TEST(OutputPath, PingFloodThatNeverReadsIsClosed) {
   flood(raw, {.pattern = pings, .max_ms = 4000, .max_bytes = 64 * kMiB},
         [&] { return server.total(Metric::kSlowConsumerCloses) >= 1; });
   EXPECT_LE(server.total(Metric::kSendQueuedPeak), cfg.max_backlog + 128 * 1024);
-  ASSERT_TRUE(server.wait_metric(Metric::kSlowConsumerCloses, 1)) << "pongs piled up unbounded";
+  ASSERT_TRUE(server.wait_metric(Metric::kSlowConsumerCloses, 1))
+      << "pongs piled up unbounded;" << output_counters(server);
   expect_closed_with(*pinger, 1008);
   expect_alive(server);
 }
@@ -184,7 +202,8 @@ TEST(OutputPath, PipelinedRequestsThatNeverReadAreBounded) {
   // It never reads: answers must stop being made, not pile up, and with no
   // request served for a handshake timeout the connection is closed.
   auto res = flood(raw, {.pattern = requests, .max_ms = 6000, .max_bytes = 512 * 1024});
-  EXPECT_TRUE(server.wait_metric(Metric::kHandshakeTimeouts, 1)) << "pipeliner never timed out";
+  EXPECT_TRUE(server.wait_metric(Metric::kHandshakeTimeouts, 1))
+      << "pipeliner never timed out;" << output_counters(server);
   EXPECT_GE(server.total(Metric::kInputPauses), 1u) << "requests parsed while answers unsent";
   EXPECT_LE(server.total(Metric::kSendQueuedPeak), 64 * 1024 + answer + 32 * 1024);
   // The probe's request is served too; with backpressure most of the
@@ -200,7 +219,7 @@ TEST(OutputPath, ReaderThatKeepsUpIsNotClosedForABurst) {
   cfg.max_backlog = 2 * kMiB;
   // Output drains slower than input arrives: the server must slow the
   // publisher down (backpressure) rather than let its own echoes pile up.
-  cfg.sndbuf = 16384;
+  cfg.sndbuf = 65536;
   TestServer server(cfg);
   auto c = join(server, "burst");
   std::vector<std::string> sent;
@@ -215,7 +234,12 @@ TEST(OutputPath, ReaderThatKeepsUpIsNotClosedForABurst) {
   });
   for (const std::string& m : sent) c->send_frame(Opcode::kBinary, m);
   reader.join();
-  ASSERT_EQ(got.size(), sent.size()) << "echoes stopped after " << got.size();
+  ASSERT_FALSE(got.empty());
+  const auto& last = got.back();
+  ASSERT_EQ(got.size(), sent.size())
+      << "echoes stopped after " << got.size() - 1 << ": "
+      << (!last ? "nothing more" : "closed " + std::to_string(last->close_code) + " " + last->payload)
+      << ";" << output_counters(server);
   for (size_t i = 0; i < sent.size(); ++i) {
     ASSERT_TRUE(got[i]) << "message " << i << " missing";
     ASSERT_NE(got[i]->op, Opcode::kClose) << "closed with " << got[i]->close_code;
