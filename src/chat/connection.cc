@@ -250,6 +250,7 @@ void ShardImpl::release_slot(Conn& c) {
   c.state = ConnState::kFree;
   c.recv_armed = c.close_after_flush = c.shutdown_sent = c.finalizing = false;
   c.awaiting_join = c.recv_cancelled = false;
+  c.publishing = 0;
   c.close_why = CloseWhy::kNone;
   freed_since_trim_ = true;
   c.room = nullptr;
@@ -268,7 +269,7 @@ void ShardImpl::on_timer(Conn& c) {
       finalize(c);  // the peer never sent its FIN
       return;
     case ConnState::kWs:
-      if (c.stash && output_backed_up(c) &&
+      if (c.stash && c.sendq && c.sendq->backlog_bytes() > cfg_.max_backlog / 2 &&
           now_ms_ - c.stash->since_ms >= cfg_.ping_interval_ms) {
         // Paused a whole interval: it does not read what it asks for.
         metrics_.add(Metric::kSlowConsumerCloses);
@@ -276,7 +277,8 @@ void ShardImpl::on_timer(Conn& c) {
         begin_close(c);
         return;
       }
-      if (now_ms_ - c.last_rx_ms >= 2ull * cfg_.ping_interval_ms) {
+      // Paused input is not read, so it cannot show the peer is alive.
+      if (!c.stash && now_ms_ - c.last_rx_ms >= 2ull * cfg_.ping_interval_ms) {
         metrics_.add(Metric::kWsIdleCloses);
         send_close(c, 1001, "idle timeout");
         begin_close(c);

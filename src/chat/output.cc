@@ -93,9 +93,11 @@ void ShardImpl::shed() {
 }
 
 bool ShardImpl::output_backed_up(const Conn& c) const {
-  if (!c.sendq) return false;
-  const size_t budget = c.state == ConnState::kHttp ? kHttpAnswerBudget : cfg_.max_backlog / 2;
-  return c.sendq->backlog_bytes() > budget;
+  const size_t unsent = c.sendq ? c.sendq->backlog_bytes() : 0;
+  if (c.state == ConnState::kHttp) return unsent > kHttpAnswerBudget;
+  // A publisher that reads its own echoes is slowed before they arrive, so
+  // a burst of its publishes cannot come back as a backlog that closes it.
+  return unsent + c.publishing > cfg_.max_backlog / 2;
 }
 
 void ShardImpl::pause_input(Conn& c, std::span<const std::byte> rest) {
@@ -103,7 +105,7 @@ void ShardImpl::pause_input(Conn& c, std::span<const std::byte> rest) {
   c.stash->bytes.assign(reinterpret_cast<const char*>(rest.data()), rest.size());
   c.stash->since_ms = now_ms_;
   metrics_.add(Metric::kInputPauses);
-  if (mail_backed_up(c)) mail_paused_.push_back({slot_of(c), c.gen});
+  if (mail_backed_up(c) || c.publishing > 0) paused_.push_back({slot_of(c), c.gen});
   if (c.recv_armed && !c.recv_cancelled) {
     // The unread input stays in the socket and the peer's window closes.
     const uint32_t slot = slot_of(c);
@@ -118,27 +120,28 @@ void ShardImpl::resume_input(Conn& c) {
   std::unique_ptr<InputStash> stash = std::move(c.stash);
   std::string& bytes = stash->bytes;
   consume(c, {reinterpret_cast<std::byte*>(bytes.data()), bytes.size()});
+  // Paused again before its stash ran out: it has been paused all along.
+  if (c.stash) c.stash->since_ms = stash->since_ms;
   if (!c.stash && !c.recv_armed && !c.finalizing && c.state != ConnState::kFree) {
     rearm_.push_back(slot_of(c));
   }
 }
 
-void ShardImpl::resume_mail_paused() {
-  // A connection paused for its answers as well stays paused; on_send
-  // resumes it. One that is still blocked by mail keeps its place.
+void ShardImpl::resume_paused() {
   size_t kept = 0;
-  for (size_t i = 0; i < mail_paused_.size(); ++i) {
-    const SlotRef ref = mail_paused_[i];
+  for (size_t i = 0; i < paused_.size(); ++i) {  // resume_input() may append
+    const SlotRef ref = paused_[i];
     Conn& c = conn(ref.slot);
     if (c.gen != ref.gen || !c.stash || c.finalizing) continue;
-    if (mail_backed_up(c)) {
-      mail_paused_[kept++] = ref;
-    } else if (!output_backed_up(c)) {
+    if (!input_blocked(c)) {
       resume_input(c);
       settle();
+    } else if (mail_backed_up(c) || c.publishing > 0) {
+      paused_[kept++] = ref;
     }
+    // else only its own unsent bytes hold it: on_send() resumes it.
   }
-  mail_paused_.resize(kept);
+  paused_.resize(kept);
 }
 
 }  // namespace ringchat::chat

@@ -1,6 +1,7 @@
 // Rooms across shards: joins and leaves tell the owner shard, publishes go to
 // the owner for a sequence number, and the owner sends one deliver record per
 // member shard, which queues the shared frame on its local members.
+#include <algorithm>
 #include <cstring>
 
 #include "ringchat/chat/room_name.h"
@@ -70,6 +71,7 @@ void ShardImpl::publish(Conn& c, ws::Opcode op, std::span<const std::byte> paylo
   f->sender_shard = static_cast<uint16_t>(id_);
   f->sender_slot = slot_of(c);
   f->sender_gen = c.gen;
+  c.publishing += f->size;
   const unsigned owner = c.room->owner;
   if (owner == id_) {
     sequence(f);
@@ -106,6 +108,12 @@ void ShardImpl::sequence(net::Frame* f) {
 }
 
 void ShardImpl::deliver(net::Frame* f) {
+  if (f->sender_shard == id_ && conn(f->sender_slot).gen == f->sender_gen) {
+    // The sender's publish is back from the owner (every member shard of
+    // the room gets it, and the sender's shard is one while it is a member).
+    Conn& sender = conn(f->sender_slot);
+    sender.publishing -= std::min<uint32_t>(sender.publishing, f->size);
+  }
   LocalRoom* room = local_rooms_.find(f->tag());
   if (room && !room->confirmed) room = nullptr;
   // --no-echo: the sender, if it is still a member here, is left out.

@@ -109,7 +109,7 @@ void ShardImpl::run() {
     });
     reap();
     drain_mail();
-    if (!mail_paused_.empty()) resume_mail_paused();
+    if (!paused_.empty()) resume_paused();
     for (uint32_t slot : rearm_) {
       Conn& c = conn(slot);
       if (c.state != ConnState::kFree && !c.finalizing && !c.recv_armed && !c.stash) {
@@ -379,8 +379,11 @@ void ShardImpl::begin_drain() {
   io_uring_sqe* sqe = reactor_.get_sqe();
   io_uring_prep_cancel64(sqe, pack(Op::kAccept, 0, 0), 0);
   io_uring_sqe_set_data64(sqe, pack(Op::kCancel, 0, 0));
-  // New clients are refused at once rather than left in the backlog; the
-  // cancelled accept holds its own reference to the socket.
+  // New clients are refused at once rather than left in the backlog. The
+  // cancelled accept holds its own reference to the socket, and a shard
+  // with no connections stops before submitting the cancel: shutdown()
+  // takes the socket out of the SO_REUSEPORT group now, whatever holds it.
+  shutdown(listen_fd_, SHUT_RDWR);
   close(listen_fd_);
   listen_fd_ = -1;
   for (uint32_t slot = 0; slot < constructed_; ++slot) {

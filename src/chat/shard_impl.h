@@ -68,6 +68,10 @@ struct Conn : core::TimerNode {
   uint64_t last_rx_ms = 0;
   LocalRoom* room = nullptr;
   uint32_t member_index = 0;
+  // Bytes of its publishes on their way to the room's owner and back: they
+  // will be queued here (as echoes) or were sequenced (deliver() subtracts).
+  // Below 2^32: input pauses past half of --send-backlog (<= 4 GiB).
+  uint32_t publishing = 0;
   std::unique_ptr<http::RequestParser> http;
   std::unique_ptr<net::SendQueue> sendq;
   std::optional<ws::FrameParser> ws;
@@ -140,7 +144,8 @@ class ShardImpl {
   }
   void settle_slow();
   void shed();
-  // More of `c`'s answers are unsent than its input may run ahead of.
+  // More of `c`'s answers are unsent (or, for its own publishes, on their
+  // way back) than its input may run ahead of.
   bool output_backed_up(const Conn& c) const;
   // Its room's owner has not taken the publishes already posted to it.
   bool mail_backed_up(const Conn& c) const {
@@ -149,8 +154,9 @@ class ShardImpl {
   bool input_blocked(const Conn& c) const { return output_backed_up(c) || mail_backed_up(c); }
   void pause_input(Conn& c, std::span<const std::byte> rest);
   void resume_input(Conn& c);
-  // Resumes the connections paused for mail whose owner has caught up.
-  void resume_mail_paused();
+  // Resumes paused connections that no send completion will wake: those
+  // waiting for the owner to take their mail or send their publishes back.
+  void resume_paused();
   net::LocalFrame* local(net::Frame* f, uint32_t count) {
     return net::LocalFrame::create(f, count, &budget_);
   }
@@ -190,7 +196,7 @@ class ShardImpl {
     uint32_t slot;
     uint32_t gen;
   };
-  std::vector<SlotRef> mail_paused_;  // paused while their owner's mail backs up
+  std::vector<SlotRef> paused_;    // paused on mail or publishes, see resume_paused()
   net::SendBudget budget_;         // bytes this shard's send queues hold
   uint64_t last_trim_ms_ = 0;
   bool freed_since_trim_ = false;  // worth giving memory back when idle
