@@ -19,12 +19,11 @@ constexpr std::string_view kVersionHeader = "Sec-WebSocket-Version: 13\r\n";
 }  // namespace
 
 void ShardImpl::on_data(Conn& c, std::span<std::byte> data) {
-  if (c.stash) {
-    // Paused: what the recv delivered before its cancel took effect waits.
-    if (c.stash->bytes.size() + data.size() > kMaxStash) {
-      return request_close(c, CloseWhy::kInputOverflow);
-    }
-    c.stash->bytes.append(reinterpret_cast<const char*>(data.data()), data.size());
+  if (c.paused) {
+    // What the recv delivered before its cancel took effect waits too.
+    std::string& bytes = stashes_[slot_of(c)].bytes;
+    if (bytes.size() + data.size() > kMaxStash) return request_close(c, CloseWhy::kInputOverflow);
+    bytes.append(reinterpret_cast<const char*>(data.data()), data.size());
     return;
   }
   consume(c, data);
@@ -210,9 +209,9 @@ void ShardImpl::begin_close(Conn& c) {
   c.awaiting_join = false;  // what is queued (a 101, a close frame) goes out now
   timers_->schedule(c, cfg_.close_timeout_ms);
   mark_dirty(c);
-  if (c.stash) {
+  if (c.paused) {
     // Paused input is dropped; reading resumes, to see the peer's FIN.
-    c.stash.reset();
+    drop_stash(c);
     if (!c.recv_armed) rearm_.push_back(slot_of(c));
   }
 }
@@ -226,7 +225,7 @@ void ShardImpl::finalize(Conn& c) {
   c.finalizing = true;
   c.http.reset();
   c.ws.reset();
-  c.stash.reset();
+  drop_stash(c);
   if (c.pending > 0) {
     // Cancel every request still on this descriptor; their completions
     // bring pending to zero and free the slot.
@@ -269,8 +268,8 @@ void ShardImpl::on_timer(Conn& c) {
       finalize(c);  // the peer never sent its FIN
       return;
     case ConnState::kWs:
-      if (c.stash && c.sendq && c.sendq->backlog_bytes() > cfg_.max_backlog / 2 &&
-          now_ms_ - c.stash->since_ms >= cfg_.ping_interval_ms) {
+      if (c.paused && c.sendq && c.sendq->backlog_bytes() > cfg_.max_backlog / 2 &&
+          now_ms_ - stashes_[slot_of(c)].since_ms >= cfg_.ping_interval_ms) {
         // Paused a whole interval: it does not read what it asks for.
         metrics_.add(Metric::kSlowConsumerCloses);
         send_close(c, 1008, "slow consumer: not reading its messages");
@@ -278,7 +277,7 @@ void ShardImpl::on_timer(Conn& c) {
         return;
       }
       // Paused input is not read, so it cannot show the peer is alive.
-      if (!c.stash && now_ms_ - c.last_rx_ms >= 2ull * cfg_.ping_interval_ms) {
+      if (!c.paused && now_ms_ - c.last_rx_ms >= 2ull * cfg_.ping_interval_ms) {
         metrics_.add(Metric::kWsIdleCloses);
         send_close(c, 1001, "idle timeout");
         begin_close(c);

@@ -101,11 +101,12 @@ bool ShardImpl::output_backed_up(const Conn& c) const {
 }
 
 void ShardImpl::pause_input(Conn& c, std::span<const std::byte> rest) {
-  c.stash = std::make_unique<InputStash>();
-  c.stash->bytes.assign(reinterpret_cast<const char*>(rest.data()), rest.size());
-  c.stash->since_ms = now_ms_;
+  InputStash& stash = stashes_[slot_of(c)];
+  stash.bytes.assign(reinterpret_cast<const char*>(rest.data()), rest.size());
+  stash.since_ms = now_ms_;
+  c.paused = true;
   metrics_.add(Metric::kInputPauses);
-  if (mail_backed_up(c) || c.publishing > 0) paused_.push_back({slot_of(c), c.gen});
+  if (mail_backed_up(c) || c.publishing > 0) owner_paused_.push_back({slot_of(c), c.gen});
   if (c.recv_armed && !c.recv_cancelled) {
     // The unread input stays in the socket and the peer's window closes.
     const uint32_t slot = slot_of(c);
@@ -117,31 +118,32 @@ void ShardImpl::pause_input(Conn& c, std::span<const std::byte> rest) {
 }
 
 void ShardImpl::resume_input(Conn& c) {
-  std::unique_ptr<InputStash> stash = std::move(c.stash);
-  std::string& bytes = stash->bytes;
+  auto node = stashes_.extract(slot_of(c));
+  c.paused = false;
+  std::string& bytes = node.mapped().bytes;
   consume(c, {reinterpret_cast<std::byte*>(bytes.data()), bytes.size()});
   // Paused again before its stash ran out: it has been paused all along.
-  if (c.stash) c.stash->since_ms = stash->since_ms;
-  if (!c.stash && !c.recv_armed && !c.finalizing && c.state != ConnState::kFree) {
+  if (c.paused) stashes_[slot_of(c)].since_ms = node.mapped().since_ms;
+  if (!c.paused && !c.recv_armed && !c.finalizing && c.state != ConnState::kFree) {
     rearm_.push_back(slot_of(c));
   }
 }
 
 void ShardImpl::resume_paused() {
   size_t kept = 0;
-  for (size_t i = 0; i < paused_.size(); ++i) {  // resume_input() may append
-    const SlotRef ref = paused_[i];
+  for (size_t i = 0; i < owner_paused_.size(); ++i) {  // resume_input() may append
+    const SlotRef ref = owner_paused_[i];
     Conn& c = conn(ref.slot);
-    if (c.gen != ref.gen || !c.stash || c.finalizing) continue;
+    if (c.gen != ref.gen || !c.paused || c.finalizing) continue;
     if (!input_blocked(c)) {
       resume_input(c);
       settle();
     } else if (mail_backed_up(c) || c.publishing > 0) {
-      paused_[kept++] = ref;
+      owner_paused_[kept++] = ref;
     }
     // else only its own unsent bytes hold it: on_send() resumes it.
   }
-  paused_.resize(kept);
+  owner_paused_.resize(kept);
 }
 
 }  // namespace ringchat::chat

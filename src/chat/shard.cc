@@ -109,10 +109,10 @@ void ShardImpl::run() {
     });
     reap();
     drain_mail();
-    if (!paused_.empty()) resume_paused();
+    if (!owner_paused_.empty()) resume_paused();
     for (uint32_t slot : rearm_) {
       Conn& c = conn(slot);
-      if (c.state != ConnState::kFree && !c.finalizing && !c.recv_armed && !c.stash) {
+      if (c.state != ConnState::kFree && !c.finalizing && !c.recv_armed && !c.paused) {
         arm_recv(slot);
       }
     }
@@ -277,7 +277,7 @@ void ShardImpl::on_recv(Conn& c, uint32_t slot, const io_uring_cqe* cqe) {
   if (cqe->res == -ECANCELED && cancelled && !c.finalizing) {
     // We paused the input. If it has resumed since, or the connection is
     // closing (it must see the peer's FIN), read again.
-    if (!c.stash) rearm_.push_back(slot);
+    if (!c.paused) rearm_.push_back(slot);
   } else if (cqe->res > 0 && !c.finalizing) {
     c.last_rx_ms = now_ms_;
     auto data = reactor_.buffer(
@@ -318,7 +318,7 @@ void ShardImpl::on_send(Conn& c, const io_uring_cqe* cqe) {
     freed_since_trim_ = true;
     if (!c.finalizing) {
       mark_dirty(c);
-      if (c.stash && !input_blocked(c)) resume_input(c);
+      if (c.paused && !input_blocked(c)) resume_input(c);
     }
   }
   if (c.finalizing && c.pending == 0) release_slot(c);

@@ -5,6 +5,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <string_view>
 #include <vector>
 
@@ -38,7 +39,8 @@ enum class CloseWhy : uint8_t { kNone, kSlowConsumer, kShed, kInputOverflow };
 
 // Input a paused connection has received but not parsed yet: it waits until
 // the connection's answers have drained (backpressure instead of buffering
-// answers without bound). Exists only while the connection is paused.
+// answers without bound). Kept in a per-shard map, only while paused, so
+// that a connection slot does not grow for a rare state.
 struct InputStash {
   std::string bytes;
   uint64_t since_ms = 0;
@@ -63,6 +65,7 @@ struct Conn : core::TimerNode {
   bool finalizing = false;       // waiting for in-flight ops before freeing the slot
   bool awaiting_join = false;    // 101 queued, held until the owner counts our shard
   bool recv_cancelled = false;   // a cancel of the live multishot recv is on its way
+  bool paused = false;           // input waits in stashes_, unread
   CloseWhy close_why = CloseWhy::kNone;  // a close is requested (see settle())
   uint8_t pending = 0;           // in-flight ops: recv, send, shutdown
   uint64_t last_rx_ms = 0;
@@ -75,7 +78,6 @@ struct Conn : core::TimerNode {
   std::unique_ptr<http::RequestParser> http;
   std::unique_ptr<net::SendQueue> sendq;
   std::optional<ws::FrameParser> ws;
-  std::unique_ptr<InputStash> stash;  // non-null: input paused
 };
 
 class ShardImpl {
@@ -154,6 +156,12 @@ class ShardImpl {
   bool input_blocked(const Conn& c) const { return output_backed_up(c) || mail_backed_up(c); }
   void pause_input(Conn& c, std::span<const std::byte> rest);
   void resume_input(Conn& c);
+  // Drops paused input (the connection is closing or gone).
+  void drop_stash(Conn& c) {
+    if (!c.paused) return;
+    stashes_.erase(slot_of(c));
+    c.paused = false;
+  }
   // Resumes paused connections that no send completion will wake: those
   // waiting for the owner to take their mail or send their publishes back.
   void resume_paused();
@@ -196,7 +204,8 @@ class ShardImpl {
     uint32_t slot;
     uint32_t gen;
   };
-  std::vector<SlotRef> paused_;    // paused on mail or publishes, see resume_paused()
+  std::vector<SlotRef> owner_paused_;  // paused on mail or publishes: resume_paused()
+  std::unordered_map<uint32_t, InputStash> stashes_;  // by slot, while paused
   net::SendBudget budget_;         // bytes this shard's send queues hold
   uint64_t last_trim_ms_ = 0;
   bool freed_since_trim_ = false;  // worth giving memory back when idle
