@@ -4,12 +4,10 @@
 
 #include <cstdio>
 
+#include "app/allocator.h"
 #include "ringchat/app/config.h"
 #include "ringchat/app/server.h"
 #include "ringchat/obs/log.h"
-#ifdef RINGCHAT_MIMALLOC
-#include <mimalloc.h>
-#endif
 
 using namespace ringchat;
 
@@ -25,6 +23,7 @@ obs::Level level_of(const std::string& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  const std::string allocator = app::configure_allocator();
   auto parsed = app::parse_config(argc, argv);
   if (!parsed) {
     std::fprintf(parsed.error().code == 0 ? stdout : stderr, "%s\n",
@@ -52,22 +51,18 @@ int main(int argc, char** argv) {
       static_cast<unsigned>(std::min<uint64_t>(nofile ? nofile : 1024, 1u << 20));
 
   app::Server server(cfg.shard);
+  server.set_trim_memory(app::memory_trimmer());
   auto port = server.start();
   if (!port) {
     RC_ERROR("cannot start: %s", port.error().c_str());
     return 1;
   }
-#ifdef RINGCHAT_MIMALLOC
-  const int mi = mi_version();
-#else
-  const int mi = 0;
-#endif
   RC_INFO("ringchat listening on %s:%u with %u shards; RLIMIT_NOFILE %llu, capacity %llu "
-          "connections (%u per shard); mimalloc %d",
+          "connections (%u per shard); %s",
           cfg.shard.bind.c_str(), *port, cfg.shard.shards,
           static_cast<unsigned long long>(nofile),
           static_cast<unsigned long long>(cfg.shard.max_connections_per_shard) * cfg.shard.shards,
-          cfg.shard.max_connections_per_shard, mi);
+          cfg.shard.max_connections_per_shard, allocator.c_str());
 
   int sig = 0;
   sigwait(&sigs, &sig);

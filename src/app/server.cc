@@ -7,6 +7,7 @@
 
 #include <future>
 
+#include "ringchat/core/check.h"
 #include "ringchat/core/op.h"
 #include "ringchat/net/listener.h"
 #include "ringchat/obs/log.h"
@@ -62,6 +63,13 @@ Server::~Server() {
   // Shards release undelivered mail in their destructors: every thread has
   // stopped, so every ring is quiescent.
   shards_.clear();
+}
+
+void Server::set_trim_memory(void (*trim)()) {
+  // Shard threads read it; they do not exist yet, and creating them orders
+  // this write before their reads.
+  RC_CHECK(threads_.empty());
+  shared_->trim_memory = trim;
 }
 
 Result<uint16_t, std::string> Server::start() {

@@ -20,6 +20,11 @@ class Server {
   Server& operator=(const Server&) = delete;
   ~Server();
 
+  // The function each shard calls on its own thread when it goes idle after
+  // freeing memory, to give it back to the OS (chat::Shared::trim_memory;
+  // null, the default: shards do not trim).
+  // REQUIRES: start() has not been called.
+  void set_trim_memory(void (*trim)());
   // Starts the shards one by one (the first binds, so port 0 works) and
   // returns the bound port once every shard is accepting. A port on which
   // something already listens is an error unless config.reuse_port.

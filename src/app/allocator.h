@@ -1,0 +1,29 @@
+#pragma once
+#include <string>
+
+namespace ringchat::app {
+
+// The process allocator's settings for a long-running server, and the call
+// that gives freed memory back to the OS. Compiled into the ringchat
+// executable only (root meson.build), which alone links mimalloc; in
+// sanitizer builds the sanitizer owns malloc and both are no-ops.
+//
+// Thread: configure_allocator() on the main thread before any other thread
+// exists; memory_trimmer()'s function on any thread, for that thread.
+
+// Sets the options memory return depends on (allocator.cc says why each).
+// An operator's MIMALLOC_<OPTION> environment variable wins over ours.
+// Returns a short description for the start-up log.
+std::string configure_allocator();
+
+// Gives back to the OS the memory the calling thread has freed: its empty
+// pages, the free parts of its segments, the allocator's cache of empty
+// segments. Meant for a shard that goes idle after freeing: about 1 ms of
+// CPU after a flood (3.5 ms the most measured), much less when little was
+// freed; too slow for every loop turn.
+using TrimFn = void (*)();
+// The trim function for chat::Shared::trim_memory, or null when the
+// allocator cannot give memory back on request (sanitizer builds).
+TrimFn memory_trimmer();
+
+}  // namespace ringchat::app
