@@ -141,6 +141,7 @@ void Driver::step_publishers() {
     if (p->state != State::kOpen || !p->out.empty()) continue;
     Room& r = *p->room;
     if (p->sent >= p->quota && !room_needs_traffic(r)) continue;
+    if (r.joining()) continue;
     if (!p->planned) {
       p->plan = plan_message(*p);
       p->planned = true;
@@ -213,10 +214,23 @@ void Driver::encode(Conn& p, std::span<const std::byte> payload) {
 }
 
 void Driver::step_late_readers() {
+  // A late reader joins a quiet room, and the room stays quiet until its
+  // 101: a message on its way when it joined would not be in its window,
+  // and could hold its queue over the backlog while others read on.
   for (const auto& c : conns_) {
     if (c->role != Role::kLateReader || c->state != State::kIdle) continue;
-    if (c->room->completed_bytes >= c->trigger_bytes || published_) send_upgrade(*c);
+    if (c->room->completed_bytes < c->trigger_bytes && !published_) continue;
+    if (c->room->pending.empty()) send_upgrade(*c);
   }
+}
+
+bool Room::joining() const {
+  for (const Conn* m : members) {
+    if (m->role != Role::kLateReader) continue;
+    if (m->state == State::kHandshake) return true;
+    if (m->state == State::kIdle && completed_bytes >= m->trigger_bytes) return true;
+  }
+  return false;
 }
 
 void Driver::step_drain_deadlines() {
@@ -378,6 +392,7 @@ void Driver::on_joined(Conn& c) {
   c.state = State::kOpen;
   Room& r = *c.room;
   c.join_index = r.messages;
+  late_joins_ += c.role == Role::kLateReader && publishing_;
   for (const Conn* p : r.publishers) c.join_ctr[p->pub_id] = p->ctr;
   if (c.role == Role::kPingFlood && c.must_close) {
     c.state = State::kStopped;  // never reads: stopped from its first byte

@@ -133,6 +133,8 @@ struct Room {
   // Every reader that keeps up has read everything: none pending, and the
   // filler (which `pending` cannot track) has arrived.
   bool delivered() const;
+  // A late reader is due to join or waits for its 101: publishers wait.
+  bool joining() const;
 };
 
 class Driver {
@@ -223,6 +225,7 @@ class Driver {
   uint64_t delivered_bytes_ = 0;
   uint64_t published_bytes_ = 0;
   size_t rss_peak_ = 0;
+  unsigned late_joins_ = 0;  // late readers whose 101 came while messages flowed
 };
 
 }  // namespace ringchat::testing::stress

@@ -407,7 +407,7 @@ void Driver::sample_rss() {
 }
 
 std::string Driver::summary(double seconds) const {
-  int stopped = 0, by_frame = 0, by_eof = 0, vanished = 0;
+  int stopped = 0, by_frame = 0, by_eof = 0, vanished = 0, late = 0;
   uint64_t ping = 0, blind = 0, http = 0, messages = 0;
   for (const auto& c : conns_) {
     if (c->must_close) {
@@ -420,6 +420,7 @@ std::string Driver::summary(double seconds) const {
     if (c->role == Role::kBlindPublisher) blind += c->flood_bytes;
     if (c->role == Role::kHttpFlood) http += c->flood_bytes;
     if (c->role == Role::kPublisher) messages += c->sent;
+    late += c->role == Role::kLateReader;
   }
   std::ostringstream s;
   s.setf(std::ios::fixed);
@@ -428,8 +429,9 @@ std::string Driver::summary(double seconds) const {
     << mib(published_bytes_) << " MiB), delivered " << mib(delivered_bytes_)
     << " MiB; stopped readers closed " << by_frame + by_eof << "/" << stopped
     << " (1008: " << by_frame << ", EOF: " << by_eof << "); vanished " << vanished
-    << "; floods pushed ping " << mib(ping) << " MiB, blind " << mib(blind) << " MiB, HTTP "
-    << mib(http) << " MiB; queued peak per shard [";
+    << "; late readers joined mid-run " << late_joins_ << "/" << late << "; floods pushed ping "
+    << mib(ping) << " MiB, blind " << mib(blind) << " MiB, HTTP " << mib(http)
+    << " MiB; queued peak per shard [";
   for (unsigned i = 0; i < cfg_.shards; ++i) {
     s << (i ? ", " : "") << mib(shard_metric(i, obs::Metric::kSendQueuedPeak));
   }
