@@ -190,12 +190,11 @@ net::Frame* encode_ws_frame(ws::Opcode op, std::span<const std::byte> payload,
 }
 
 void ShardImpl::send_control(Conn& c, ws::Opcode op, std::span<const std::byte> payload) {
-  queue(c, local(encode_ws_frame(op, payload), 1));
+  queue(c, local(encode_ws_frame(op, payload), 1), Charge::kControl);
 }
 
 void ShardImpl::send_close(Conn& c, uint16_t code, std::string_view reason) {
-  const std::string body = ws::close_payload(code, reason);
-  queue(c, local(encode_ws_frame(ws::Opcode::kClose, ws::as_bytes(body)), 1), Charge::kFinal);
+  send_control(c, ws::Opcode::kClose, ws::as_bytes(ws::close_payload(code, reason)));
 }
 
 void ShardImpl::begin_close(Conn& c) {
@@ -269,8 +268,9 @@ void ShardImpl::on_timer(Conn& c) {
       return;
     case ConnState::kWs:
       if (c.paused && c.sendq && c.sendq->backlog_bytes() > cfg_.max_backlog / 2 &&
-          now_ms_ - stashes_[slot_of(c)].since_ms >= cfg_.ping_interval_ms) {
-        // Paused a whole interval: it does not read what it asks for.
+          now_ms_ - stashes_[slot_of(c)].progress_ms >= cfg_.ping_interval_ms) {
+        // Paused, and not a byte taken, for a whole interval: it does not
+        // read what it asks for.
         metrics_.add(Metric::kSlowConsumerCloses);
         send_close(c, 1008, "slow consumer: not reading its messages");
         begin_close(c);

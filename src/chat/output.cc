@@ -20,7 +20,7 @@ void ShardImpl::queue(Conn& c, net::LocalFrame* lf, Charge charge) {
   if (!c.sendq) c.sendq = std::make_unique<net::SendQueue>();
   // The limit applies to what was queued before this frame, so a client
   // that keeps up is always admitted one whole message, however big.
-  const bool over = charge == Charge::kBudgeted && c.sendq->backlog_bytes() > cfg_.max_backlog;
+  const bool over = charge == Charge::kData && c.sendq->backlog_bytes() > cfg_.max_backlog;
   c.sendq->push(lf);
   metrics_.add(Metric::kWsBytesOut, lf->frame->size);
   mark_dirty(c);
@@ -103,7 +103,7 @@ bool ShardImpl::output_backed_up(const Conn& c) const {
 void ShardImpl::pause_input(Conn& c, std::span<const std::byte> rest) {
   InputStash& stash = stashes_[slot_of(c)];
   stash.bytes.assign(reinterpret_cast<const char*>(rest.data()), rest.size());
-  stash.since_ms = now_ms_;
+  stash.progress_ms = now_ms_;
   c.paused = true;
   metrics_.add(Metric::kInputPauses);
   if (mail_backed_up(c) || c.publishing > 0) owner_paused_.push_back({slot_of(c), c.gen});
@@ -123,7 +123,7 @@ void ShardImpl::resume_input(Conn& c) {
   std::string& bytes = node.mapped().bytes;
   consume(c, {reinterpret_cast<std::byte*>(bytes.data()), bytes.size()});
   // Paused again before its stash ran out: it has been paused all along.
-  if (c.paused) stashes_[slot_of(c)].since_ms = node.mapped().since_ms;
+  if (c.paused) stashes_[slot_of(c)].progress_ms = node.mapped().progress_ms;
   if (!c.paused && !c.recv_armed && !c.finalizing && c.state != ConnState::kFree) {
     rearm_.push_back(slot_of(c));
   }

@@ -318,7 +318,11 @@ void ShardImpl::on_send(Conn& c, const io_uring_cqe* cqe) {
     freed_since_trim_ = true;
     if (!c.finalizing) {
       mark_dirty(c);
-      if (c.paused && !input_blocked(c)) resume_input(c);
+      if (c.paused && !input_blocked(c)) {
+        resume_input(c);
+      } else if (c.paused && cqe->res > 0) {
+        stashes_[slot_of(c)].progress_ms = now_ms_;  // slow, but taking bytes
+      }
     }
   }
   if (c.finalizing && c.pending == 0) release_slot(c);

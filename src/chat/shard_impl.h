@@ -43,7 +43,7 @@ enum class CloseWhy : uint8_t { kNone, kSlowConsumer, kShed, kInputOverflow };
 // that a connection slot does not grow for a rare state.
 struct InputStash {
   std::string bytes;
-  uint64_t since_ms = 0;
+  uint64_t progress_ms = 0;  // paused then, or took bytes then while paused
 };
 
 // A server WebSocket frame (header + payload) in one shared allocation,
@@ -123,19 +123,22 @@ class ShardImpl {
   std::span<std::byte> on_ws(Conn& c, std::span<std::byte> data);
   void on_ws_error(Conn& c, ws::CloseCode code);
   void send_bytes(Conn& c, std::string_view bytes);
+  // Control frames (ping, pong, close) count against the backlog but never
+  // make a slow consumer: a ping behind one big message must not close a
+  // reader that keeps up. They stay bounded: pongs answer input, which
+  // pauses past half the backlog; pings come once an interval.
   void send_control(Conn& c, ws::Opcode op, std::span<const std::byte> payload);
-  // The close frame is the last thing queued on a connection: never refused.
   void send_close(Conn& c, uint16_t code, std::string_view reason);
   void begin_close(Conn& c);
   void finalize(Conn& c);
   void release_slot(Conn& c);
 
   // output budget and input backpressure (output.cc)
-  enum class Charge : uint8_t { kBudgeted, kFinal };
+  enum class Charge : uint8_t { kData, kControl };
   // Queues `lf` (one count of it) on `c`. Every byte a connection is sent
-  // goes through here and counts against its backlog; a budgeted frame
-  // queued behind more than --send-backlog requests a slow-consumer close.
-  void queue(Conn& c, net::LocalFrame* lf, Charge charge = Charge::kBudgeted);
+  // goes through here and counts against its backlog; a data frame queued
+  // behind more than --send-backlog requests a slow-consumer close.
+  void queue(Conn& c, net::LocalFrame* lf, Charge charge = Charge::kData);
   // Marks `c` to be closed at the next settle() and drops its unsent frames.
   // Safe anywhere, in particular inside a fan-out.
   void request_close(Conn& c, CloseWhy why);
