@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -306,6 +307,59 @@ TEST(OutputPath, ReaderThatVanishesMidSendCostsOnlyItself) {
   }
   EXPECT_TRUE(server.wait_metric(Metric::kConnectionsClosed, 4));
   expect_alive(server);
+}
+
+// Over --shard-backlog the shard closes its biggest consumer first, and
+// only as many as it takes: a smaller one keeps its message.
+TEST(OutputPath, ShardOverItsBacklogShedsTheBiggestConsumerFirst) {
+  auto cfg = test_config(1);
+  cfg.max_backlog = 64 * kMiB;  // no single client is a slow consumer here
+  cfg.max_shard_backlog = 2 * kMiB;
+  cfg.sndbuf = 4096;  // the kernel holds little: the frames wait in the send queues
+  cfg.echo = false;
+  TestServer server(cfg);
+  auto small_reader = join(server, "shed-small", {.rcvbuf = kSmallRcvbuf});
+  auto big_reader = join(server, "shed-big", {.rcvbuf = kSmallRcvbuf});
+  auto small_publisher = join(server, "shed-small");
+  auto big_publisher = join(server, "shed-big");
+  const std::string small_msg = numbered("small", 0, kMiB / 2);
+  small_publisher->send_frame(Opcode::kBinary, small_msg);
+  ASSERT_TRUE(server.wait_metric(Metric::kWsMessagesIn, 1));
+  for (int i = 0; i < 4; ++i) {
+    big_publisher->send_frame(Opcode::kBinary, numbered("big", i, kMiB / 2));
+  }
+  ASSERT_TRUE(server.wait_metric(Metric::kShardBacklogSheds, 1)) << output_counters(server);
+  expect_closed_with(*big_reader, 1008);
+  ASSERT_NO_FATAL_FAILURE(expect_message(*small_reader, small_msg, Opcode::kBinary));
+  small_publisher->send_text("after");
+  ASSERT_NO_FATAL_FAILURE(expect_message(*small_reader, "after", Opcode::kText));
+  EXPECT_EQ(server.total(Metric::kShardBacklogSheds), 1u);
+  EXPECT_EQ(server.total(Metric::kSlowConsumerCloses), 0u);
+  EXPECT_LE(server.total(Metric::kSendQueuedPeak), cfg.max_shard_backlog + cfg.max_message + kMiB);
+}
+
+// Server pings queued behind one message bigger than --send-backlog do not
+// make a reader that keeps up a slow consumer.
+TEST(OutputPath, PingsBehindABigMessageDoNotCloseAReaderThatKeepsUp) {
+  auto cfg = test_config(1);
+  cfg.max_backlog = kMiB;
+  cfg.max_message = 4 * kMiB;
+  cfg.ping_interval_ms = 100;
+  cfg.sndbuf = 4096;  // the kernel holds little: the big frame waits in the queue
+  cfg.echo = false;
+  TestServer server(cfg);
+  auto reader = join(server, "pinged", {.rcvbuf = kSmallRcvbuf});
+  auto publisher = join(server, "pinged");
+  const std::string msg = numbered("big", 0, 4 * kMiB);
+  publisher->send_frame(Opcode::kBinary, msg);
+  // Not a synchronisation: the reader takes its time (a few ping intervals)
+  // before it starts, so pings are queued behind the big frame.
+  std::this_thread::sleep_for(std::chrono::milliseconds(3 * cfg.ping_interval_ms));
+  ASSERT_NO_FATAL_FAILURE(expect_message(*reader, msg, Opcode::kBinary, kBigWaitMs));
+  // It never answered a ping, so an idle close (1001) may follow; 1008 may not.
+  const uint16_t code = reader->read_until_close();
+  EXPECT_NE(code, 1008) << output_counters(server);
+  EXPECT_EQ(server.total(Metric::kSlowConsumerCloses), 0u) << output_counters(server);
 }
 
 }  // namespace
