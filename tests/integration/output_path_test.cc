@@ -83,6 +83,10 @@ void expect_alive(const TestServer& server) {
   EXPECT_EQ(m->payload, "still here");
 }
 
+// A closed client gets its close frame only if it reads before the
+// lingering close gives up; these clients read only after the flood ends.
+constexpr uint32_t kPatientCloseMs = 60000;
+
 // The server sent `c` a close frame with `code` and then closed TCP.
 void expect_closed_with(Client& c, uint16_t code) {
   EXPECT_EQ(c.read_until_close(), code)
@@ -115,7 +119,8 @@ void expect_message(Client& c, const std::string& want, Opcode op, int timeout_m
 // slow consumer (1008); the server survives and serves a bystander.
 void run_lone_flooders(unsigned shards, int rounds, int per_round) {
   auto cfg = test_config(shards);
-  cfg.ping_interval_ms = 300;  // a reader paused by backpressure is judged one interval later
+  cfg.ping_interval_ms = 300;
+  cfg.close_timeout_ms = kPatientCloseMs;  // a reader paused by backpressure is judged one interval later
   TestServer server(cfg);
   ASSERT_NE(server.port(), 0);
   const std::string pattern = client_frames(Opcode::kBinary, 1000, 64);
@@ -171,6 +176,7 @@ TEST(OutputPath, PingFloodThatNeverReadsIsClosed) {
   auto cfg = test_config(2);
   cfg.max_backlog = 1 * kMiB;
   cfg.ping_interval_ms = 300;
+  cfg.close_timeout_ms = kPatientCloseMs;
   TestServer server(cfg);
   auto pinger = join(server, "pings", {.rcvbuf = kSmallRcvbuf});
   const std::string pings = client_frames(Opcode::kPing, ws::kMaxControlPayload, 512);
