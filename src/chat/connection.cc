@@ -277,7 +277,7 @@ void ShardImpl::on_timer(Conn& c) {
         return;
       }
       // Paused input is not read, so it cannot show the peer is alive.
-      if (!c.paused && now_ms_ - c.last_rx_ms >= 2ull * cfg_.ping_interval_ms) {
+      if (!c.paused && now_ms_ - c.last_seen_ms >= 2ull * cfg_.ping_interval_ms) {
         metrics_.add(Metric::kWsIdleCloses);
         send_close(c, 1001, "idle timeout");
         begin_close(c);

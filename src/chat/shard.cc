@@ -255,7 +255,7 @@ void ShardImpl::on_accept(const io_uring_cqe* cqe) {
   Conn& c = conn(slot);
   RC_CHECK(c.state == ConnState::kFree && c.pending == 0);
   c.state = ConnState::kHttp;
-  c.last_rx_ms = now_ms_;
+  c.last_seen_ms = now_ms_;
   c.http = std::make_unique<http::RequestParser>(
       http::Limits{cfg_.max_header, cfg_.max_message});
   ++open_;
@@ -279,7 +279,7 @@ void ShardImpl::on_recv(Conn& c, uint32_t slot, const io_uring_cqe* cqe) {
     // closing (it must see the peer's FIN), read again.
     if (!c.paused) rearm_.push_back(slot);
   } else if (cqe->res > 0 && !c.finalizing) {
-    c.last_rx_ms = now_ms_;
+    c.last_seen_ms = now_ms_;
     auto data = reactor_.buffer(
         static_cast<uint16_t>(cqe->flags >> IORING_CQE_BUFFER_SHIFT),
         static_cast<size_t>(cqe->res));
@@ -316,6 +316,9 @@ void ShardImpl::on_send(Conn& c, const io_uring_cqe* cqe) {
   } else {
     c.sendq->complete(static_cast<size_t>(cqe->res));
     freed_since_trim_ = true;
+    // A peer reading a big message cannot answer the pings queued behind
+    // it; that it reads at all is the sign of life.
+    if (cqe->res > 0 && !c.sendq->empty()) c.last_seen_ms = now_ms_;
     if (!c.finalizing) {
       mark_dirty(c);
       if (c.paused && !input_blocked(c)) {

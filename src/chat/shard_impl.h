@@ -68,7 +68,9 @@ struct Conn : core::TimerNode {
   bool paused = false;           // input waits in stashes_, unread
   CloseWhy close_why = CloseWhy::kNone;  // a close is requested (see settle())
   uint8_t pending = 0;           // in-flight ops: recv, send, shutdown
-  uint64_t last_rx_ms = 0;
+  // When the peer last showed it is alive: it sent bytes, or it read ours (a
+  // send took bytes while more were waiting, so the socket had been full).
+  uint64_t last_seen_ms = 0;
   LocalRoom* room = nullptr;
   uint32_t member_index = 0;
   // Bytes of its publishes on their way to the room's owner and back: they

@@ -350,13 +350,14 @@ TEST(OutputPath, PingsBehindABigMessageDoNotCloseAReaderThatKeepsUp) {
   auto cfg = test_config(1);
   cfg.max_backlog = kMiB;
   cfg.max_message = 4 * kMiB;
-  cfg.ping_interval_ms = 100;
+  cfg.ping_interval_ms = 250;
   cfg.sndbuf = 4096;  // the kernel holds little: the big frame waits in the queue
   cfg.echo = false;
   TestServer server(cfg);
   auto reader = join(server, "pinged", {.rcvbuf = kSmallRcvbuf});
   auto publisher = join(server, "pinged");
   const std::string msg = numbered("big", 0, 4 * kMiB);
+  reader->send_frame(Opcode::kPong, "");  // alive now: not idle before the message is queued
   publisher->send_frame(Opcode::kBinary, msg);
   // Not a synchronisation: the reader takes its time (a few ping intervals)
   // before it starts, so pings are queued behind the big frame.
@@ -366,6 +367,45 @@ TEST(OutputPath, PingsBehindABigMessageDoNotCloseAReaderThatKeepsUp) {
   const uint16_t code = reader->read_until_close();
   EXPECT_NE(code, 1008) << output_counters(server);
   EXPECT_EQ(server.total(Metric::kSlowConsumerCloses), 0u) << output_counters(server);
+}
+
+// A reader that takes many ping intervals to read one big message cannot
+// answer the pings queued behind it; reading is its sign of life, so it is
+// not closed as idle.
+TEST(OutputPath, SlowReaderOfABigMessageIsNotClosedAsIdle) {
+  auto cfg = test_config(1);
+  cfg.ping_interval_ms = 100;
+  cfg.sndbuf = 4096;
+  cfg.echo = false;
+  TestServer server(cfg);
+  auto reader = join(server, "slow", {.rcvbuf = kSmallRcvbuf});
+  auto publisher = join(server, "slow");
+  const std::string msg = numbered("slow", 0, kMiB);
+  reader->send_frame(Opcode::kPong, "");  // alive now: not idle before the message is queued
+  publisher->send_frame(Opcode::kBinary, msg);
+  ASSERT_TRUE(server.wait_metric(Metric::kWsFramesOut, 1));
+  publisher->reset_now();  // it would be idle; only the reader is judged here
+  // Reads a little at a time (pacing, not synchronising): about a second,
+  // ten ping intervals, for the whole message.
+  ws::FrameParser parser(ws::Role::kClient, 2 * kMiB);
+  std::string wire;
+  std::optional<ws::Event> first;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kBigWaitMs);
+  while (!first && std::chrono::steady_clock::now() < deadline) {
+    std::string more = reader->read_some(kWaitMs);
+    ASSERT_FALSE(more.empty()) << "connection ended;" << output_counters(server);
+    wire += more;
+    std::span<std::byte> in{reinterpret_cast<std::byte*>(wire.data()), wire.size()};
+    auto r = parser.next(in);
+    ASSERT_TRUE(r.ok());
+    if (r->kind != ws::Event::Kind::kNeedMore) first = *r;
+    wire.erase(0, wire.size() - in.size());
+    std::this_thread::sleep_for(std::chrono::milliseconds(8));
+  }
+  ASSERT_TRUE(first) << "no message before the deadline";
+  EXPECT_EQ(first->kind, ws::Event::Kind::kMessage) << "closed before the message was read";
+  EXPECT_EQ(first->payload.size(), msg.size());
+  EXPECT_EQ(server.total(Metric::kWsIdleCloses), 0u) << output_counters(server);
 }
 
 }  // namespace
