@@ -18,9 +18,10 @@ std::string configure_allocator();
 
 // Gives back to the OS the memory the calling thread has freed: its empty
 // pages, the free parts of its segments, the allocator's cache of empty
-// segments. Meant for a shard that goes idle after freeing: about 1 ms of
-// CPU after a flood (3.5 ms the most measured), much less when little was
-// freed; too slow for every loop turn.
+// segments. Meant for a shard that goes idle after freeing: 1.7 ms of CPU
+// on average after the floods of tests/e2e/flood_memory_test.py (7.5 ms the
+// most measured), much less when little was freed; too slow for every
+// loop turn.
 using TrimFn = void (*)();
 // The trim function for chat::Shared::trim_memory, or null when the
 // allocator cannot give memory back on request (sanitizer builds).
