@@ -28,10 +28,9 @@ messages echoed, each within 5 s. Checked per flood: the server is alive and
 answers, its peak RSS stays under rss_bound() below (a flood stops early
 once it is over), and --settle (5) seconds after the last reset its RSS is
 within --margin (6 MiB) of idle. Measured with 2 shards: idle 22.9 MiB,
-back to idle + 0.3 to 2.9 MiB 1 s after each flood when idle shards trim
-(src/app/allocator.cc; the margin is twice the worst seen); without
-trimming, idle itself is 25 to 29 MiB (the warm-up's memory stays) and a
-flood leaves up to 21 MiB more.
+back to idle + 0.0 to 0.5 MiB 1 s after each flood when idle shards trim
+(src/app/allocator.cc; 18 floods); without trimming, idle itself is 25 to
+29 MiB (the warm-up's memory stays) and a flood leaves up to 21 MiB more.
 
 Printed per flood: idle, peak, RSS 1 s, 3 s and 5 s after, the mappings
 holding the most RSS. After a flood that failed a check the next one gets a
