@@ -43,8 +43,8 @@ int main(int argc, char** argv) {
 
   const uint64_t nofile = app::raise_nofile_limit();
   cfg.shard.cpus = app::affinity_cpus();
-  cfg.shard.shards = cfg.threads ? cfg.threads
-                                 : static_cast<unsigned>(std::max<size_t>(1, cfg.shard.cpus.size()));
+  cfg.shard.shards =
+      cfg.threads ? cfg.threads : static_cast<unsigned>(std::max<size_t>(1, cfg.shard.cpus.size()));
   // Direct descriptors live in each ring's table, not the process fd table:
   // each shard can hold up to RLIMIT_NOFILE connections of its own.
   cfg.shard.max_connections_per_shard =
@@ -57,12 +57,12 @@ int main(int argc, char** argv) {
     RC_ERROR("cannot start: %s", port.error().c_str());
     return 1;
   }
-  RC_INFO("ringchat listening on %s:%u with %u shards; RLIMIT_NOFILE %llu, capacity %llu "
-          "connections (%u per shard); %s",
-          cfg.shard.bind.c_str(), *port, cfg.shard.shards,
-          static_cast<unsigned long long>(nofile),
-          static_cast<unsigned long long>(cfg.shard.max_connections_per_shard) * cfg.shard.shards,
-          cfg.shard.max_connections_per_shard, allocator.c_str());
+  RC_INFO(
+      "ringchat listening on %s:%u with %u shards; RLIMIT_NOFILE %llu, capacity %llu "
+      "connections (%u per shard); %s",
+      cfg.shard.bind.c_str(), *port, cfg.shard.shards, static_cast<unsigned long long>(nofile),
+      static_cast<unsigned long long>(cfg.shard.max_connections_per_shard) * cfg.shard.shards,
+      cfg.shard.max_connections_per_shard, allocator.c_str());
 
   int sig = 0;
   sigwait(&sigs, &sig);

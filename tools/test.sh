@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds everything (server, tests, benchmarks,
 # ringload) and runs every test: unit, integration, end-to-end with real
-# clients, and ringload's own. The last line is "N passed, N failed".
+# clients, and ringload's own, after checking the C++ layout (.clang-format).
+# The last line is "N passed, N failed".
 #
 #   tools/test.sh            release build in build-test/
 #   tools/test.sh --asan     ASan+UBSan debug build in build-asan/
@@ -9,6 +10,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup-deps.sh --test
+# Layout first: a file clang-format would change fails the run (the
+# sanitizer runs build the same files, so they skip it).
+[[ -z "${1:-}" ]] && bash tools/check-format.sh
 
 dir=build-test
 opts=(--buildtype=release -Dwerror=true)

@@ -166,13 +166,9 @@ void BM_PingPong(benchmark::State& state) {
 }
 
 void BM_SpscRingThroughput(benchmark::State& state) { BM_Throughput<Ring>(state); }
-void BM_MutexQueueThroughput(benchmark::State& state) {
-  BM_Throughput<MutexQueue>(state);
-}
+void BM_MutexQueueThroughput(benchmark::State& state) { BM_Throughput<MutexQueue>(state); }
 void BM_SpscRingPingPong(benchmark::State& state) { BM_PingPong<Ring>(state); }
-void BM_MutexQueuePingPong(benchmark::State& state) {
-  BM_PingPong<MutexQueue>(state);
-}
+void BM_MutexQueuePingPong(benchmark::State& state) { BM_PingPong<MutexQueue>(state); }
 
 BENCHMARK(BM_SpscRingThroughput)->Arg(1)->Arg(16)->Arg(64)->UseRealTime();
 BENCHMARK(BM_MutexQueueThroughput)->Arg(1)->Arg(16)->Arg(64)->UseRealTime();

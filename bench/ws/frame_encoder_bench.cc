@@ -40,8 +40,7 @@ void BM_EncodeClientFrame(benchmark::State& state) {
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * n));
 }
-BENCHMARK(BM_EncodeClientFrame)
-    ->Arg(16)->Arg(128)->Arg(1024)->Arg(16384)->Arg(65536);
+BENCHMARK(BM_EncodeClientFrame)->Arg(16)->Arg(128)->Arg(1024)->Arg(16384)->Arg(65536);
 
 void BM_MaskPayload(benchmark::State& state) {
   const auto n = static_cast<size_t>(state.range(0));

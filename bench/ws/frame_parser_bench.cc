@@ -27,8 +27,7 @@ void decode_loop(benchmark::State& state, Opcode op) {
   std::string wire = make_frame(op, n);
   FrameParser parser(Role::kServer, 1 << 20);
   for (auto _ : state) {
-    std::span<std::byte> in(reinterpret_cast<std::byte*>(wire.data()),
-                            wire.size());
+    std::span<std::byte> in(reinterpret_cast<std::byte*>(wire.data()), wire.size());
     auto ev = parser.next(in);
     if (!ev.ok() || ev->payload.size() != n) {
       state.SkipWithError("decode failed");
@@ -40,16 +39,11 @@ void decode_loop(benchmark::State& state, Opcode op) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * n));
 }
 
-void BM_DecodeFrame(benchmark::State& state) {
-  decode_loop(state, Opcode::kBinary);
-}
+void BM_DecodeFrame(benchmark::State& state) { decode_loop(state, Opcode::kBinary); }
 BENCHMARK(BM_DecodeFrame)->Arg(16)->Arg(128)->Arg(1024)->Arg(16384)->Arg(65536);
 
-void BM_DecodeTextFrame(benchmark::State& state) {
-  decode_loop(state, Opcode::kText);
-}
-BENCHMARK(BM_DecodeTextFrame)
-    ->Arg(16)->Arg(128)->Arg(1024)->Arg(16384)->Arg(65536);
+void BM_DecodeTextFrame(benchmark::State& state) { decode_loop(state, Opcode::kText); }
+BENCHMARK(BM_DecodeTextFrame)->Arg(16)->Arg(128)->Arg(1024)->Arg(16384)->Arg(65536);
 
 // The same binary frame arriving in 1500-byte pieces: the buffered path.
 void BM_DecodeFrameInPieces(benchmark::State& state) {
@@ -60,8 +54,7 @@ void BM_DecodeFrameInPieces(benchmark::State& state) {
     size_t at = 0;
     while (at < wire.size()) {
       const size_t len = std::min<size_t>(1500, wire.size() - at);
-      std::span<std::byte> in(reinterpret_cast<std::byte*>(wire.data()) + at,
-                              len);
+      std::span<std::byte> in(reinterpret_cast<std::byte*>(wire.data()) + at, len);
       at += len;
       auto ev = parser.next(in);
       benchmark::DoNotOptimize(ev);

@@ -26,77 +26,94 @@ std::string parse_size(std::string v, uint64_t* out) {
 }
 
 // A byte-size option with bounds; `set` stores the parsed value.
-CLI::Option* add_size(CLI::App& app, const std::string& name, uint64_t def,
-                      uint64_t min, uint64_t max, const std::string& help,
-                      std::function<void(uint64_t)> set) {
+CLI::Option* add_size(CLI::App& app, const std::string& name, uint64_t def, uint64_t min,
+                      uint64_t max, const std::string& help, std::function<void(uint64_t)> set) {
   auto* opt = app.add_option_function<std::string>(
-      name, [set](const std::string& v) {
+      name,
+      [set](const std::string& v) {
         uint64_t n = 0;
         parse_size(v, &n);
         set(n);
       },
       help + " (bytes; K, M, G suffixes)");
   opt->default_str(std::to_string(def));
-  opt->check([min, max](const std::string& v) -> std::string {
-    uint64_t n = 0;
-    std::string err = parse_size(v, &n);
-    if (!err.empty()) return err;
-    if (n < min || n > max) {
-      return "must be between " + std::to_string(min) + " and " + std::to_string(max);
-    }
-    return {};
-  }, "SIZE");
+  opt->check(
+      [min, max](const std::string& v) -> std::string {
+        uint64_t n = 0;
+        std::string err = parse_size(v, &n);
+        if (!err.empty()) return err;
+        if (n < min || n > max) {
+          return "must be between " + std::to_string(min) + " and " + std::to_string(max);
+        }
+        return {};
+      },
+      "SIZE");
   return opt;
 }
 
 void declare(CLI::App& app, Config& c) {
   chat::ShardConfig& s = c.shard;
   app.add_option("--port", s.port, "TCP port to listen on (0: any free port)")
-      ->capture_default_str()->check(CLI::Range(0, 65535))->envname("RINGCHAT_PORT");
+      ->capture_default_str()
+      ->check(CLI::Range(0, 65535))
+      ->envname("RINGCHAT_PORT");
   app.add_option("--bind", s.bind, "Address to listen on (IPv4 or IPv6 literal)")
-      ->capture_default_str()->envname("RINGCHAT_BIND");
-  app.add_flag_callback("--reuse-port", [&s] { s.reuse_port = true; },
-                        "Share the port with a server already listening on it, for a rolling "
-                        "restart; without it a port in use is an error")
+      ->capture_default_str()
+      ->envname("RINGCHAT_BIND");
+  app.add_flag_callback(
+         "--reuse-port", [&s] { s.reuse_port = true; },
+         "Share the port with a server already listening on it, for a rolling "
+         "restart; without it a port in use is an error")
       ->envname("RINGCHAT_REUSE_PORT");
-  app.add_option("--threads", c.threads,
-                 "Shards (threads); 0 = one per CPU of the affinity mask")
-      ->capture_default_str()->check(CLI::Range(0, 1024))->envname("RINGCHAT_THREADS");
+  app.add_option("--threads", c.threads, "Shards (threads); 0 = one per CPU of the affinity mask")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1024))
+      ->envname("RINGCHAT_THREADS");
   add_size(app, "--max-message", s.max_message, 125, 1ull << 30,
            "Largest WebSocket message; bigger ones close with 1009",
-           [&s](uint64_t v) { s.max_message = v; })->envname("RINGCHAT_MAX_MESSAGE");
+           [&s](uint64_t v) { s.max_message = v; })
+      ->envname("RINGCHAT_MAX_MESSAGE");
   add_size(app, "--max-header", s.max_header, 1024, 1 << 20,
            "Largest HTTP request line plus headers; bigger gets 431",
-           [&s](uint64_t v) { s.max_header = v; })->envname("RINGCHAT_MAX_HEADER");
+           [&s](uint64_t v) { s.max_header = v; })
+      ->envname("RINGCHAT_MAX_HEADER");
   app.add_option("--ping-interval", s.ping_interval_ms,
                  "Milliseconds between pings; two silent intervals close the connection")
-      ->capture_default_str()->check(CLI::Range(100, 3600000))
+      ->capture_default_str()
+      ->check(CLI::Range(100, 3600000))
       ->envname("RINGCHAT_PING_INTERVAL");
   app.add_option("--handshake-timeout", s.handshake_timeout_ms,
                  "Milliseconds a client may take to send a complete HTTP request")
-      ->capture_default_str()->check(CLI::Range(100, 600000))
+      ->capture_default_str()
+      ->check(CLI::Range(100, 600000))
       ->envname("RINGCHAT_HANDSHAKE_TIMEOUT");
   app.add_option("--drain-timeout", s.drain_timeout_ms,
                  "Milliseconds SIGTERM waits for connections to close")
-      ->capture_default_str()->check(CLI::Range(0, 600000))
+      ->capture_default_str()
+      ->check(CLI::Range(0, 600000))
       ->envname("RINGCHAT_DRAIN_TIMEOUT");
   add_size(app, "--send-backlog", s.max_backlog, 4096, 1ull << 32,
            "Unsent bytes to one client, not counting the message being queued, before a "
            "1008 close",
-           [&s](uint64_t v) { s.max_backlog = v; })->envname("RINGCHAT_SEND_BACKLOG");
+           [&s](uint64_t v) { s.max_backlog = v; })
+      ->envname("RINGCHAT_SEND_BACKLOG");
   add_size(app, "--shard-backlog", s.max_shard_backlog, 1ull << 20, 1ull << 40,
            "Bytes one shard may hold queued for all its clients; over it the biggest "
            "consumers are closed with 1008",
-           [&s](uint64_t v) { s.max_shard_backlog = v; })->envname("RINGCHAT_SHARD_BACKLOG");
-  app.add_flag_callback("--no-echo", [&s] { s.echo = false; },
-                        "Do not deliver a client's messages back to itself")
+           [&s](uint64_t v) { s.max_shard_backlog = v; })
+      ->envname("RINGCHAT_SHARD_BACKLOG");
+  app.add_flag_callback(
+         "--no-echo", [&s] { s.echo = false; }, "Do not deliver a client's messages back to itself")
       ->envname("RINGCHAT_NO_ECHO");
   add_size(app, "--rcvbuf", 0, 0, 1 << 30, "SO_RCVBUF of client sockets (0: kernel autotuning)",
-           [&s](uint64_t v) { s.rcvbuf = static_cast<int>(v); })->envname("RINGCHAT_RCVBUF");
+           [&s](uint64_t v) { s.rcvbuf = static_cast<int>(v); })
+      ->envname("RINGCHAT_RCVBUF");
   add_size(app, "--sndbuf", 0, 0, 1 << 30, "SO_SNDBUF of client sockets (0: kernel autotuning)",
-           [&s](uint64_t v) { s.sndbuf = static_cast<int>(v); })->envname("RINGCHAT_SNDBUF");
+           [&s](uint64_t v) { s.sndbuf = static_cast<int>(v); })
+      ->envname("RINGCHAT_SNDBUF");
   app.add_option("--log-level", c.log_level, "debug, info, warn or error")
-      ->capture_default_str()->check(CLI::IsMember({"debug", "info", "warn", "error"}))
+      ->capture_default_str()
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
       ->envname("RINGCHAT_LOG_LEVEL");
 }
 
@@ -117,8 +134,8 @@ Result<Config, ParseExit> parse_config(int argc, const char* const* argv) {
   } catch (const CLI::CallForVersion& e) {
     return Err(ParseExit{0, e.what()});
   } catch (const CLI::ParseError& e) {
-    return Err(ParseExit{2, std::string("ringchat: ") + e.what() +
-                                "\nRun with --help for the list of options."});
+    return Err(ParseExit{
+        2, std::string("ringchat: ") + e.what() + "\nRun with --help for the list of options."});
   }
   return c;
 }

@@ -52,8 +52,7 @@ uint64_t raise_nofile_limit() {
   return rl.rlim_cur;
 }
 
-Server::Server(const chat::ShardConfig& config)
-    : shared_(std::make_unique<chat::Shared>(config)) {}
+Server::Server(const chat::ShardConfig& config) : shared_(std::make_unique<chat::Shared>(config)) {}
 
 Server::~Server() {
   if (!threads_.empty()) {

@@ -115,7 +115,8 @@ void ShardImpl::upgrade(Conn& c, const http::Request& req, std::string_view room
   }
   std::string resp =
       "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-      "Sec-WebSocket-Accept: " + ws::accept_key(req.sec_websocket_key) + "\r\n\r\n";
+      "Sec-WebSocket-Accept: " +
+      ws::accept_key(req.sec_websocket_key) + "\r\n\r\n";
   send_bytes(c, resp);
   c.state = ConnState::kWs;
   c.ws.emplace(ws::Role::kServer, cfg_.max_message);
@@ -165,9 +166,15 @@ std::span<std::byte> ShardImpl::on_ws(Conn& c, std::span<std::byte> data) {
 
 void ShardImpl::on_ws_error(Conn& c, ws::CloseCode code) {
   switch (code) {
-    case ws::CloseCode::kInvalidPayload: metrics_.add(Metric::kWsInvalidUtf8); break;
-    case ws::CloseCode::kMessageTooBig: metrics_.add(Metric::kWsTooBig); break;
-    default: metrics_.add(Metric::kWsProtocolErrors); break;
+    case ws::CloseCode::kInvalidPayload:
+      metrics_.add(Metric::kWsInvalidUtf8);
+      break;
+    case ws::CloseCode::kMessageTooBig:
+      metrics_.add(Metric::kWsTooBig);
+      break;
+    default:
+      metrics_.add(Metric::kWsProtocolErrors);
+      break;
   }
   send_close(c, static_cast<uint16_t>(code), ws::to_string(code));
   begin_close(c);

@@ -8,9 +8,8 @@ namespace {
 constexpr uint64_t kRoomSeed = 0x72696e6763686174;  // "ringchat"
 
 constexpr bool allowed(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-         (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' ||
-         c == '@' || c == '-';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == ':' || c == '@' || c == '-';
 }
 }  // namespace
 

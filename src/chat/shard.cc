@@ -46,9 +46,7 @@ ShardImpl::~ShardImpl() {
   // Runs after every shard thread has stopped: what is still in the rings
   // addressed to this shard, or in its outbox, is released here.
   for (unsigned from = 0; from < shared_.mail.shards(); ++from) {
-    shared_.mail.ring(from, id_).drain(SIZE_MAX, [](const MailMsg& m) {
-      m.frame->release();
-    });
+    shared_.mail.ring(from, id_).drain(SIZE_MAX, [](const MailMsg& m) { m.frame->release(); });
   }
   outbox_.release_all([](const MailMsg& m) { m.frame->release(); });
   for (uint32_t i = 0; i < constructed_; ++i) conns_[i].~Conn();
@@ -256,8 +254,7 @@ void ShardImpl::on_accept(const io_uring_cqe* cqe) {
   RC_CHECK(c.state == ConnState::kFree && c.pending == 0);
   c.state = ConnState::kHttp;
   c.last_seen_ms = now_ms_;
-  c.http = std::make_unique<http::RequestParser>(
-      http::Limits{cfg_.max_header, cfg_.max_message});
+  c.http = std::make_unique<http::RequestParser>(http::Limits{cfg_.max_header, cfg_.max_message});
   ++open_;
   metrics_.add(Metric::kConnectionsAccepted);
   metrics_.add(Metric::kConnectionsOpen);
@@ -280,9 +277,8 @@ void ShardImpl::on_recv(Conn& c, uint32_t slot, const io_uring_cqe* cqe) {
     if (!c.paused) rearm_.push_back(slot);
   } else if (cqe->res > 0 && !c.finalizing) {
     c.last_seen_ms = now_ms_;
-    auto data = reactor_.buffer(
-        static_cast<uint16_t>(cqe->flags >> IORING_CQE_BUFFER_SHIFT),
-        static_cast<size_t>(cqe->res));
+    auto data = reactor_.buffer(static_cast<uint16_t>(cqe->flags >> IORING_CQE_BUFFER_SHIFT),
+                                static_cast<size_t>(cqe->res));
     on_data(c, data);
     if (!more && !c.finalizing && c.state != ConnState::kFree) rearm_.push_back(slot);
   } else if (cqe->res == -ENOBUFS) {
@@ -309,8 +305,7 @@ void ShardImpl::on_send(Conn& c, const io_uring_cqe* cqe) {
     if (err != EPIPE && err != ECONNRESET && err != ECANCELED && err != ETIMEDOUT) {
       metrics_.add(Metric::kIoErrors);
       RC_WARN_LIMITED("send failed on connection %u: %s (%zu bytes in %zu frames queued)",
-                      slot_of(c), std::strerror(err), c.sendq->backlog_bytes(),
-                      c.sendq->frames());
+                      slot_of(c), std::strerror(err), c.sendq->backlog_bytes(), c.sendq->frames());
     }
     finalize(c);
   } else {

@@ -5,8 +5,8 @@
 #include <optional>
 #include <span>
 #include <string>
-#include <unordered_map>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "ringchat/chat/rooms.h"
@@ -58,16 +58,16 @@ net::Frame* encode_ws_frame(ws::Opcode op, std::span<const std::byte> payload,
 struct Conn : core::TimerNode {
   uint32_t gen = 0;
   ConnState state = ConnState::kFree;
-  bool recv_armed = false;       // a multishot recv is live
-  bool in_dirty = false;         // listed for the end-of-turn send flush
+  bool recv_armed = false;  // a multishot recv is live
+  bool in_dirty = false;    // listed for the end-of-turn send flush
   bool close_after_flush = false;
   bool shutdown_sent = false;
-  bool finalizing = false;       // waiting for in-flight ops before freeing the slot
-  bool awaiting_join = false;    // 101 queued, held until the owner counts our shard
-  bool recv_cancelled = false;   // a cancel of the live multishot recv is on its way
-  bool paused = false;           // input waits in stashes_, unread
+  bool finalizing = false;               // waiting for in-flight ops before freeing the slot
+  bool awaiting_join = false;            // 101 queued, held until the owner counts our shard
+  bool recv_cancelled = false;           // a cancel of the live multishot recv is on its way
+  bool paused = false;                   // input waits in stashes_, unread
   CloseWhy close_why = CloseWhy::kNone;  // a close is requested (see settle())
-  uint8_t pending = 0;           // in-flight ops: recv, send, shutdown
+  uint8_t pending = 0;                   // in-flight ops: recv, send, shutdown
   // When the peer last showed it is alive: it sent bytes, or it read ours (a
   // send took bytes while more were waiting, so the socket had been full).
   uint64_t last_seen_ms = 0;
@@ -197,13 +197,14 @@ class ShardImpl {
   bool draining_ = false;
   uint64_t drain_deadline_ms_ = 0;
   uint64_t now_ms_ = 0;
-  Conn* conns_ = nullptr;          // mmap'd table; slots constructed on first use
+  Conn* conns_ = nullptr;  // mmap'd table; slots constructed on first use
   size_t conns_bytes_ = 0;
   uint32_t max_conns_ = 0;
   uint32_t constructed_ = 0;
   uint32_t open_ = 0;
   std::vector<uint32_t> dirty_;
-  std::vector<uint32_t> rearm_;    // multishot recvs that ended (no F_MORE, -ENOBUFS): re-arm this turn
+  std::vector<uint32_t>
+      rearm_;  // multishot recvs that ended (no F_MORE, -ENOBUFS): re-arm this turn
   std::vector<uint32_t> closing_;  // closes requested since the last settle()
   struct SlotRef {
     uint32_t slot;
@@ -211,7 +212,7 @@ class ShardImpl {
   };
   std::vector<SlotRef> owner_paused_;  // paused on mail or publishes: resume_paused()
   std::unordered_map<uint32_t, InputStash> stashes_;  // by slot, while paused
-  net::SendBudget budget_;         // bytes this shard's send queues hold
+  net::SendBudget budget_;                            // bytes this shard's send queues hold
   uint64_t last_trim_ms_ = 0;
   bool freed_since_trim_ = false;  // worth giving memory back when idle
   LocalRooms local_rooms_;

@@ -19,11 +19,10 @@ int setup_ring(io_uring* ring, const ReactorOptions& opts, std::string* what) {
     const char* name;
   };
   const Attempt attempts[] = {
-      {IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
-           IORING_SETUP_SUBMIT_ALL | IORING_SETUP_CQSIZE,
-       "SINGLE_ISSUER+DEFER_TASKRUN"},
-      {IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SUBMIT_ALL |
+      {IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SUBMIT_ALL |
            IORING_SETUP_CQSIZE,
+       "SINGLE_ISSUER+DEFER_TASKRUN"},
+      {IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_CQSIZE,
        "COOP_TASKRUN (no DEFER_TASKRUN)"},
       {IORING_SETUP_CQSIZE, "plain (no COOP_TASKRUN)"},
   };
@@ -78,15 +77,15 @@ Result<void, Errc> Reactor::init_buffers(const ReactorOptions& opts) {
   buffer_count_ = opts.buffer_count;
   buffer_size_ = opts.buffer_size;
   buf_ring_bytes_ = sizeof(io_uring_buf) * buffer_count_;
-  void* br = mmap(nullptr, buf_ring_bytes_, PROT_READ | PROT_WRITE,
-                  MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+  void* br =
+      mmap(nullptr, buf_ring_bytes_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
   if (br == MAP_FAILED) return Err(Errc::kSystem);
   buf_ring_ = static_cast<io_uring_buf_ring*>(br);
   // The buffers are mapped, not allocated: pages cost memory only once a
   // receive has used them, and there are a fixed number per shard.
   buffers_bytes_ = size_t{buffer_count_} * buffer_size_;
-  void* bufs = mmap(nullptr, buffers_bytes_, PROT_READ | PROT_WRITE,
-                    MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+  void* bufs =
+      mmap(nullptr, buffers_bytes_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
   if (bufs == MAP_FAILED) return Err(Errc::kSystem);
   buffers_ = static_cast<std::byte*>(bufs);
 
@@ -102,18 +101,16 @@ Result<void, Errc> Reactor::init_buffers(const ReactorOptions& opts) {
   io_uring_buf_ring_init(buf_ring_);
   const int mask = io_uring_buf_ring_mask(buffer_count_);
   for (unsigned i = 0; i < buffer_count_; ++i) {
-    io_uring_buf_ring_add(buf_ring_, buffers_ + size_t{i} * buffer_size_,
-                          buffer_size_, static_cast<uint16_t>(i), mask,
-                          static_cast<int>(i));
+    io_uring_buf_ring_add(buf_ring_, buffers_ + size_t{i} * buffer_size_, buffer_size_,
+                          static_cast<uint16_t>(i), mask, static_cast<int>(i));
   }
   io_uring_buf_ring_advance(buf_ring_, static_cast<int>(buffer_count_));
   return {};
 }
 
 void Reactor::recycle(uint16_t bid) {
-  io_uring_buf_ring_add(buf_ring_, buffers_ + size_t{bid} * buffer_size_,
-                        buffer_size_, bid, io_uring_buf_ring_mask(buffer_count_),
-                        0);
+  io_uring_buf_ring_add(buf_ring_, buffers_ + size_t{bid} * buffer_size_, buffer_size_, bid,
+                        io_uring_buf_ring_mask(buffer_count_), 0);
   io_uring_buf_ring_advance(buf_ring_, 1);
 }
 

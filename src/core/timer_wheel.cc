@@ -29,8 +29,7 @@ void unlink(TimerNode& n) {
 uint64_t monotonic_ms() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000 +
-         static_cast<uint64_t>(ts.tv_nsec) / 1'000'000;
+  return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1'000'000;
 }
 
 TimerWheel::TimerWheel(uint64_t tick_ms, size_t slots, uint64_t now_ms)
@@ -88,8 +87,8 @@ TimerWheel::TickRange TimerWheel::begin_advance(uint64_t now_ms) {
   // Visiting the last rotation's worth of ticks visits every slot once,
   // which finds every overdue node, however long the stall was.
   const uint64_t rotation = mask_ + 1;
-  const uint64_t begin = std::max(current_tick_ + 1,
-                                  target >= rotation ? target - rotation + 1 : 0);
+  const uint64_t begin =
+      std::max(current_tick_ + 1, target >= rotation ? target - rotation + 1 : 0);
   const TickRange range{begin, target + 1};
   if (target != current_tick_) earliest_cache_.reset();
   current_tick_ = target;

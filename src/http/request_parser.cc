@@ -34,8 +34,7 @@ Method method_of(uint8_t llhttp_method) {
 
 // RFC 9110 §5.6.2: tchar, what a header field name is made of.
 bool is_tchar(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-      (c >= '0' && c <= '9')) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
     return true;
   }
   return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
@@ -150,9 +149,7 @@ int RequestParser::fail_in_callback(int status) {
   return kCallbackError;
 }
 
-RequestParser& RequestParser::self(llhttp_t* p) {
-  return *static_cast<RequestParser*>(p->data);
-}
+RequestParser& RequestParser::self(llhttp_t* p) { return *static_cast<RequestParser*>(p->data); }
 
 int RequestParser::on_url(llhttp_t* p, const char* at, size_t len) {
   self(p).request_.target.append(at, len);
@@ -224,9 +221,7 @@ int RequestParser::on_header_value_complete(llhttp_t* p) {
   return 0;
 }
 
-int RequestParser::on_headers_complete(llhttp_t* p) {
-  return self(p).headers_complete();
-}
+int RequestParser::on_headers_complete(llhttp_t* p) { return self(p).headers_complete(); }
 
 int RequestParser::headers_complete() {
   headers_complete_ = true;
@@ -234,12 +229,10 @@ int RequestParser::headers_complete() {
   if (parser_.http_major != 1) return fail_in_callback(505);
   // RFC 9112 §6.1: a server answers 501 to a transfer coding it does not
   // understand; we understand only chunked, alone.
-  if ((parser_.flags & F_TRANSFER_ENCODING) != 0 &&
-      !iequals(transfer_encoding_, "chunked")) {
+  if ((parser_.flags & F_TRANSFER_ENCODING) != 0 && !iequals(transfer_encoding_, "chunked")) {
     return fail_in_callback(501);
   }
-  if ((parser_.flags & F_CONTENT_LENGTH) != 0 &&
-      parser_.content_length > limits_.max_body_bytes) {
+  if ((parser_.flags & F_CONTENT_LENGTH) != 0 && parser_.content_length > limits_.max_body_bytes) {
     return fail_in_callback(413);
   }
   if (!split_target(request_.target, request_.path, request_.query)) {

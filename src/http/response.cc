@@ -14,13 +14,10 @@ void append_number(std::string& out, size_t n) {
 
 // RFC 9110 §6.4.1 and §15.3.5: 1xx and 204 have no content and must not
 // announce any.
-bool has_no_content(int status) {
-  return (status >= 100 && status < 200) || status == 204;
-}
+bool has_no_content(int status) { return (status >= 100 && status < 200) || status == 204; }
 
-void append_head(std::string& out, int status, std::string_view content_type,
-                 size_t content_length, bool keep_alive,
-                 std::string_view extra_headers) {
+void append_head(std::string& out, int status, std::string_view content_type, size_t content_length,
+                 bool keep_alive, std::string_view extra_headers) {
   out += "HTTP/1.1 ";
   append_number(out, size_t(status < 0 ? 0 : status));
   out += ' ';
@@ -97,30 +94,25 @@ std::string_view reason_phrase(int status) {
   return "Unknown";
 }
 
-std::string make_response(int status, std::string_view content_type,
-                          std::string_view body, bool keep_alive,
-                          std::string_view extra_headers) {
+std::string make_response(int status, std::string_view content_type, std::string_view body,
+                          bool keep_alive, std::string_view extra_headers) {
   if (has_no_content(status)) body = {};
   std::string out;
   out.reserve(kHeadReserve + extra_headers.size() + body.size());
-  append_head(out, status, content_type, body.size(), keep_alive,
-              extra_headers);
+  append_head(out, status, content_type, body.size(), keep_alive, extra_headers);
   out += body;
   return out;
 }
 
-std::string make_response_head(int status, std::string_view content_type,
-                               size_t content_length, bool keep_alive,
-                               std::string_view extra_headers) {
+std::string make_response_head(int status, std::string_view content_type, size_t content_length,
+                               bool keep_alive, std::string_view extra_headers) {
   std::string out;
   out.reserve(kHeadReserve + extra_headers.size());
-  append_head(out, status, content_type, content_length, keep_alive,
-              extra_headers);
+  append_head(out, status, content_type, content_length, keep_alive, extra_headers);
   return out;
 }
 
-std::string make_error(int status, std::string_view detail,
-                       std::string_view extra_headers) {
+std::string make_error(int status, std::string_view detail, std::string_view extra_headers) {
   std::string body;
   append_number(body, size_t(status < 0 ? 0 : status));
   body += ' ';
@@ -130,8 +122,7 @@ std::string make_error(int status, std::string_view detail,
     body += detail;
   }
   body += '\n';
-  return make_response(status, "text/plain; charset=utf-8", body, false,
-                       extra_headers);
+  return make_response(status, "text/plain; charset=utf-8", body, false, extra_headers);
 }
 
 }  // namespace ringchat::http

@@ -49,8 +49,7 @@ bool percent_decode(std::string_view in, std::string& out) {
   return decode_into(in, false, out);
 }
 
-std::optional<std::string> query_param(std::string_view query,
-                                       std::string_view name) {
+std::optional<std::string> query_param(std::string_view query, std::string_view name) {
   while (!query.empty()) {
     size_t amp = query.find('&');
     std::string_view pair = query.substr(0, amp);
@@ -58,8 +57,7 @@ std::optional<std::string> query_param(std::string_view query,
     std::string_view key = pair.substr(0, eq);
     if (!pair.empty() && key_matches(key, name)) {
       std::string value;
-      if (eq != std::string_view::npos &&
-          !decode_into(pair.substr(eq + 1), true, value)) {
+      if (eq != std::string_view::npos && !decode_into(pair.substr(eq + 1), true, value)) {
         return std::nullopt;
       }
       return value;
@@ -70,8 +68,7 @@ std::optional<std::string> query_param(std::string_view query,
   return std::nullopt;
 }
 
-bool split_target(std::string_view target, std::string& path,
-                  std::string& query) {
+bool split_target(std::string_view target, std::string& path, std::string& query) {
   path.clear();
   query.clear();
   target = target.substr(0, target.find('#'));
@@ -81,8 +78,7 @@ bool split_target(std::string_view target, std::string& path,
   }
   // RFC 9112 §3.2.2: absolute-form; the authority is Host's business.
   for (std::string_view scheme : {"http://", "https://"}) {
-    if (target.size() >= scheme.size() &&
-        iequals(target.substr(0, scheme.size()), scheme)) {
+    if (target.size() >= scheme.size() && iequals(target.substr(0, scheme.size()), scheme)) {
       size_t slash = target.find_first_of("/?", scheme.size());
       target = target.substr(std::min(slash, target.size()));
       if (target.empty() || target.front() == '?') path.push_back('/');

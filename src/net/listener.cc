@@ -13,24 +13,19 @@ namespace ringchat::net {
 
 namespace {
 
-std::string sys_error(const char* what) {
-  return std::string(what) + ": " + std::strerror(errno);
-}
+std::string sys_error(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
 
 bool set_int(int fd, int level, int opt, int value) {
   return setsockopt(fd, level, opt, &value, sizeof(value)) == 0;
 }
 
 bool set_options(int fd, const SocketOptions& opts) {
-  bool ok = set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1) &&
-            set_int(fd, SOL_SOCKET, SO_REUSEPORT, 1) &&
-            set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1) &&
-            set_int(fd, SOL_SOCKET, SO_KEEPALIVE, 1);
+  bool ok = set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1) && set_int(fd, SOL_SOCKET, SO_REUSEPORT, 1) &&
+            set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1) && set_int(fd, SOL_SOCKET, SO_KEEPALIVE, 1);
   // Keepalive probes find dead peers of idle connections: start after 60 s
   // idle, probe every 10 s, give up after 6 misses.
   ok = ok && set_int(fd, IPPROTO_TCP, TCP_KEEPIDLE, 60) &&
-       set_int(fd, IPPROTO_TCP, TCP_KEEPINTVL, 10) &&
-       set_int(fd, IPPROTO_TCP, TCP_KEEPCNT, 6);
+       set_int(fd, IPPROTO_TCP, TCP_KEEPINTVL, 10) && set_int(fd, IPPROTO_TCP, TCP_KEEPCNT, 6);
   if (ok && opts.rcvbuf > 0) ok = set_int(fd, SOL_SOCKET, SO_RCVBUF, opts.rcvbuf);
   if (ok && opts.sndbuf > 0) ok = set_int(fd, SOL_SOCKET, SO_SNDBUF, opts.sndbuf);
   return ok;
@@ -57,8 +52,7 @@ Result<socklen_t, std::string> to_sockaddr(const std::string& bind, uint16_t por
 }  // namespace
 
 Result<int, std::string> listen_tcp(const std::string& bind, uint16_t port,
-                                    const SocketOptions& opts,
-                                    uint16_t* port_out) {
+                                    const SocketOptions& opts, uint16_t* port_out) {
   sockaddr_storage ss{};
   auto len = to_sockaddr(bind, port, &ss);
   if (!len) return Err(len.error());
@@ -83,9 +77,8 @@ Result<int, std::string> listen_tcp(const std::string& bind, uint16_t port,
     sockaddr_storage got{};
     socklen_t got_len = sizeof(got);
     getsockname(fd, reinterpret_cast<sockaddr*>(&got), &got_len);
-    *port_out = ntohs(got.ss_family == AF_INET
-                          ? reinterpret_cast<sockaddr_in*>(&got)->sin_port
-                          : reinterpret_cast<sockaddr_in6*>(&got)->sin6_port);
+    *port_out = ntohs(got.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&got)->sin_port
+                                               : reinterpret_cast<sockaddr_in6*>(&got)->sin6_port);
   }
   return fd;
 }

@@ -13,10 +13,14 @@ thread_local int t_shard = -1;
 
 const char* level_name(Level l) {
   switch (l) {
-    case Level::kDebug: return "DEBUG";
-    case Level::kInfo: return "INFO";
-    case Level::kWarn: return "WARN";
-    case Level::kError: return "ERROR";
+    case Level::kDebug:
+      return "DEBUG";
+    case Level::kInfo:
+      return "INFO";
+    case Level::kWarn:
+      return "WARN";
+    case Level::kError:
+      return "ERROR";
   }
   return "?";
 }
@@ -41,8 +45,8 @@ void logf(Level level, const char* fmt, ...) {
   char who[24] = "";
   if (t_shard >= 0) snprintf(who, sizeof(who), " [shard %d]", t_shard);
   // One fprintf per line: stdio locks the stream, so lines never interleave.
-  std::fprintf(stderr, "%s.%03ldZ %s%s %s\n", when, ts.tv_nsec / 1000000,
-               level_name(level), who, msg);
+  std::fprintf(stderr, "%s.%03ldZ %s%s %s\n", when, ts.tv_nsec / 1000000, level_name(level), who,
+               msg);
 }
 
 bool RateLimit::allow(uint64_t* suppressed) {

@@ -21,7 +21,8 @@ constexpr Info kInfo[] = {
     {"ringchat_websockets_open", "gauge", "Open WebSocket connections"},
     {"ringchat_http_requests_total", "counter", "HTTP requests parsed"},
     {"ringchat_http_errors_total", "counter", "HTTP requests answered with 4xx or 5xx"},
-    {"ringchat_handshake_timeouts_total", "counter", "Connections closed before completing a request in time"},
+    {"ringchat_handshake_timeouts_total", "counter",
+     "Connections closed before completing a request in time"},
     {"ringchat_ws_handshakes_total", "counter", "WebSocket upgrades completed"},
     {"ringchat_ws_messages_in_total", "counter", "WebSocket data messages received"},
     {"ringchat_ws_bytes_in_total", "counter", "WebSocket payload bytes received"},
@@ -30,17 +31,25 @@ constexpr Info kInfo[] = {
     {"ringchat_ws_protocol_errors_total", "counter", "Connections closed with 1002"},
     {"ringchat_ws_invalid_utf8_total", "counter", "Connections closed with 1007"},
     {"ringchat_ws_too_big_total", "counter", "Connections closed with 1009"},
-    {"ringchat_ws_idle_closes_total", "counter", "Connections closed after two silent ping intervals"},
-    {"ringchat_slow_consumer_closes_total", "counter", "Connections closed with 1008: send backlog over the limit"},
-    {"ringchat_shard_backlog_sheds_total", "counter", "Connections closed with 1008 because the shard's unsent bytes passed --shard-backlog"},
-    {"ringchat_send_queued_bytes", "gauge", "Bytes queued to this shard's connections and not yet sent"},
-    {"ringchat_send_queued_peak_bytes", "gauge", "Highest ringchat_send_queued_bytes seen at the end of a loop turn"},
-    {"ringchat_input_pauses_total", "counter", "Times a connection's input was paused until its answers were sent"},
+    {"ringchat_ws_idle_closes_total", "counter",
+     "Connections closed after two silent ping intervals"},
+    {"ringchat_slow_consumer_closes_total", "counter",
+     "Connections closed with 1008: send backlog over the limit"},
+    {"ringchat_shard_backlog_sheds_total", "counter",
+     "Connections closed with 1008 because the shard's unsent bytes passed --shard-backlog"},
+    {"ringchat_send_queued_bytes", "gauge",
+     "Bytes queued to this shard's connections and not yet sent"},
+    {"ringchat_send_queued_peak_bytes", "gauge",
+     "Highest ringchat_send_queued_bytes seen at the end of a loop turn"},
+    {"ringchat_input_pauses_total", "counter",
+     "Times a connection's input was paused until its answers were sent"},
     {"ringchat_rooms_owned", "gauge", "Rooms whose owner is this shard"},
     {"ringchat_publishes_total", "counter", "Messages sequenced by this shard as room owner"},
     {"ringchat_mailbox_in_total", "counter", "Cross-shard messages received"},
-    {"ringchat_recv_no_buffers_total", "counter", "Receives paused because the buffer ring was empty"},
-    {"ringchat_stale_completions_total", "counter", "Completions for connection slots already reused"},
+    {"ringchat_recv_no_buffers_total", "counter",
+     "Receives paused because the buffer ring was empty"},
+    {"ringchat_stale_completions_total", "counter",
+     "Completions for connection slots already reused"},
     {"ringchat_io_errors_total", "counter", "Unexpected I/O errors"},
 };
 static_assert(std::size(kInfo) == static_cast<size_t>(Metric::kCount));
@@ -63,8 +72,8 @@ std::string Registry::prometheus() const {
   char line[256];
   for (size_t m = 0; m < std::size(kInfo); ++m) {
     const Info& info = kInfo[m];
-    snprintf(line, sizeof(line), "# HELP %s %s\n# TYPE %s %s\n", info.name,
-             info.help, info.name, info.type);
+    snprintf(line, sizeof(line), "# HELP %s %s\n# TYPE %s %s\n", info.name, info.help, info.name,
+             info.type);
     out += line;
     for (size_t s = 0; s < shards_.size(); ++s) {
       snprintf(line, sizeof(line), "%s{shard=\"%zu\"} %llu\n", info.name, s,

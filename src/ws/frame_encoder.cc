@@ -15,13 +15,12 @@ constexpr std::byte kMaskBit{0x80};
 // byte later.
 uint64_t mask_pattern(uint32_t mask, size_t offset) {
   const uint32_t rotated = std::rotl(mask, static_cast<int>(8 * (offset & 3)));
-  const uint32_t in_memory = std::endian::native == std::endian::little
-                                 ? __builtin_bswap32(rotated) : rotated;
+  const uint32_t in_memory =
+      std::endian::native == std::endian::little ? __builtin_bswap32(rotated) : rotated;
   return (uint64_t{in_memory} << 32) | in_memory;
 }
 
-void append_frame(std::string& out, Opcode op,
-                  std::span<const std::byte> payload, bool fin,
+void append_frame(std::string& out, Opcode op, std::span<const std::byte> payload, bool fin,
                   const uint32_t* mask) {
   std::array<std::byte, kMaxHeaderBytes> header{};
   size_t n = encode_header(header, op, payload.size(), fin);
@@ -44,8 +43,8 @@ void append_frame(std::string& out, Opcode op,
 
 }  // namespace
 
-size_t encode_header(std::span<std::byte, kMaxHeaderBytes> out, Opcode op,
-                     uint64_t payload_len, bool fin) {
+size_t encode_header(std::span<std::byte, kMaxHeaderBytes> out, Opcode op, uint64_t payload_len,
+                     bool fin) {
   out[0] = static_cast<std::byte>(op) | (fin ? kFinBit : std::byte{0});
   if (payload_len < 126) {
     out[1] = static_cast<std::byte>(payload_len);
@@ -64,14 +63,13 @@ size_t encode_header(std::span<std::byte, kMaxHeaderBytes> out, Opcode op,
   return 10;
 }
 
-void append_client_frame(std::string& out, Opcode op,
-                         std::span<const std::byte> payload, uint32_t mask,
-                         bool fin) {
+void append_client_frame(std::string& out, Opcode op, std::span<const std::byte> payload,
+                         uint32_t mask, bool fin) {
   append_frame(out, op, payload, fin, &mask);
 }
 
-void append_server_frame(std::string& out, Opcode op,
-                         std::span<const std::byte> payload, bool fin) {
+void append_server_frame(std::string& out, Opcode op, std::span<const std::byte> payload,
+                         bool fin) {
   append_frame(out, op, payload, fin, nullptr);
 }
 

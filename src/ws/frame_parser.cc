@@ -19,12 +19,9 @@ constexpr uint8_t kMaskBit = 0x80;
 constexpr uint8_t kLenBits = 0x7F;
 constexpr size_t kMinBuffer = 256;
 // Leaves room for a control frame after a maximal message in a uint32_t.
-constexpr size_t kMaxMessageLimit =
-    std::numeric_limits<uint32_t>::max() - 2 * kMaxControlPayload;
+constexpr size_t kMaxMessageLimit = std::numeric_limits<uint32_t>::max() - 2 * kMaxControlPayload;
 
-uint8_t byte_at(std::span<const std::byte> b, size_t i) {
-  return static_cast<uint8_t>(b[i]);
-}
+uint8_t byte_at(std::span<const std::byte> b, size_t i) { return static_cast<uint8_t>(b[i]); }
 
 uint64_t read_be(std::span<const std::byte> b, size_t pos, size_t n) {
   uint64_t v = 0;
@@ -34,15 +31,12 @@ uint64_t read_be(std::span<const std::byte> b, size_t pos, size_t n) {
 
 bool is_control(Opcode op) { return (static_cast<uint8_t>(op) & 0x08) != 0; }
 
-bool is_known_opcode(uint8_t op) {
-  return op <= 2 || (op >= 8 && op <= 10);
-}
+bool is_known_opcode(uint8_t op) { return op <= 2 || (op >= 8 && op <= 10); }
 
 }  // namespace
 
 FrameParser::FrameParser(Role role, size_t max_message_bytes)
-    : max_message_(static_cast<uint32_t>(
-          std::min(max_message_bytes, kMaxMessageLimit))),
+    : max_message_(static_cast<uint32_t>(std::min(max_message_bytes, kMaxMessageLimit))),
       role_(role) {}
 
 FrameParser::~FrameParser() { free_buffer(); }
@@ -75,8 +69,7 @@ FrameParser& FrameParser::operator=(FrameParser&& other) noexcept {
 }
 
 bool FrameParser::idle() const {
-  return state_ != State::kPayload && header_len_ == 0 &&
-         msg_op_ == Opcode::kContinuation;
+  return state_ != State::kPayload && header_len_ == 0 && msg_op_ == Opcode::kContinuation;
 }
 
 void FrameParser::release() {
@@ -101,8 +94,7 @@ Result<Event, CloseCode> FrameParser::next(std::span<std::byte>& in) {
       }
       if (!*header) return ev;
     }
-    auto step = is_control(frame_op_) ? read_control(in, ev)
-                                      : read_data(in, ev);
+    auto step = is_control(frame_op_) ? read_control(in, ev) : read_data(in, ev);
     if (!step.ok()) {
       state_ = State::kDone;
       return Err(step.error());
@@ -130,8 +122,7 @@ size_t FrameParser::header_size(std::span<const std::byte> h) {
 
 // Everything the first two bytes can break is reported before the rest of
 // the header arrives.
-Result<void, CloseCode> FrameParser::check_first_bytes(
-    std::span<const std::byte> h) const {
+Result<void, CloseCode> FrameParser::check_first_bytes(std::span<const std::byte> h) const {
   const uint8_t b0 = byte_at(h, 0);
   const uint8_t b1 = byte_at(h, 1);
   const uint8_t op = b0 & kOpcodeBits;
@@ -179,8 +170,7 @@ Result<bool, CloseCode> FrameParser::read_header(std::span<std::byte>& in) {
 }
 
 // REQUIRES: `h` is a whole header that passed check_first_bytes().
-Result<bool, CloseCode> FrameParser::finish_header(
-    std::span<const std::byte> h) {
+Result<bool, CloseCode> FrameParser::finish_header(std::span<const std::byte> h) {
   const uint8_t len7 = byte_at(h, 1) & kLenBits;
   size_t pos = 2;
   uint64_t len = len7;
@@ -197,8 +187,7 @@ Result<bool, CloseCode> FrameParser::finish_header(
   // receiver to reject them.
   frame_op_ = static_cast<Opcode>(byte_at(h, 0) & kOpcodeBits);
   fin_ = (byte_at(h, 0) & kFinBit) != 0;
-  mask_ = role_ == Role::kServer
-              ? static_cast<uint32_t>(read_be(h, pos, 4)) : 0;
+  mask_ = role_ == Role::kServer ? static_cast<uint32_t>(read_be(h, pos, 4)) : 0;
   if (!is_control(frame_op_)) {
     // Announced size alone decides 1009: nothing is buffered first.
     if (len > max_message_ - msg_len_) return Err(CloseCode::kMessageTooBig);
@@ -219,8 +208,8 @@ void FrameParser::unmask(std::span<std::byte> chunk) {
   mask_phase_ = static_cast<uint8_t>((mask_phase_ + chunk.size()) & 3);
 }
 
-Result<FrameParser::Step, CloseCode> FrameParser::read_control(
-    std::span<std::byte>& in, Event& ev) {
+Result<FrameParser::Step, CloseCode> FrameParser::read_control(std::span<std::byte>& in,
+                                                               Event& ev) {
   std::span<std::byte> payload;
   if (ctrl_len_ == 0 && in.size() >= frame_left_) {
     payload = in.first(frame_left_);
@@ -245,8 +234,8 @@ Result<FrameParser::Step, CloseCode> FrameParser::read_control(
   return control_event(payload, ev);
 }
 
-Result<FrameParser::Step, CloseCode> FrameParser::control_event(
-    std::span<const std::byte> payload, Event& ev) {
+Result<FrameParser::Step, CloseCode> FrameParser::control_event(std::span<const std::byte> payload,
+                                                                Event& ev) {
   ev.opcode = frame_op_;
   ev.payload = payload;
   switch (frame_op_) {
@@ -261,8 +250,8 @@ Result<FrameParser::Step, CloseCode> FrameParser::control_event(
   }
 }
 
-Result<FrameParser::Step, CloseCode> FrameParser::close_event(
-    std::span<const std::byte> payload, Event& ev) {
+Result<FrameParser::Step, CloseCode> FrameParser::close_event(std::span<const std::byte> payload,
+                                                              Event& ev) {
   // RFC 6455 §5.5.1: after a close frame the peer sends no more frames.
   state_ = State::kDone;
   ev.kind = Event::Kind::kClose;
@@ -281,8 +270,7 @@ Result<FrameParser::Step, CloseCode> FrameParser::close_event(
   return Step::kEvent;
 }
 
-Result<FrameParser::Step, CloseCode> FrameParser::read_data(
-    std::span<std::byte>& in, Event& ev) {
+Result<FrameParser::Step, CloseCode> FrameParser::read_data(std::span<std::byte>& in, Event& ev) {
   const bool text = msg_op_ == Opcode::kText;
   // Zero copy: the rest of the message lies wholly in `in`.
   if (msg_len_ == 0 && fin_ && in.size() >= frame_left_) {
@@ -312,8 +300,8 @@ Result<FrameParser::Step, CloseCode> FrameParser::read_data(
   return finish_message({buf_, msg_len_}, ev);
 }
 
-Result<FrameParser::Step, CloseCode> FrameParser::finish_message(
-    std::span<const std::byte> payload, Event& ev) {
+Result<FrameParser::Step, CloseCode> FrameParser::finish_message(std::span<const std::byte> payload,
+                                                                 Event& ev) {
   // RFC 6455 §8.1: a text message must end on a code point boundary.
   if (msg_op_ == Opcode::kText && !utf8_.complete()) {
     return Err(CloseCode::kInvalidPayload);

@@ -2,7 +2,6 @@
 
 // wolfSSL's configuration must precede any of its headers.
 #include <wolfssl/options.h>
-
 #include <wolfssl/wolfcrypt/coding.h>
 #include <wolfssl/wolfcrypt/hash.h>
 #include <wolfssl/wolfcrypt/sha.h>
@@ -17,8 +16,8 @@ namespace {
 constexpr size_t kKeyChars = 24;  // base64 of 16 bytes, with "=="
 
 bool is_base64_char(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-         (c >= '0' && c <= '9') || c == '+' || c == '/';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+         c == '/';
 }
 
 }  // namespace
@@ -40,17 +39,14 @@ std::string accept_key(std::string_view client_key) {
 
   std::array<byte, WC_SHA_DIGEST_SIZE> digest{};
   const int hashed = wc_ShaHash(reinterpret_cast<const byte*>(input.data()),
-                                static_cast<word32>(input.size()),
-                                digest.data());
+                                static_cast<word32>(input.size()), digest.data());
   RC_CHECK(hashed == 0);
 
   std::array<byte, 32> encoded{};  // 28 characters for a 20-byte digest
   word32 encoded_len = encoded.size();
-  const int coded = Base64_Encode_NoNl(digest.data(), digest.size(),
-                                       encoded.data(), &encoded_len);
+  const int coded = Base64_Encode_NoNl(digest.data(), digest.size(), encoded.data(), &encoded_len);
   RC_CHECK(coded == 0);
-  return std::string(reinterpret_cast<const char*>(encoded.data()),
-                     encoded_len);
+  return std::string(reinterpret_cast<const char*>(encoded.data()), encoded_len);
 }
 
 }  // namespace ringchat::ws

@@ -55,30 +55,48 @@ constexpr Class class_of(unsigned b) {
 
 constexpr State from_accept(Class c) {
   switch (c) {
-    case kAscii: return kAccept;
-    case kLead2: return kNeed1;
-    case kLeadE0: return kAfterE0;
-    case kLead3: return kNeed2;
-    case kLeadED: return kAfterED;
-    case kLeadF0: return kAfterF0;
-    case kLead4: return kNeed3;
-    case kLeadF4: return kAfterF4;
-    default: return kReject;
+    case kAscii:
+      return kAccept;
+    case kLead2:
+      return kNeed1;
+    case kLeadE0:
+      return kAfterE0;
+    case kLead3:
+      return kNeed2;
+    case kLeadED:
+      return kAfterED;
+    case kLeadF0:
+      return kAfterF0;
+    case kLead4:
+      return kNeed3;
+    case kLeadF4:
+      return kAfterF4;
+    default:
+      return kReject;
   }
 }
 
 constexpr State step(State s, Class c) {
   const bool cont = c == kCont8 || c == kCont9 || c == kContA;
   switch (s) {
-    case kAccept: return from_accept(c);
-    case kNeed1: return cont ? kAccept : kReject;
-    case kNeed2: return cont ? kNeed1 : kReject;
-    case kNeed3: return cont ? kNeed2 : kReject;
-    case kAfterE0: return c == kContA ? kNeed1 : kReject;
-    case kAfterED: return (c == kCont8 || c == kCont9) ? kNeed1 : kReject;
-    case kAfterF0: return (c == kCont9 || c == kContA) ? kNeed2 : kReject;
-    case kAfterF4: return c == kCont8 ? kNeed2 : kReject;
-    default: return kReject;
+    case kAccept:
+      return from_accept(c);
+    case kNeed1:
+      return cont ? kAccept : kReject;
+    case kNeed2:
+      return cont ? kNeed1 : kReject;
+    case kNeed3:
+      return cont ? kNeed2 : kReject;
+    case kAfterE0:
+      return c == kContA ? kNeed1 : kReject;
+    case kAfterED:
+      return (c == kCont8 || c == kCont9) ? kNeed1 : kReject;
+    case kAfterF0:
+      return (c == kCont9 || c == kContA) ? kNeed2 : kReject;
+    case kAfterF4:
+      return c == kCont8 ? kNeed2 : kReject;
+    default:
+      return kReject;
   }
 }
 

@@ -13,12 +13,21 @@
 namespace ringchat::app {
 namespace {
 
-constexpr const char* kEnvNames[] = {
-    "RINGCHAT_PORT",          "RINGCHAT_BIND",          "RINGCHAT_THREADS",
-    "RINGCHAT_MAX_MESSAGE",   "RINGCHAT_MAX_HEADER",    "RINGCHAT_PING_INTERVAL",
-    "RINGCHAT_HANDSHAKE_TIMEOUT", "RINGCHAT_DRAIN_TIMEOUT", "RINGCHAT_SEND_BACKLOG",
-    "RINGCHAT_NO_ECHO",       "RINGCHAT_RCVBUF",        "RINGCHAT_SNDBUF",
-    "RINGCHAT_LOG_LEVEL",     "RINGCHAT_SHARD_BACKLOG", "RINGCHAT_REUSE_PORT"};
+constexpr const char* kEnvNames[] = {"RINGCHAT_PORT",
+                                     "RINGCHAT_BIND",
+                                     "RINGCHAT_THREADS",
+                                     "RINGCHAT_MAX_MESSAGE",
+                                     "RINGCHAT_MAX_HEADER",
+                                     "RINGCHAT_PING_INTERVAL",
+                                     "RINGCHAT_HANDSHAKE_TIMEOUT",
+                                     "RINGCHAT_DRAIN_TIMEOUT",
+                                     "RINGCHAT_SEND_BACKLOG",
+                                     "RINGCHAT_NO_ECHO",
+                                     "RINGCHAT_RCVBUF",
+                                     "RINGCHAT_SNDBUF",
+                                     "RINGCHAT_LOG_LEVEL",
+                                     "RINGCHAT_SHARD_BACKLOG",
+                                     "RINGCHAT_REUSE_PORT"};
 
 // Runs parse_config over a command line with every RINGCHAT_* variable
 // cleared (and restored afterwards), plus config files made on demand.
@@ -87,12 +96,33 @@ TEST_F(ConfigTest, DefaultsWithNoArguments) {
 }
 
 TEST_F(ConfigTest, EachFlagParses) {
-  const Config c = parse_ok({"--port", "9000", "--bind", "127.0.0.1", "--threads", "3",
-                             "--max-message", "4096", "--max-header", "2048",
-                             "--ping-interval", "1000", "--handshake-timeout", "500",
-                             "--drain-timeout", "0", "--send-backlog", "65536",
-                             "--no-echo", "--rcvbuf", "8192", "--sndbuf", "16384",
-                             "--log-level", "debug", "--shard-backlog", "2097152",
+  const Config c = parse_ok({"--port",
+                             "9000",
+                             "--bind",
+                             "127.0.0.1",
+                             "--threads",
+                             "3",
+                             "--max-message",
+                             "4096",
+                             "--max-header",
+                             "2048",
+                             "--ping-interval",
+                             "1000",
+                             "--handshake-timeout",
+                             "500",
+                             "--drain-timeout",
+                             "0",
+                             "--send-backlog",
+                             "65536",
+                             "--no-echo",
+                             "--rcvbuf",
+                             "8192",
+                             "--sndbuf",
+                             "16384",
+                             "--log-level",
+                             "debug",
+                             "--shard-backlog",
+                             "2097152",
                              "--reuse-port"});
   EXPECT_EQ(c.shard.port, 9000);
   EXPECT_EQ(c.shard.bind, "127.0.0.1");
@@ -118,9 +148,7 @@ TEST_F(ConfigTest, EqualsFormParses) {
   EXPECT_EQ(c.shard.max_message, 65536u);
 }
 
-TEST_F(ConfigTest, PortZeroMeansAnyFreePort) {
-  EXPECT_EQ(parse_ok({"--port", "0"}).shard.port, 0);
-}
+TEST_F(ConfigTest, PortZeroMeansAnyFreePort) { EXPECT_EQ(parse_ok({"--port", "0"}).shard.port, 0); }
 
 TEST_F(ConfigTest, EchoIsOnUnlessNoEcho) {
   EXPECT_TRUE(parse_ok({}).shard.echo);
@@ -163,7 +191,9 @@ TEST_F(ConfigTest, BoundsAreInclusive) {
 TEST_F(ConfigTest, PortOutOfRangeIsRejected) { expect_rejected({"--port", "65536"}, "--port"); }
 TEST_F(ConfigTest, NegativePortIsRejected) { expect_rejected({"--port=-1"}, "--port"); }
 TEST_F(ConfigTest, NonNumericPortIsRejected) { expect_rejected({"--port", "http"}, "--port"); }
-TEST_F(ConfigTest, TooManyThreadsIsRejected) { expect_rejected({"--threads", "1025"}, "--threads"); }
+TEST_F(ConfigTest, TooManyThreadsIsRejected) {
+  expect_rejected({"--threads", "1025"}, "--threads");
+}
 TEST_F(ConfigTest, MaxMessageBelowControlFrameIsRejected) {
   expect_rejected({"--max-message", "124"}, "--max-message");
 }
@@ -363,11 +393,10 @@ TEST_F(ConfigTest, HelpExitsZeroAndDocumentsEveryFlag) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, 0);
   const std::string& help = r.error().message;
-  for (const char* flag :
-       {"--port", "--bind", "--threads", "--max-message", "--max-header", "--ping-interval",
-        "--handshake-timeout", "--drain-timeout", "--send-backlog", "--no-echo", "--rcvbuf",
-        "--sndbuf", "--log-level", "--config", "--version", "--help", "--shard-backlog",
-        "--reuse-port"}) {
+  for (const char* flag : {"--port", "--bind", "--threads", "--max-message", "--max-header",
+                           "--ping-interval", "--handshake-timeout", "--drain-timeout",
+                           "--send-backlog", "--no-echo", "--rcvbuf", "--sndbuf", "--log-level",
+                           "--config", "--version", "--help", "--shard-backlog", "--reuse-port"}) {
     EXPECT_NE(help.find(flag), std::string::npos) << flag << " missing from:\n" << help;
   }
   for (const char* env : kEnvNames) {

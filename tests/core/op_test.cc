@@ -7,9 +7,8 @@
 namespace ringchat::core {
 namespace {
 
-constexpr Op kAllOps[] = {Op::kNone,   Op::kAccept,   Op::kRecv,
-                          Op::kSend,   Op::kShutdown, Op::kClose,
-                          Op::kCancel, Op::kDoorbell, Op::kStop};
+constexpr Op kAllOps[] = {Op::kNone,  Op::kAccept, Op::kRecv,     Op::kSend, Op::kShutdown,
+                          Op::kClose, Op::kCancel, Op::kDoorbell, Op::kStop};
 
 void expect_round_trip(Op op, uint32_t slot, uint32_t gen) {
   const Tag t = unpack(pack(op, slot, gen));

@@ -54,9 +54,7 @@ class ReactorTest : public testing::Test {
     io_uring_sqe_set_data64(sqe, pack(Op::kRecv, slot, 1));
   }
 
-  void make_pair() {
-    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds_), 0);
-  }
+  void make_pair() { ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds_), 0); }
   void send_text(const std::string& s) {
     ASSERT_EQ(write(fds_[1], s.data(), s.size()), static_cast<ssize_t>(s.size()));
   }

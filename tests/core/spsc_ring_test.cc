@@ -206,8 +206,7 @@ void run_stress(Make make, bool batched, bool drain) {
     }
   });
   cpu_set_t saved;
-  const bool restore =
-      pthread_getaffinity_np(pthread_self(), sizeof(saved), &saved) == 0;
+  const bool restore = pthread_getaffinity_np(pthread_self(), sizeof(saved), &saved) == 0;
   try_pin(1);
   uint64_t expect = 0;
   uint64_t bad = 0;

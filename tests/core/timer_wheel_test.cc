@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <array>
-#include <optional>
 #include <functional>
 #include <map>
+#include <optional>
 #include <random>
 #include <vector>
 
@@ -23,9 +23,7 @@ class TimerWheelTest : public ::testing::Test {
  protected:
   // Schedules node i at the wheel's current time.
   void arm(size_t i, uint64_t delay_ms) { wheel_.schedule(nodes_[i], delay_ms); }
-  size_t index(const TimerNode& n) const {
-    return static_cast<size_t>(&n - nodes_.data());
-  }
+  size_t index(const TimerNode& n) const { return static_cast<size_t>(&n - nodes_.data()); }
   // Advances to kOrigin + ms, returning the indices that fired, in order.
   std::vector<size_t> at(uint64_t ms) {
     std::vector<size_t> fired;
@@ -245,9 +243,7 @@ class ModelWheel {
   }
   bool armed(size_t id) const { return where_[id].has_value(); }
   uint64_t due_tick(size_t id) const { return (*where_[id])->first; }
-  bool any_due(uint64_t now) const {
-    return !map_.empty() && map_.begin()->first <= now / kTick;
-  }
+  bool any_due(uint64_t now) const { return !map_.empty() && map_.begin()->first <= now / kTick; }
   std::optional<uint64_t> next_timeout(uint64_t now) const {
     if (map_.empty()) return std::nullopt;
     const uint64_t due = map_.begin()->first * kTick;

@@ -20,8 +20,7 @@ struct Outcome {
 
 // Feeds `text` cut at `cuts` (ascending offsets) until a request completes
 // or an error stops it.
-Outcome feed_pieces(RequestParser& parser, std::string_view text,
-                    const std::vector<size_t>& cuts) {
+Outcome feed_pieces(RequestParser& parser, std::string_view text, const std::vector<size_t>& cuts) {
   Outcome out;
   size_t begin = 0;
   for (size_t i = 0; i <= cuts.size() && !out.done; ++i) {
@@ -39,15 +38,12 @@ Outcome feed_pieces(RequestParser& parser, std::string_view text,
   return out;
 }
 
-Outcome feed_pieces(std::string_view text, const std::vector<size_t>& cuts,
-                    Limits limits = {}) {
+Outcome feed_pieces(std::string_view text, const std::vector<size_t>& cuts, Limits limits = {}) {
   RequestParser parser(limits);
   return feed_pieces(parser, text, cuts);
 }
 
-Outcome parse(std::string_view text, Limits limits = {}) {
-  return feed_pieces(text, {}, limits);
-}
+Outcome parse(std::string_view text, Limits limits = {}) { return feed_pieces(text, {}, limits); }
 
 Outcome parse_byte_by_byte(std::string_view text, Limits limits = {}) {
   std::vector<size_t> cuts;
@@ -55,9 +51,7 @@ Outcome parse_byte_by_byte(std::string_view text, Limits limits = {}) {
   return feed_pieces(text, cuts, limits);
 }
 
-int status_of(std::string_view text, Limits limits = {}) {
-  return parse(text, limits).status;
-}
+int status_of(std::string_view text, Limits limits = {}) { return parse(text, limits).status; }
 
 constexpr std::string_view kGet =
     "GET /ws/lobby%20one?since=12:34&token=x HTTP/1.1\r\n"
@@ -124,10 +118,9 @@ TEST(RequestParser, MapsMethods) {
     Method method;
   };
   for (Case c :
-       {Case{"GET", Method::kGet}, Case{"HEAD", Method::kHead},
-        Case{"POST", Method::kPost}, Case{"PUT", Method::kPut},
-        Case{"DELETE", Method::kDelete}, Case{"OPTIONS", Method::kOptions},
-        Case{"PATCH", Method::kOther}}) {
+       {Case{"GET", Method::kGet}, Case{"HEAD", Method::kHead}, Case{"POST", Method::kPost},
+        Case{"PUT", Method::kPut}, Case{"DELETE", Method::kDelete},
+        Case{"OPTIONS", Method::kOptions}, Case{"PATCH", Method::kOther}}) {
     std::string text = std::string(c.name) + " /x HTTP/1.1\r\nHost: h\r\n\r\n";
     Outcome o = parse(text);
     ASSERT_TRUE(o.done) << c.name;
@@ -163,8 +156,7 @@ TEST(RequestParser, StopsAfterFirstPipelinedRequest) {
 }
 
 TEST(RequestParser, ServesPipelinedRequestsAfterReset) {
-  std::string three =
-      std::string(kPlainGet) + std::string(kPostLength) + std::string(kGet);
+  std::string three = std::string(kPlainGet) + std::string(kPostLength) + std::string(kGet);
   RequestParser parser(Limits{});
   std::string_view rest = three;
   std::vector<std::string> paths;
@@ -177,8 +169,7 @@ TEST(RequestParser, ServesPipelinedRequestsAfterReset) {
     rest.remove_prefix(*r);
     parser.reset();
   }
-  EXPECT_EQ(paths, (std::vector<std::string>{"/sse/room", "/rooms/r/messages",
-                                             "/ws/lobby one"}));
+  EXPECT_EQ(paths, (std::vector<std::string>{"/sse/room", "/rooms/r/messages", "/ws/lobby one"}));
 }
 
 TEST(RequestParser, ResetForgetsPreviousRequest) {
@@ -359,8 +350,7 @@ TEST(RequestParser, Rejects431WhenHeadersExceedLimit) {
 
 TEST(RequestParser, Rejects431WhenHeadersExceedLimitByteByByte) {
   Limits limits{.max_header_bytes = 256};
-  EXPECT_EQ(parse_byte_by_byte(request_with_header_bytes(257), limits).status,
-            431);
+  EXPECT_EQ(parse_byte_by_byte(request_with_header_bytes(257), limits).status, 431);
 }
 
 TEST(RequestParser, Rejects431AsSoonAsLimitIsPassed) {
@@ -410,8 +400,7 @@ TEST(RequestParser, IgnoresTrailersForHeaderFields) {
 TEST(RequestParser, Rejects431ForOversizedTrailers) {
   Limits limits{.max_header_bytes = 128};
   std::string text =
-      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: " +
-      std::string(200, 't');
+      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: " + std::string(200, 't');
   EXPECT_EQ(status_of(text, limits), 431);
   EXPECT_EQ(parse_byte_by_byte(text, limits).status, 431);
 }
@@ -419,8 +408,7 @@ TEST(RequestParser, Rejects431ForOversizedTrailers) {
 TEST(RequestParser, Rejects413ForOversizedChunkExtensions) {
   Limits limits{.max_header_bytes = 128};
   std::string text =
-      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1;e=" +
-      std::string(200, 'e');
+      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1;e=" + std::string(200, 'e');
   EXPECT_EQ(status_of(text, limits), 413);
 }
 
@@ -441,12 +429,10 @@ TEST(RequestParser, SurvivesSeededRandomGarbage) {
   std::mt19937 rng(20240601);
   const std::string_view alphabet = "GET /HTP1.\r\n: abcXYZ%?&=\t\x01\x7f\xff";
   for (int round = 0; round < 2000; ++round) {
-    std::string text =
-        round % 2 == 0 ? "" : std::string(kGet.substr(0, rng() % kGet.size()));
+    std::string text = round % 2 == 0 ? "" : std::string(kGet.substr(0, rng() % kGet.size()));
     size_t n = rng() % 300;
     for (size_t i = 0; i < n; ++i) {
-      text.push_back(round % 3 == 0 ? char(rng())
-                                    : alphabet[rng() % alphabet.size()]);
+      text.push_back(round % 3 == 0 ? char(rng()) : alphabet[rng() % alphabet.size()]);
     }
     Limits limits{.max_header_bytes = 200};
     Outcome whole = parse(text, limits);
@@ -457,9 +443,8 @@ TEST(RequestParser, SurvivesSeededRandomGarbage) {
       EXPECT_EQ(whole.consumed, text.size());  // need more: all taken
     }
     if (whole.status != 0) {
-      EXPECT_TRUE(whole.status == 400 || whole.status == 413 ||
-                  whole.status == 431 || whole.status == 501 ||
-                  whole.status == 505)
+      EXPECT_TRUE(whole.status == 400 || whole.status == 413 || whole.status == 431 ||
+                  whole.status == 501 || whole.status == 505)
           << whole.status;
     }
   }

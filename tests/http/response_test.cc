@@ -50,8 +50,7 @@ TEST(MakeResponse, SaysCloseWhenNotKeepAlive) {
 }
 
 TEST(MakeResponse, AppendsExtraHeadersVerbatim) {
-  Parts p =
-      parts(make_response(405, "", "", true, "Allow: GET, HEAD\r\nX-A: b\r\n"));
+  Parts p = parts(make_response(405, "", "", true, "Allow: GET, HEAD\r\nX-A: b\r\n"));
   EXPECT_TRUE(has_line(p.head, "Allow: GET, HEAD"));
   EXPECT_TRUE(has_line(p.head, "X-A: b"));
   EXPECT_EQ(p.head.find("Content-Type"), std::string::npos);
@@ -64,8 +63,7 @@ TEST(MakeResponse, OmitsLengthAndBodyFor204) {
 }
 
 TEST(MakeResponse, LeavesConnectionOf101ToCaller) {
-  std::string r = make_response(
-      101, "", "", true, "Upgrade: websocket\r\nConnection: Upgrade\r\n");
+  std::string r = make_response(101, "", "", true, "Upgrade: websocket\r\nConnection: Upgrade\r\n");
   EXPECT_EQ(r.rfind("HTTP/1.1 101 Switching Protocols\r\n", 0), 0u);
   EXPECT_EQ(r.find("keep-alive"), std::string::npos);
   EXPECT_EQ(r.find("Content-Length"), std::string::npos);
@@ -86,8 +84,7 @@ TEST(MakeError, WritesPlainTextBodyAndCloses) {
   EXPECT_EQ(p.body, "404 Not Found: no such room\n");
   EXPECT_TRUE(has_line(p.head, "Connection: close"));
   EXPECT_TRUE(has_line(p.head, "Content-Type: text/plain; charset=utf-8"));
-  EXPECT_TRUE(
-      has_line(p.head, "Content-Length: " + std::to_string(p.body.size())));
+  EXPECT_TRUE(has_line(p.head, "Content-Length: " + std::to_string(p.body.size())));
 }
 
 TEST(MakeError, OmitsColonWithoutDetailAndKeepsExtraHeaders) {

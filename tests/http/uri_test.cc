@@ -59,13 +59,9 @@ TEST(QueryParam, GivesEmptyValueWithoutEquals) {
   EXPECT_EQ(query_param("a&b=", "b"), "");
 }
 
-TEST(QueryParam, FirstOccurrenceWins) {
-  EXPECT_EQ(query_param("x=1&x=2", "x"), "1");
-}
+TEST(QueryParam, FirstOccurrenceWins) { EXPECT_EQ(query_param("x=1&x=2", "x"), "1"); }
 
-TEST(QueryParam, KeepsEqualsInValue) {
-  EXPECT_EQ(query_param("t=a=b", "t"), "a=b");
-}
+TEST(QueryParam, KeepsEqualsInValue) { EXPECT_EQ(query_param("t=a=b", "t"), "a=b"); }
 
 TEST(QueryParam, ReturnsNulloptForBadEscape) {
   EXPECT_EQ(query_param("since=%zz", "since"), std::nullopt);

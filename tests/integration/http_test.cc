@@ -40,11 +40,12 @@ TEST_F(HttpTest, PlainGetOnRoomIs426WithVersionHeader) {
 
 TEST_F(HttpTest, WrongWebSocketVersionIs426) {
   std::string resp;
-  EXPECT_EQ(status(get("/ws/lobby",
-                       "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                       "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n"),
-                   &resp),
-            426);
+  EXPECT_EQ(
+      status(get("/ws/lobby",
+                 "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n"),
+             &resp),
+      426);
   EXPECT_NE(resp.find("Sec-WebSocket-Version: 13"), std::string::npos);
 }
 

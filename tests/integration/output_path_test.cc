@@ -120,7 +120,8 @@ void expect_message(Client& c, const std::string& want, Opcode op, int timeout_m
 void run_lone_flooders(unsigned shards, int rounds, int per_round) {
   auto cfg = test_config(shards);
   cfg.ping_interval_ms = 300;
-  cfg.close_timeout_ms = kPatientCloseMs;  // a reader paused by backpressure is judged one interval later
+  cfg.close_timeout_ms =
+      kPatientCloseMs;  // a reader paused by backpressure is judged one interval later
   TestServer server(cfg);
   ASSERT_NE(server.port(), 0);
   const std::string pattern = client_frames(Opcode::kBinary, 1000, 64);
@@ -245,7 +246,8 @@ TEST(OutputPath, ReaderThatKeepsUpIsNotClosedForABurst) {
   const auto& last = got.back();
   ASSERT_EQ(got.size(), sent.size())
       << "echoes stopped after " << got.size() - 1 << ": "
-      << (!last ? "nothing more" : "closed " + std::to_string(last->close_code) + " " + last->payload)
+      << (!last ? "nothing more"
+                : "closed " + std::to_string(last->close_code) + " " + last->payload)
       << ";" << output_counters(server);
   for (size_t i = 0; i < sent.size(); ++i) {
     ASSERT_TRUE(got[i]) << "message " << i << " missing";

@@ -66,7 +66,8 @@ TEST_F(PortTest, SecondServerOnAPortInUseRefusesToStart) {
   ASSERT_FALSE(r.ok()) << "a second server joined port " << port_;
   const std::string& e = r.error();
   EXPECT_NE(e.find("port " + std::to_string(port_) + " on 127.0.0.1 is already in use"),
-            std::string::npos) << e;
+            std::string::npos)
+      << e;
   EXPECT_NE(e.find("another ringchat"), std::string::npos) << e;
   EXPECT_NE(e.find("--reuse-port"), std::string::npos) << e;
   EXPECT_TRUE(healthy(port_)) << "the first server must go on serving";
@@ -92,8 +93,8 @@ TEST_F(PortTest, AfterTheHandOverTheNewServerGetsEveryConnection) {
   old_server.stop();
   old_server.wait();
   for (int i = 0; i < 20; ++i) {
-    ASSERT_TRUE(healthy(port_))
-        << "connection " << i << " got no answer: the stopped server still listens";
+    ASSERT_TRUE(healthy(port_)) << "connection " << i
+                                << " got no answer: the stopped server still listens";
   }
 }
 

@@ -150,9 +150,15 @@ std::optional<WsMessage> Client::recv(int timeout_ms) {
       WsMessage m;
       m.payload = std::string(ws::as_string_view(r->payload));
       switch (r->kind) {
-        case ws::Event::Kind::kMessage: m.op = r->opcode; break;
-        case ws::Event::Kind::kPing: m.op = ws::Opcode::kPing; break;
-        case ws::Event::Kind::kPong: m.op = ws::Opcode::kPong; break;
+        case ws::Event::Kind::kMessage:
+          m.op = r->opcode;
+          break;
+        case ws::Event::Kind::kPing:
+          m.op = ws::Opcode::kPing;
+          break;
+        case ws::Event::Kind::kPong:
+          m.op = ws::Opcode::kPong;
+          break;
         default:
           m.op = ws::Opcode::kClose;
           m.close_code = r->close_code;
@@ -195,9 +201,7 @@ uint16_t Client::read_until_close(int timeout_ms) {
   }
 }
 
-void Client::close_now() {
-  shutdown(fd_, SHUT_WR);
-}
+void Client::close_now() { shutdown(fd_, SHUT_WR); }
 
 void Client::reset_now() {
   linger lg{1, 0};

@@ -144,7 +144,7 @@ TEST(LocalFrame, LastLocalReleaseFreesTheFrameWhenItWasTheLastHolder) {
 
 TEST(LocalFrame, TwoShardsEachHoldTheirOwnReference) {
   Frame* f = Frame::create(1);
-  f->refs.store(2);  // one reference per member shard
+  f->refs.store(2);      // one reference per member shard
   f->refs.fetch_add(1);  // and the test's
   LocalFrame* a = LocalFrame::create(f, 1);
   LocalFrame* b = LocalFrame::create(f, 2);

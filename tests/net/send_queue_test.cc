@@ -330,7 +330,8 @@ TEST_F(SendQueueTest, SendmsgOverASocketDeliversEverything) {
   const int small = 4096;
   setsockopt(fds[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
   std::mt19937 rng(99);
-  for (int i = 0; i < 300; ++i) push(std::string(1 + rng() % 2000, static_cast<char>('a' + i % 26)));
+  for (int i = 0; i < 300; ++i)
+    push(std::string(1 + rng() % 2000, static_cast<char>('a' + i % 26)));
   std::string got;
   char buf[65536];
   int partial = 0;
@@ -341,10 +342,12 @@ TEST_F(SendQueueTest, SendmsgOverASocketDeliversEverything) {
     const size_t wrote = n < 0 ? 0 : static_cast<size_t>(n);
     if (wrote < iov_text(m).size()) ++partial;
     queue_->complete(wrote);
-    for (ssize_t r; (r = read(fds[1], buf, sizeof(buf))) > 0;) got.append(buf, static_cast<size_t>(r));
+    for (ssize_t r; (r = read(fds[1], buf, sizeof(buf))) > 0;)
+      got.append(buf, static_cast<size_t>(r));
   }
   close(fds[0]);
-  for (ssize_t r; (r = read(fds[1], buf, sizeof(buf))) > 0;) got.append(buf, static_cast<size_t>(r));
+  for (ssize_t r; (r = read(fds[1], buf, sizeof(buf))) > 0;)
+    got.append(buf, static_cast<size_t>(r));
   close(fds[1]);
   EXPECT_EQ(got, pushed_);
   EXPECT_GT(partial, 0) << "the test meant to exercise partial sends";

@@ -23,8 +23,7 @@ TEST(FrameEncoder, HeaderUsesMinimalLengthEncoding) {
   EXPECT_EQ(header(Opcode::kText, 125), bytes({0x81, 125}));
   EXPECT_EQ(header(Opcode::kBinary, 126), bytes({0x82, 126, 0, 126}));
   EXPECT_EQ(header(Opcode::kBinary, 65535), bytes({0x82, 126, 0xFF, 0xFF}));
-  EXPECT_EQ(header(Opcode::kBinary, 65536),
-            bytes({0x82, 127, 0, 0, 0, 0, 0, 1, 0, 0}));
+  EXPECT_EQ(header(Opcode::kBinary, 65536), bytes({0x82, 127, 0, 0, 0, 0, 0, 1, 0, 0}));
   EXPECT_EQ(header(Opcode::kPing, 3), bytes({0x89, 3}));
   EXPECT_EQ(header(Opcode::kContinuation, 1, false), bytes({0x00, 1}));
 }
@@ -86,8 +85,7 @@ TEST(FrameEncoder, MaskBytesMatchesBytewiseDefinition) {
       for (size_t i = 0; i < len; ++i) data[i] = std::byte(i * 13 + 5);
       mask_bytes(data, mask, offset);
       for (size_t i = 0; i < len; ++i) {
-        const auto want = static_cast<uint8_t>((i * 13 + 5) & 0xFF) ^
-                          key[(offset + i) % 4];
+        const auto want = static_cast<uint8_t>((i * 13 + 5) & 0xFF) ^ key[(offset + i) % 4];
         ASSERT_EQ(static_cast<uint8_t>(data[i]), want)
             << "len " << len << " offset " << offset << " i " << i;
       }

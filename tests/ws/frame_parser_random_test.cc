@@ -19,9 +19,15 @@ using testing::Outcome;
 using testing::Recorded;
 
 // Code points of 1-4 UTF-8 bytes, so split points fall inside sequences.
-const char* const kPieces[] = {"a", "Z", " ", "\xC2\xA9", "\xDF\xBF",
-                               "\xE2\x82\xAC", "\xEF\xBF\xBF",
-                               "\xF0\x9F\x98\x80", "\xF4\x8F\xBF\xBF"};
+const char* const kPieces[] = {"a",
+                               "Z",
+                               " ",
+                               "\xC2\xA9",
+                               "\xDF\xBF",
+                               "\xE2\x82\xAC",
+                               "\xEF\xBF\xBF",
+                               "\xF0\x9F\x98\x80",
+                               "\xF4\x8F\xBF\xBF"};
 
 struct Conversation {
   std::string wire;
@@ -38,8 +44,7 @@ std::string random_text(std::mt19937& rng, size_t max_pieces) {
 
 // Cuts `payload` into 1-4 fragments at random byte offsets (possibly inside
 // a code point) and appends them, with a ping between some of them.
-void add_message(Conversation& c, Opcode op, const std::string& payload,
-                 std::mt19937& rng) {
+void add_message(Conversation& c, Opcode op, const std::string& payload, std::mt19937& rng) {
   std::uniform_int_distribution<int> parts(1, 4);
   std::uniform_int_distribution<size_t> at(0, payload.size());
   std::vector<size_t> cuts = {0, payload.size()};
@@ -105,8 +110,7 @@ TEST(FrameParser, RandomTextCorruptionIsAlwaysCaught) {
     std::string text = random_text(rng, 30) + "\xE2\x82\xAC";
     text[rng() % text.size()] = static_cast<char>(0x80 | (rng() % 0x80));
     const bool valid = is_valid_utf8(as_bytes(text));
-    const Outcome out = testing::feed_every_way(
-        testing::client_frame(Opcode::kText, text));
+    const Outcome out = testing::feed_every_way(testing::client_frame(Opcode::kText, text));
     EXPECT_EQ(out.error.has_value(), !valid);
     if (!valid) {
       EXPECT_EQ(out.error, CloseCode::kInvalidPayload);

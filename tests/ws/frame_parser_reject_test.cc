@@ -51,19 +51,16 @@ TEST(FrameParser, RejectsUnmaskedFrameAsServer) {
 }
 
 TEST(FrameParser, RejectsMaskedFrameAsClient) {
-  expect_close(client_frame(Opcode::kText, "hi"), CloseCode::kProtocolError,
-               Role::kClient);
+  expect_close(client_frame(Opcode::kText, "hi"), CloseCode::kProtocolError, Role::kClient);
 }
 
 TEST(FrameParser, RejectsLengthWithMostSignificantBitSet) {
-  std::string wire =
-      bytes({0x82, 0x80 | 127, 0x80, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3, 4});
+  std::string wire = bytes({0x82, 0x80 | 127, 0x80, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3, 4});
   expect_close(wire, CloseCode::kProtocolError);
 }
 
 TEST(FrameParser, RejectsControlFrameOver125Bytes) {
-  expect_close(client_frame(Opcode::kPing, std::string(126, 'p')),
-               CloseCode::kProtocolError);
+  expect_close(client_frame(Opcode::kPing, std::string(126, 'p')), CloseCode::kProtocolError);
 }
 
 TEST(FrameParser, RejectsControlFrameAnnouncedOver125BeforeItsLength) {
@@ -73,13 +70,11 @@ TEST(FrameParser, RejectsControlFrameAnnouncedOver125BeforeItsLength) {
 }
 
 TEST(FrameParser, RejectsFragmentedControlFrame) {
-  expect_close(client_frame(Opcode::kPing, "x", false),
-               CloseCode::kProtocolError);
+  expect_close(client_frame(Opcode::kPing, "x", false), CloseCode::kProtocolError);
 }
 
 TEST(FrameParser, RejectsContinuationWithoutMessage) {
-  expect_close(client_frame(Opcode::kContinuation, "x"),
-               CloseCode::kProtocolError);
+  expect_close(client_frame(Opcode::kContinuation, "x"), CloseCode::kProtocolError);
 }
 
 TEST(FrameParser, RejectsContinuationAfterFinishedMessage) {
@@ -105,32 +100,27 @@ TEST(FrameParser, RejectsBinaryDuringFragmentedMessage) {
 TEST(FrameParser, RejectsFrameOverLimitFromHeaderAlone) {
   // Only the header of a 101-byte frame: 1009 before any payload arrives.
   const std::string wire = client_frame(Opcode::kBinary, std::string(101, 'x'));
-  expect_close(wire.substr(0, 2 + 4), CloseCode::kMessageTooBig,
-               Role::kServer, 100);
+  expect_close(wire.substr(0, 2 + 4), CloseCode::kMessageTooBig, Role::kServer, 100);
 }
 
 TEST(FrameParser, RejectsHugeAnnouncedFrame) {
   std::string wire =
-      bytes({0x82, 0x80 | 127, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
-             1, 2, 3, 4});
+      bytes({0x82, 0x80 | 127, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 1, 2, 3, 4});
   expect_close(wire, CloseCode::kMessageTooBig);
 }
 
 TEST(FrameParser, RejectsFragmentsSummingOverLimit) {
   std::string wire = client_frame(Opcode::kText, std::string(60, 'a'), false);
   frame(wire, Opcode::kContinuation, std::string(41, 'b'));
-  expect_close(wire.substr(0, wire.size() - 41), CloseCode::kMessageTooBig,
-               Role::kServer, 100);
+  expect_close(wire.substr(0, wire.size() - 41), CloseCode::kMessageTooBig, Role::kServer, 100);
 }
 
 TEST(FrameParser, RejectsInvalidUtf8InText) {
-  expect_close(client_frame(Opcode::kText, "ok \xC0\x80 no"),
-               CloseCode::kInvalidPayload);
+  expect_close(client_frame(Opcode::kText, "ok \xC0\x80 no"), CloseCode::kInvalidPayload);
 }
 
 TEST(FrameParser, RejectsTextEndingMidCodePoint) {
-  expect_close(client_frame(Opcode::kText, "cut \xE2\x82"),
-               CloseCode::kInvalidPayload);
+  expect_close(client_frame(Opcode::kText, "cut \xE2\x82"), CloseCode::kInvalidPayload);
 }
 
 TEST(FrameParser, RejectsFragmentedTextEndingMidCodePoint) {
@@ -150,22 +140,19 @@ TEST(FrameParser, FailsFastOnInvalidUtf8InLaterFragment) {
   // Fragment 1 ends inside a 3-byte sequence; fragment 2 breaks it with its
   // first byte and would go on for 100 more.
   std::string wire = client_frame(Opcode::kText, "x\xE0", false);
-  const std::string second =
-      client_frame(Opcode::kContinuation, "\x80" + std::string(100, 'z'));
+  const std::string second = client_frame(Opcode::kContinuation, "\x80" + std::string(100, 'z'));
   wire += second.substr(0, 2 + 4 + 1);
   expect_close(wire, CloseCode::kInvalidPayload);
 }
 
 TEST(FrameParser, RejectsCloseBodyOfOneByte) {
-  expect_close(client_frame(Opcode::kClose, "\x03"),
-               CloseCode::kProtocolError);
+  expect_close(client_frame(Opcode::kClose, "\x03"), CloseCode::kProtocolError);
 }
 
 TEST(FrameParser, RejectsCloseWithInvalidCode) {
   for (int code : {0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000}) {
     SCOPED_TRACE(code);
-    expect_close(client_frame(Opcode::kClose, close_payload(code, "r")),
-                 CloseCode::kProtocolError);
+    expect_close(client_frame(Opcode::kClose, close_payload(code, "r")), CloseCode::kProtocolError);
   }
 }
 
@@ -176,13 +163,11 @@ TEST(FrameParser, RejectsCloseReasonInvalidUtf8) {
 
 TEST(FrameParser, RejectsAnyCallAfterAnError) {
   std::string wire = with_bits(Opcode::kText, "x", 0x40);
-  std::span<std::byte> in(reinterpret_cast<std::byte*>(wire.data()),
-                          wire.size());
+  std::span<std::byte> in(reinterpret_cast<std::byte*>(wire.data()), wire.size());
   FrameParser parser(Role::kServer, 1024);
   ASSERT_FALSE(parser.next(in).ok());
   std::string more = client_frame(Opcode::kText, "fine");
-  std::span<std::byte> again(reinterpret_cast<std::byte*>(more.data()),
-                             more.size());
+  std::span<std::byte> again(reinterpret_cast<std::byte*>(more.data()), more.size());
   EXPECT_FALSE(parser.next(again).ok());
 }
 

@@ -47,8 +47,7 @@ TEST(FrameParser, ParsesBinaryOfEveryLengthClass) {
 
 TEST(FrameParser, ReturnsWholeFrameAsSpanIntoInput) {
   std::string wire = client_frame(Opcode::kBinary, pattern(300));
-  std::span<std::byte> in(reinterpret_cast<std::byte*>(wire.data()),
-                          wire.size());
+  std::span<std::byte> in(reinterpret_cast<std::byte*>(wire.data()), wire.size());
   const std::byte* begin = in.data();
   FrameParser parser(Role::kServer, 1024);
   auto ev = parser.next(in);
@@ -63,8 +62,7 @@ TEST(FrameParser, ReturnsOneEventPerCallAndKeepsTheRest) {
   std::string wire;
   frame(wire, Opcode::kText, "one");
   frame(wire, Opcode::kText, "two");
-  std::span<std::byte> in(reinterpret_cast<std::byte*>(wire.data()),
-                          wire.size());
+  std::span<std::byte> in(reinterpret_cast<std::byte*>(wire.data()), wire.size());
   FrameParser parser(Role::kServer, 1024);
   auto first = parser.next(in);
   ASSERT_TRUE(first.ok());
@@ -89,9 +87,9 @@ TEST(FrameParser, AssemblesFragmentsWithInterleavedPings) {
   frame(wire, Opcode::kBinary, "next");
   const Outcome out = feed_every_way(wire);
   EXPECT_FALSE(out.error);
-  const std::vector<testing::Recorded> want = {
-      ping("p1"), pong("p2"), ping(""),
-      message(Opcode::kText, "Hello, world"), message(Opcode::kBinary, "next")};
+  const std::vector<testing::Recorded> want = {ping("p1"), pong("p2"), ping(""),
+                                               message(Opcode::kText, "Hello, world"),
+                                               message(Opcode::kBinary, "next")};
   EXPECT_EQ(out.events, want);
 }
 
@@ -119,8 +117,8 @@ TEST(FrameParser, AcceptsNonMinimalLengthEncoding) {
   std::string wire = bytes({0x82, 0x80 | 126, 0, 3}) + key + "abc";
   wire += bytes({0x82, 0x80 | 127, 0, 0, 0, 0, 0, 0, 0, 3}) + key + "def";
   const Outcome out = feed_every_way(wire);
-  const std::vector<testing::Recorded> want = {
-      message(Opcode::kBinary, "abc"), message(Opcode::kBinary, "def")};
+  const std::vector<testing::Recorded> want = {message(Opcode::kBinary, "abc"),
+                                               message(Opcode::kBinary, "def")};
   EXPECT_EQ(out.events, want);
 }
 
@@ -130,8 +128,7 @@ TEST(FrameParser, ClientRoleParsesUnmaskedFrames) {
   append_server_frame(wire, Opcode::kPing, as_bytes("x"));
   append_server_frame(wire, Opcode::kContinuation, as_bytes(" there"));
   const Outcome out = feed_every_way(wire, Role::kClient);
-  const std::vector<testing::Recorded> want = {
-      ping("x"), message(Opcode::kText, "hi there")};
+  const std::vector<testing::Recorded> want = {ping("x"), message(Opcode::kText, "hi there")};
   EXPECT_EQ(out.events, want);
 }
 
@@ -166,8 +163,7 @@ TEST(FrameParser, ReportsCloseCodeAndReason) {
 TEST(FrameParser, IsDoneAfterClose) {
   std::string wire = client_frame(Opcode::kClose, "");
   wire += client_frame(Opcode::kText, "late");
-  std::span<std::byte> in(reinterpret_cast<std::byte*>(wire.data()),
-                          wire.size());
+  std::span<std::byte> in(reinterpret_cast<std::byte*>(wire.data()), wire.size());
   FrameParser parser(Role::kServer, 1024);
   auto close = parser.next(in);
   ASSERT_TRUE(close.ok());
@@ -186,8 +182,7 @@ TEST(FrameParser, IdleBetweenMessagesAndReleaseFreesBuffer) {
   EXPECT_FALSE(parser.idle());
   parser.release();
   EXPECT_GT(parser.buffer_capacity(), 0u) << "release must keep a partial";
-  std::span<std::byte> rest(reinterpret_cast<std::byte*>(wire.data()) + 500,
-                            wire.size() - 500);
+  std::span<std::byte> rest(reinterpret_cast<std::byte*>(wire.data()) + 500, wire.size() - 500);
   auto ev = parser.next(rest);
   ASSERT_TRUE(ev.ok());
   EXPECT_EQ(ev->kind, Event::Kind::kMessage);
@@ -199,8 +194,7 @@ TEST(FrameParser, IdleBetweenMessagesAndReleaseFreesBuffer) {
 
 TEST(FrameParser, IsNotIdleInsideFragmentedMessage) {
   std::string wire = client_frame(Opcode::kText, "part", false);
-  std::span<std::byte> in(reinterpret_cast<std::byte*>(wire.data()),
-                          wire.size());
+  std::span<std::byte> in(reinterpret_cast<std::byte*>(wire.data()), wire.size());
   FrameParser parser(Role::kServer, 1024);
   ASSERT_TRUE(parser.next(in).ok());
   EXPECT_FALSE(parser.idle());
@@ -229,8 +223,7 @@ TEST(FrameParser, MovedParserContinuesTheMessage) {
   FrameParser a(Role::kServer, 1024);
   ASSERT_TRUE(a.next(head).ok());
   FrameParser b(std::move(a));
-  std::span<std::byte> rest(reinterpret_cast<std::byte*>(wire.data()) + 50,
-                            wire.size() - 50);
+  std::span<std::byte> rest(reinterpret_cast<std::byte*>(wire.data()) + 50, wire.size() - 50);
   auto ev = b.next(rest);
   ASSERT_TRUE(ev.ok());
   EXPECT_EQ(as_string_view(ev->payload), pattern(200));

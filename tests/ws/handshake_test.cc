@@ -7,13 +7,11 @@ namespace {
 
 TEST(Handshake, AcceptKeyMatchesRfc6455Example) {
   // RFC 6455 §1.3.
-  EXPECT_EQ(accept_key("dGhlIHNhbXBsZSBub25jZQ=="),
-            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+  EXPECT_EQ(accept_key("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
 }
 
 TEST(Handshake, AcceptKeyDependsOnEveryKeyByte) {
-  EXPECT_NE(accept_key("dGhlIHNhbXBsZSBub25jZQ=="),
-            accept_key("dGhlIHNhbXBsZSBub25jZA=="));
+  EXPECT_NE(accept_key("dGhlIHNhbXBsZSBub25jZQ=="), accept_key("dGhlIHNhbXBsZSBub25jZA=="));
   EXPECT_EQ(accept_key("AAAAAAAAAAAAAAAAAAAAAA==").size(), 28u);
 }
 

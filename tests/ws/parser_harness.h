@@ -38,16 +38,14 @@ struct Outcome {
 };
 
 inline void PrintTo(const Recorded& r, std::ostream* os) {
-  *os << "{kind " << static_cast<int>(r.kind) << ", op "
-      << static_cast<int>(r.opcode) << ", " << r.payload.size()
-      << " bytes, code " << r.close_code << "}";
+  *os << "{kind " << static_cast<int>(r.kind) << ", op " << static_cast<int>(r.opcode) << ", "
+      << r.payload.size() << " bytes, code " << r.close_code << "}";
 }
 
 inline void PrintTo(const Outcome& o, std::ostream* os) {
   *os << o.events.size() << " events [";
   for (const auto& r : o.events) PrintTo(r, os);
-  *os << "], error "
-      << (o.error ? static_cast<int>(*o.error) : 0);
+  *os << "], error " << (o.error ? static_cast<int>(*o.error) : 0);
 }
 
 inline std::string bytes(std::initializer_list<int> list) {
@@ -57,26 +55,23 @@ inline std::string bytes(std::initializer_list<int> list) {
 }
 
 // Appends one client frame (masked) carrying `payload`.
-inline void frame(std::string& wire, Opcode op, std::string_view payload,
-                  bool fin = true) {
+inline void frame(std::string& wire, Opcode op, std::string_view payload, bool fin = true) {
   append_client_frame(wire, op, as_bytes(payload), kMask, fin);
 }
 
-inline std::string client_frame(Opcode op, std::string_view payload,
-                                bool fin = true) {
+inline std::string client_frame(Opcode op, std::string_view payload, bool fin = true) {
   std::string wire;
   frame(wire, op, payload, fin);
   return wire;
 }
 
 inline Recorded record(const Event& ev) {
-  return {ev.kind, ev.opcode, std::string(as_string_view(ev.payload)),
-          ev.close_code, std::string(ev.close_reason)};
+  return {ev.kind, ev.opcode, std::string(as_string_view(ev.payload)), ev.close_code,
+          std::string(ev.close_reason)};
 }
 
 // Feeds `wire` to a fresh parser in pieces ending at `cuts` (ascending).
-inline Outcome run(Role role, size_t max, std::string_view wire,
-                   const std::vector<size_t>& cuts) {
+inline Outcome run(Role role, size_t max, std::string_view wire, const std::vector<size_t>& cuts) {
   FrameParser parser(role, max);
   Outcome out;
   size_t begin = 0;
@@ -166,11 +161,10 @@ inline Recorded pong(std::string payload) {
 }
 
 // Asserts that every way of feeding `wire` ends in `code`.
-inline void expect_close(std::string_view wire, CloseCode code,
-                         Role role = Role::kServer, size_t max = kDefaultMax) {
+inline void expect_close(std::string_view wire, CloseCode code, Role role = Role::kServer,
+                         size_t max = kDefaultMax) {
   const Outcome out = feed_every_way(wire, role, max);
-  ASSERT_TRUE(out.error.has_value()) << "expected close code "
-                                     << static_cast<int>(code);
+  ASSERT_TRUE(out.error.has_value()) << "expected close code " << static_cast<int>(code);
   EXPECT_EQ(*out.error, code);
 }
 

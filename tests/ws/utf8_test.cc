@@ -18,8 +18,7 @@ bool valid(std::string_view s) { return is_valid_utf8(as_bytes(s)); }
 // The verdict of feeding `s` in two pieces split at `at`.
 bool valid_split(std::string_view s, size_t at) {
   Utf8Validator v;
-  return v.feed(as_bytes(s.substr(0, at))) && v.feed(as_bytes(s.substr(at))) &&
-         v.complete();
+  return v.feed(as_bytes(s.substr(0, at))) && v.feed(as_bytes(s.substr(at))) && v.complete();
 }
 
 // Straightforward RFC 3629 decoder, the reference for the random test.
@@ -27,8 +26,7 @@ bool reference_valid(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
     const auto b = static_cast<uint8_t>(s[i]);
-    size_t n = b < 0x80 ? 1 : b < 0xC0 ? 0 : b < 0xE0 ? 2 : b < 0xF0 ? 3
-             : b < 0xF8 ? 4 : 0;
+    size_t n = b < 0x80 ? 1 : b < 0xC0 ? 0 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : b < 0xF8 ? 4 : 0;
     if (n == 0 || i + n > s.size()) return false;
     uint32_t cp = n == 1 ? b : b & (0x7F >> n);
     for (size_t k = 1; k < n; ++k) {
@@ -46,17 +44,16 @@ bool reference_valid(std::string_view s) {
 }
 
 TEST(Utf8Validator, AcceptsBoundaryCodePoints) {
-  for (const char* s : {"", "\x7F", "\xC2\x80", "\xDF\xBF", "\xE0\xA0\x80",
-                        "\xED\x9F\xBF", "\xEE\x80\x80", "\xEF\xBF\xBF",
-                        "\xF0\x90\x80\x80", "\xF4\x8F\xBF\xBF",
+  for (const char* s : {"", "\x7F", "\xC2\x80", "\xDF\xBF", "\xE0\xA0\x80", "\xED\x9F\xBF",
+                        "\xEE\x80\x80", "\xEF\xBF\xBF", "\xF0\x90\x80\x80", "\xF4\x8F\xBF\xBF",
                         "k\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80"}) {
     EXPECT_TRUE(valid(s)) << s;
   }
 }
 
 TEST(Utf8Validator, RejectsOverlongForms) {
-  for (const char* s : {"\xC0\x80", "\xC1\xBF", "\xE0\x80\x80", "\xE0\x9F\xBF",
-                        "\xF0\x80\x80\x80", "\xF0\x8F\xBF\xBF"}) {
+  for (const char* s : {"\xC0\x80", "\xC1\xBF", "\xE0\x80\x80", "\xE0\x9F\xBF", "\xF0\x80\x80\x80",
+                        "\xF0\x8F\xBF\xBF"}) {
     EXPECT_FALSE(valid(s)) << s;
   }
 }
@@ -91,9 +88,9 @@ TEST(Utf8Validator, TruncatedSequenceIsIncompleteNotInvalid) {
 }
 
 TEST(Utf8Validator, GivesTheSameVerdictSplitAtEveryOffset) {
-  for (const char* s : {"h\xC3\xA9llo \xE2\x82\xAC \xF0\x9F\x98\x80!",
-                        "\xF4\x8F\xBF\xBF\xEF\xBF\xBF", "ab\xED\xA0\x80",
-                        "\xE0\x80\x80x", "\xF4\x90\x80\x80", "trail\xE2\x82"}) {
+  for (const char* s :
+       {"h\xC3\xA9llo \xE2\x82\xAC \xF0\x9F\x98\x80!", "\xF4\x8F\xBF\xBF\xEF\xBF\xBF",
+        "ab\xED\xA0\x80", "\xE0\x80\x80x", "\xF4\x90\x80\x80", "trail\xE2\x82"}) {
     const std::string_view text = s;
     for (size_t at = 0; at <= text.size(); ++at) {
       EXPECT_EQ(valid_split(text, at), valid(text)) << text << " @" << at;
@@ -135,10 +132,9 @@ TEST(Utf8Validator, FindsBadByteAtEveryPositionOfLongAscii) {
 
 TEST(Utf8Validator, MatchesReferenceDecoderOnRandomBytes) {
   std::mt19937 rng(9001);
-  const uint8_t interesting[] = {0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F,
-                                 0xA0, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0,
-                                 0xE1, 0xED, 0xEE, 0xEF, 0xF0, 0xF1, 0xF4,
-                                 0xF5, 0xFF};
+  const uint8_t interesting[] = {0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0,
+                                 0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xE1, 0xED,
+                                 0xEE, 0xEF, 0xF0, 0xF1, 0xF4, 0xF5, 0xFF};
   for (int round = 0; round < 20000; ++round) {
     std::string s(rng() % 10, '\0');
     for (auto& c : s) c = static_cast<char>(interesting[rng() % 23]);

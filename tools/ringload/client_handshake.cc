@@ -98,12 +98,18 @@ HandshakeResult check_upgrade_response(std::string_view buf, std::string_view ex
 
 std::string_view to_string(HandshakeStatus s) {
   switch (s) {
-    case HandshakeStatus::kNeedMore: return "need_more";
-    case HandshakeStatus::kOk: return "ok";
-    case HandshakeStatus::kBadStatus: return "bad_status";
-    case HandshakeStatus::kBadAccept: return "bad_accept";
-    case HandshakeStatus::kBadUpgrade: return "bad_upgrade";
-    case HandshakeStatus::kTooLarge: return "too_large";
+    case HandshakeStatus::kNeedMore:
+      return "need_more";
+    case HandshakeStatus::kOk:
+      return "ok";
+    case HandshakeStatus::kBadStatus:
+      return "bad_status";
+    case HandshakeStatus::kBadAccept:
+      return "bad_accept";
+    case HandshakeStatus::kBadUpgrade:
+      return "bad_upgrade";
+    case HandshakeStatus::kTooLarge:
+      return "too_large";
   }
   return "?";
 }

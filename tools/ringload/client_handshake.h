@@ -18,12 +18,12 @@ std::string build_upgrade_request(std::string_view host, uint16_t port, std::str
                                   std::string_view key);
 
 enum class HandshakeStatus : uint8_t {
-  kNeedMore,     // no blank line yet
-  kOk,           // 101 with the right Sec-WebSocket-Accept
-  kBadStatus,    // not 101
-  kBadAccept,    // missing or wrong Sec-WebSocket-Accept
-  kBadUpgrade,   // missing Upgrade: websocket / Connection: upgrade
-  kTooLarge,     // headers over kMaxResponseBytes
+  kNeedMore,    // no blank line yet
+  kOk,          // 101 with the right Sec-WebSocket-Accept
+  kBadStatus,   // not 101
+  kBadAccept,   // missing or wrong Sec-WebSocket-Accept
+  kBadUpgrade,  // missing Upgrade: websocket / Connection: upgrade
+  kTooLarge,    // headers over kMaxResponseBytes
 };
 inline constexpr size_t kMaxResponseBytes = 8192;
 

@@ -12,7 +12,8 @@ constexpr std::string_view kDigits =
 constexpr std::array<int8_t, 256> kValues = [] {
   std::array<int8_t, 256> t{};
   t.fill(-1);
-  for (size_t i = 0; i < kDigits.size(); ++i) t[static_cast<unsigned char>(kDigits[i])] = static_cast<int8_t>(i);
+  for (size_t i = 0; i < kDigits.size(); ++i)
+    t[static_cast<unsigned char>(kDigits[i])] = static_cast<int8_t>(i);
   return t;
 }();
 

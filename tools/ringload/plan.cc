@@ -38,10 +38,18 @@ Plan build_plan(const Scenario& s) {
     const uint32_t rank = p.members_in_room[r]++;
     bool sends = false;
     switch (s.mode) {
-      case Mode::kEcho: sends = true; break;
-      case Mode::kFanout: sends = s.senders == 0 || rank < s.senders; break;
-      case Mode::kRate: sends = s.senders == 0 || c < s.senders; break;
-      case Mode::kIdle: sends = false; break;
+      case Mode::kEcho:
+        sends = true;
+        break;
+      case Mode::kFanout:
+        sends = s.senders == 0 || rank < s.senders;
+        break;
+      case Mode::kRate:
+        sends = s.senders == 0 || c < s.senders;
+        break;
+      case Mode::kIdle:
+        sends = false;
+        break;
     }
     p.sender[c] = sends ? 1 : 0;
     if (sends) ++p.senders_in_room[r];

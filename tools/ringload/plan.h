@@ -11,8 +11,8 @@ namespace ringchat::ringload {
 // given scenario and seed, so A/B runs against two servers are identical.
 // Thread: built by main before the workers start; read-only after.
 struct Plan {
-  std::vector<uint32_t> room;      // per client
-  std::vector<uint8_t> sender;     // per client: 1 if it publishes
+  std::vector<uint32_t> room;             // per client
+  std::vector<uint8_t> sender;            // per client: 1 if it publishes
   std::vector<uint32_t> senders_in_room;  // per room
   std::vector<uint32_t> members_in_room;  // per room
 

@@ -45,8 +45,9 @@ void phase_json(JsonWriter& w, const PhaseReport& p) {
   w.field("max_worker_busy", p.max_worker_busy);
   if (p.server_cpu_s >= 0) {
     w.field("server_cpu_s", p.server_cpu_s).field("server_rss_bytes", p.server_rss_bytes);
-    w.field("server_cpu_us_per_delivered",
-            p.stats.delivered ? p.server_cpu_s * 1e6 / static_cast<double>(p.stats.delivered) : 0.0);
+    w.field(
+        "server_cpu_us_per_delivered",
+        p.stats.delivered ? p.server_cpu_s * 1e6 / static_cast<double>(p.stats.delivered) : 0.0);
     w.field("server_cpu_us_per_sent",
             p.stats.sent ? p.server_cpu_s * 1e6 / static_cast<double>(p.stats.sent) : 0.0);
   }
@@ -93,15 +94,17 @@ void timeline_json(JsonWriter& w, const std::vector<Sample>& samples) {
 }
 
 void print_latency(std::FILE* out, const Histogram& h) {
-  std::fprintf(out, "    latency us: p50 %.1f  p90 %.1f  p95 %.1f  p99 %.1f  p99.9 %.1f  max %.1f\n",
-               us(h.percentile(50)), us(h.percentile(90)), us(h.percentile(95)), us(h.percentile(99)),
-               us(h.percentile(99.9)), us(h.max()));
+  std::fprintf(out,
+               "    latency us: p50 %.1f  p90 %.1f  p95 %.1f  p99 %.1f  p99.9 %.1f  max %.1f\n",
+               us(h.percentile(50)), us(h.percentile(90)), us(h.percentile(95)),
+               us(h.percentile(99)), us(h.percentile(99.9)), us(h.max()));
 }
 
 void print_stage(std::FILE* out, std::string_view name, const StageStats& st, double d) {
   std::fprintf(out, "  %-8.*s %7.1fs  sent %llu (%.0f/s)  delivered %llu (%.0f/s)\n",
-               static_cast<int>(name.size()), name.data(), d, static_cast<unsigned long long>(st.sent),
-               per_s(st.sent, d), static_cast<unsigned long long>(st.delivered), per_s(st.delivered, d));
+               static_cast<int>(name.size()), name.data(), d,
+               static_cast<unsigned long long>(st.sent), per_s(st.sent, d),
+               static_cast<unsigned long long>(st.delivered), per_s(st.delivered, d));
   print_latency(out, st.latency);
   for (const auto& [kind, n] : st.errors) {
     std::fprintf(out, "    error %s: %llu\n", kind.c_str(), static_cast<unsigned long long>(n));
@@ -154,11 +157,12 @@ bool write_json(const RunReport& r, const Scenario& s, const std::string& path) 
 }
 
 void print_summary(const RunReport& r, const Scenario& s, std::FILE* out) {
-  std::fprintf(out, "ringload: %s, %u connections, %s, %d worker(s)\n", std::string(to_string(s.mode)).c_str(),
-               s.connections, s.url.c_str(), r.workers);
+  std::fprintf(out, "ringload: %s, %u connections, %s, %d worker(s)\n",
+               std::string(to_string(s.mode)).c_str(), s.connections, s.url.c_str(), r.workers);
   for (const PhaseReport& p : r.phases) {
     print_stage(out, p.name, p.stats, p.duration_s);
-    std::fprintf(out, "    client cpu %.2fs (busiest worker %.0f%%)", p.client_cpu_s, p.max_worker_busy * 100);
+    std::fprintf(out, "    client cpu %.2fs (busiest worker %.0f%%)", p.client_cpu_s,
+                 p.max_worker_busy * 100);
     if (p.server_cpu_s >= 0 && p.stats.delivered > 0) {
       std::fprintf(out, "  server cpu %.2fs = %.3f us/delivered", p.server_cpu_s,
                    p.server_cpu_s * 1e6 / static_cast<double>(p.stats.delivered));
@@ -166,20 +170,25 @@ void print_summary(const RunReport& r, const Scenario& s, std::FILE* out) {
     std::fprintf(out, "\n");
   }
   print_stage(out, "total", r.totals, r.run_s);
-  std::fprintf(out, "  order: gaps %llu  duplicates %llu  reorders %llu  (missed while reconnecting %llu)\n",
-               static_cast<unsigned long long>(r.order.gaps), static_cast<unsigned long long>(r.order.duplicates),
-               static_cast<unsigned long long>(r.order.reorders), static_cast<unsigned long long>(r.order.missed));
-  std::fprintf(out, "  connections: wanted %u  opened %llu  failed %llu  reconnects %llu  gave up %llu\n",
-               r.connections_wanted, static_cast<unsigned long long>(r.connections.opened),
-               static_cast<unsigned long long>(r.connections.failed),
-               static_cast<unsigned long long>(r.connections.reconnects),
-               static_cast<unsigned long long>(r.connections.gave_up));
+  std::fprintf(
+      out, "  order: gaps %llu  duplicates %llu  reorders %llu  (missed while reconnecting %llu)\n",
+      static_cast<unsigned long long>(r.order.gaps),
+      static_cast<unsigned long long>(r.order.duplicates),
+      static_cast<unsigned long long>(r.order.reorders),
+      static_cast<unsigned long long>(r.order.missed));
+  std::fprintf(
+      out, "  connections: wanted %u  opened %llu  failed %llu  reconnects %llu  gave up %llu\n",
+      r.connections_wanted, static_cast<unsigned long long>(r.connections.opened),
+      static_cast<unsigned long long>(r.connections.failed),
+      static_cast<unsigned long long>(r.connections.reconnects),
+      static_cast<unsigned long long>(r.connections.gave_up));
   std::fprintf(out, "  cpu: client %.2fs", r.client_cpu_s);
-  if (r.server_cpu_s >= 0) std::fprintf(out, "  server %.2fs (rss %llu KiB)", r.server_cpu_s,
-                                        static_cast<unsigned long long>(r.server_rss_bytes / 1024));
+  if (r.server_cpu_s >= 0)
+    std::fprintf(out, "  server %.2fs (rss %llu KiB)", r.server_cpu_s,
+                 static_cast<unsigned long long>(r.server_rss_bytes / 1024));
   std::fprintf(out, "\n  kernel: somaxconn %s  ports %s  rmem_max %s  wmem_max %s  nofile %s\n",
-               r.kernel.somaxconn.c_str(), r.kernel.ip_local_port_range.c_str(), r.kernel.rmem_max.c_str(),
-               r.kernel.wmem_max.c_str(), r.kernel.nofile.c_str());
+               r.kernel.somaxconn.c_str(), r.kernel.ip_local_port_range.c_str(),
+               r.kernel.rmem_max.c_str(), r.kernel.wmem_max.c_str(), r.kernel.nofile.c_str());
   for (const auto& w : r.warnings) std::fprintf(out, "  WARNING: %s\n", w.c_str());
 }
 

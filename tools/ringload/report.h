@@ -17,9 +17,9 @@ struct PhaseReport {
   double duration_s = 0;  // as run (shorter if interrupted)
   StageStats stats;
   double client_cpu_s = 0;
-  double server_cpu_s = -1;            // < 0: no --server-pid
-  double max_worker_busy = 0;          // busiest worker's CPU / wall, 0..1
-  uint64_t server_rss_bytes = 0;       // at the phase's end (with --server-pid)
+  double server_cpu_s = -1;       // < 0: no --server-pid
+  double max_worker_busy = 0;     // busiest worker's CPU / wall, 0..1
+  uint64_t server_rss_bytes = 0;  // at the phase's end (with --server-pid)
 };
 
 // One second of the run, for the live line and the HTML plots.

@@ -19,11 +19,20 @@ std::string escape(std::string_view s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out.push_back(c);
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;
@@ -43,18 +52,19 @@ std::string svg_chart(std::string_view title, std::string_view unit, const std::
   for (int g = 0; g <= 4; ++g) {
     const double y = kT + (kH - kT - kB) * (1 - g / 4.0);
     o << "<line x1='" << kL << "' x2='" << kW - 10 << "' y1='" << y << "' y2='" << y
-      << "' stroke='#ddd'/><text x='4' y='" << y + 4 << "' font-size='11'>" << ymax * g / 4 << " " << unit
-      << "</text>";
+      << "' stroke='#ddd'/><text x='4' y='" << y + 4 << "' font-size='11'>" << ymax * g / 4 << " "
+      << unit << "</text>";
   }
   o << "<text x='" << kW - 60 << "' y='" << kH - 8 << "' font-size='11'>" << xmax << " s</text>";
   int legend = 0;
   for (const Series& s : series) {
     o << "<polyline fill='none' stroke='" << s.color << "' stroke-width='1.5' points='";
     for (size_t i = 0; i < s.y.size() && i < x.size(); ++i) {
-      o << kL + (kW - kL - 10) * x[i] / xmax << "," << kT + (kH - kT - kB) * (1 - s.y[i] / ymax) << " ";
+      o << kL + (kW - kL - 10) * x[i] / xmax << "," << kT + (kH - kT - kB) * (1 - s.y[i] / ymax)
+        << " ";
     }
-    o << "'/><text x='" << kL + 10 + 150 * legend++ << "' y='14' font-size='12' fill='" << s.color << "'>"
-      << escape(s.label) << "</text>";
+    o << "'/><text x='" << kL + 10 + 150 * legend++ << "' y='14' font-size='12' fill='" << s.color
+      << "'>" << escape(s.label) << "</text>";
   }
   o << "</svg>\n";
   return o.str();

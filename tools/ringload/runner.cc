@@ -53,15 +53,16 @@ Result<void, std::string> Runner::resolve() {
   endpoint_.dest.sin_port = htons(target->port);
   freeaddrinfo(res);
   unsigned lo = 0, hi = 0;
-  if (std::sscanf(report_.kernel.ip_local_port_range.c_str(), "%u %u", &lo, &hi) == 2 && lo > 0 && hi >= lo &&
-      hi <= 65535) {
+  if (std::sscanf(report_.kernel.ip_local_port_range.c_str(), "%u %u", &lo, &hi) == 2 && lo > 0 &&
+      hi >= lo && hi <= 65535) {
     endpoint_.port_lo = static_cast<uint16_t>(lo);
     endpoint_.port_hi = static_cast<uint16_t>(hi);
   }
   for (const std::string& ip : s_.src_ips) {
     sockaddr_in src{};
     src.sin_family = AF_INET;
-    if (inet_pton(AF_INET, ip.c_str(), &src.sin_addr) != 1) return Err("bad --src-ips address: " + ip);
+    if (inet_pton(AF_INET, ip.c_str(), &src.sin_addr) != 1)
+      return Err("bad --src-ips address: " + ip);
     endpoint_.sources.push_back(src);
   }
   return {};
@@ -79,7 +80,8 @@ std::vector<int> Runner::worker_cpus() {
     cpus.push_back(s_.cpus[cpus.size() % s_.cpus.size()]);
   }
   if (cpus.size() != s_.cpus.size()) {
-    report_.warnings.push_back(std::to_string(cpus.size()) + " workers on the --cpus list: one io_uring holds at most " +
+    report_.warnings.push_back(std::to_string(cpus.size()) +
+                               " workers on the --cpus list: one io_uring holds at most " +
                                std::to_string(per_ring) + " connections (RLIMIT_NOFILE)");
   }
   return cpus;
@@ -146,7 +148,8 @@ bool Runner::wait_for(uint64_t ns, const std::string& label, bool (Runner::*done
 // Fan-out rounds start once every client is open (or gave up), plus
 // --settle for servers that register a member just after the 101.
 void Runner::maybe_go() {
-  if (control_.go.load() || s_.mode != Mode::kFanout || control_.stage.load() < 1 || !all_settled()) return;
+  if (control_.go.load() || s_.mode != Mode::kFanout || control_.stage.load() < 1 || !all_settled())
+    return;
   const uint64_t now = now_ns();
   if (settled_at_ns_ == 0) settled_at_ns_ = now;
   if (now - settled_at_ns_ >= static_cast<uint64_t>(s_.settle_s * 1e9)) control_.go.store(true);
@@ -180,10 +183,12 @@ void Runner::tick(const std::string& label) {
   smp.p99_ns = h.percentile(99);
   smp.max_ns = h.max();
   if (progress_) {
-    std::fprintf(stderr, "[%6.1fs %-7s] open %u/%u  sent %.0f/s  delivered %.0f/s  p50 %.0fus  p99 %.0fus  errors %llu\n",
-                 smp.t_s, label.c_str(), smp.open, s_.connections, smp.sent_per_s, smp.delivered_per_s,
-                 static_cast<double>(smp.p50_ns) / 1e3, static_cast<double>(smp.p99_ns) / 1e3,
-                 static_cast<unsigned long long>(errors));
+    std::fprintf(stderr,
+                 "[%6.1fs %-7s] open %u/%u  sent %.0f/s  delivered %.0f/s  p50 %.0fus  p99 %.0fus  "
+                 "errors %llu\n",
+                 smp.t_s, label.c_str(), smp.open, s_.connections, smp.sent_per_s,
+                 smp.delivered_per_s, static_cast<double>(smp.p50_ns) / 1e3,
+                 static_cast<double>(smp.p99_ns) / 1e3, static_cast<unsigned long long>(errors));
   }
   report_.timeline.push_back(std::move(smp));
 }

@@ -82,14 +82,17 @@ void Runner::finish_report() {
   for (size_t p = 0; p < np; ++p) {
     const Snapshot& a = boundaries_[p + 1];
     const Snapshot& b = boundaries_[p + 2];
-    PhaseReport pr{phases_[p].name, phases_[p].kind, b.wall_s - a.wall_s, {}, b.client_cpu_s - a.client_cpu_s};
+    PhaseReport pr{
+        phases_[p].name, phases_[p].kind, b.wall_s - a.wall_s, {}, b.client_cpu_s - a.client_cpu_s};
     for (const auto& w : workers_) pr.stats.merge(w->stages()[p + 1]);
     if (s_.server_pid > 0 && a.server_cpu_s >= 0 && b.server_cpu_s >= 0) {
       pr.server_cpu_s = b.server_cpu_s - a.server_cpu_s;
       pr.server_rss_bytes = b.server_rss_bytes;
     }
     for (size_t w = 0; w < a.worker_cpu_s.size() && w < b.worker_cpu_s.size(); ++w) {
-      if (pr.duration_s > 0) pr.max_worker_busy = std::max(pr.max_worker_busy, (b.worker_cpu_s[w] - a.worker_cpu_s[w]) / pr.duration_s);
+      if (pr.duration_s > 0)
+        pr.max_worker_busy =
+            std::max(pr.max_worker_busy, (b.worker_cpu_s[w] - a.worker_cpu_s[w]) / pr.duration_s);
     }
     if (pr.max_worker_busy > 0.9 && pr.duration_s >= 1) {
       report_.warnings.push_back("phase " + pr.name + ": a load-generator worker was " +

@@ -11,20 +11,28 @@ namespace ringchat::ringload {
 
 std::string_view to_string(Mode m) {
   switch (m) {
-    case Mode::kEcho: return "echo";
-    case Mode::kFanout: return "fanout";
-    case Mode::kRate: return "rate";
-    case Mode::kIdle: return "idle";
+    case Mode::kEcho:
+      return "echo";
+    case Mode::kFanout:
+      return "fanout";
+    case Mode::kRate:
+      return "rate";
+    case Mode::kIdle:
+      return "idle";
   }
   return "?";
 }
 
 std::string_view to_string(PhaseKind k) {
   switch (k) {
-    case PhaseKind::kRamp: return "ramp";
-    case PhaseKind::kSteady: return "steady";
-    case PhaseKind::kSpike: return "spike";
-    case PhaseKind::kSoak: return "soak";
+    case PhaseKind::kRamp:
+      return "ramp";
+    case PhaseKind::kSteady:
+      return "steady";
+    case PhaseKind::kSpike:
+      return "spike";
+    case PhaseKind::kSoak:
+      return "soak";
   }
   return "?";
 }
@@ -58,7 +66,8 @@ double Scenario::effective_connect_rate() const {
 
 Result<Target, std::string> parse_url(std::string_view url) {
   constexpr std::string_view kWs = "ws://";
-  if (url.starts_with("wss://")) return Err(std::string("wss:// is not supported yet (no TLS client)"));
+  if (url.starts_with("wss://"))
+    return Err(std::string("wss:// is not supported yet (no TLS client)"));
   if (!url.starts_with(kWs)) return Err("url must start with ws://: " + std::string(url));
   std::string_view rest = url.substr(kWs.size());
   const size_t slash = rest.find('/');
@@ -96,8 +105,10 @@ Result<void, std::string> validate(const Scenario& s) {
   if (s.rooms == 0) return Err(std::string("--rooms must be > 0"));
   if (s.cpus.empty()) return Err(std::string("--cpus needs at least one CPU"));
   if (s.mode == Mode::kRate && s.rate <= 0) return Err(std::string("--rate must be > 0"));
-  if (s.size_max != 0 && s.size_max < s.size) return Err(std::string("--size-max must be >= --size"));
-  if (s.backoff_cap_ms < s.backoff_base_ms) return Err(std::string("--backoff-cap-ms must be >= base"));
+  if (s.size_max != 0 && s.size_max < s.size)
+    return Err(std::string("--size-max must be >= --size"));
+  if (s.backoff_cap_ms < s.backoff_base_ms)
+    return Err(std::string("--backoff-cap-ms must be >= base"));
   if (s.phases().empty()) return Err(std::string("every phase has duration 0: nothing to run"));
   if (s.round_timeout_s <= 0) return Err(std::string("--round-timeout must be > 0"));
   if (s.max_message < 64) return Err(std::string("--max-message must be >= 64"));

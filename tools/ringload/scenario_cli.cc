@@ -1,7 +1,6 @@
 // The command line: CLI11 over the option table. CLI11 reports errors by
 // throwing; they are caught here and become an error value.
 #include <CLI/CLI.hpp>
-
 #include <fstream>
 #include <sstream>
 

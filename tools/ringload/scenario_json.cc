@@ -15,7 +15,8 @@ using SetResult = Result<void, std::string>;
 Result<std::string, std::string> scalar_text(simdjson::dom::element v) {
   char buf[64];
   switch (v.type()) {
-    case simdjson::dom::element_type::STRING: return std::string(v.get_string().value_unsafe());
+    case simdjson::dom::element_type::STRING:
+      return std::string(v.get_string().value_unsafe());
     case simdjson::dom::element_type::INT64:
       return std::to_string(v.get_int64().value_unsafe());
     case simdjson::dom::element_type::UINT64:
@@ -25,7 +26,8 @@ Result<std::string, std::string> scalar_text(simdjson::dom::element v) {
       return std::string(buf);
     case simdjson::dom::element_type::BOOL:
       return std::string(v.get_bool().value_unsafe() ? "true" : "false");
-    default: return Err(std::string("expected a string or number"));
+    default:
+      return Err(std::string("expected a string or number"));
   }
 }
 
@@ -69,7 +71,8 @@ Result<Phase, std::string> parse_phase(simdjson::dom::element e) {
   }
   p.rate_mult = p.kind == PhaseKind::kSpike ? 3.0 : 1.0;
   simdjson::error_code ec = o["rate_mult"].get_double().get(p.rate_mult);
-  if (ec && ec != simdjson::NO_SUCH_FIELD) return Err("phase '" + p.name + "': rate_mult must be a number");
+  if (ec && ec != simdjson::NO_SUCH_FIELD)
+    return Err("phase '" + p.name + "': rate_mult must be a number");
   return p;
 }
 

@@ -78,11 +78,12 @@ SetResult set_src_ips(Scenario& s, std::string_view v) {
 
 #define RL_U32(field, lo, hi) \
   [](Scenario& s, std::string_view v) { return parse_int<uint32_t>(#field, v, s.field, lo, hi); }
-#define RL_DBL(field) [](Scenario& s, std::string_view v) { return parse_double(#field, v, s.field); }
-#define RL_STR(field)                           \
+#define RL_DBL(field) \
+  [](Scenario& s, std::string_view v) { return parse_double(#field, v, s.field); }
+#define RL_STR(field)                                \
   [](Scenario& s, std::string_view v) -> SetResult { \
-    s.field = std::string(v);                   \
-    return {};                                  \
+    s.field = std::string(v);                        \
+    return {};                                       \
   }
 
 const std::pair<std::string_view, Mode> kModes[] = {
@@ -91,8 +92,9 @@ const std::pair<std::string_view, RoomDist> kDists[] = {{"uniform", RoomDist::kU
                                                         {"zipf", RoomDist::kZipf}};
 const std::pair<std::string_view, Think> kThinks[] = {
     {"const", Think::kConst}, {"exp", Think::kExp}, {"uniform", Think::kUniform}};
-const std::pair<std::string_view, ProgressMode> kProgress[] = {
-    {"auto", ProgressMode::kAuto}, {"always", ProgressMode::kAlways}, {"never", ProgressMode::kNever}};
+const std::pair<std::string_view, ProgressMode> kProgress[] = {{"auto", ProgressMode::kAuto},
+                                                               {"always", ProgressMode::kAlways},
+                                                               {"never", ProgressMode::kNever}};
 
 std::vector<OptionSpec> build_specs() {
   return {
@@ -100,9 +102,12 @@ std::vector<OptionSpec> build_specs() {
       {"mode", "", "echo | fanout | rate | idle",
        [](Scenario& s, std::string_view v) { return parse_enum("mode", v, s.mode, kModes); }},
       {"connections", "-c", "connections in total", RL_U32(connections, 1, 10'000'000)},
-      {"rooms", "", "rooms (fanout, rate, idle; echo has one per connection)", RL_U32(rooms, 1, 10'000'000)},
+      {"rooms", "", "rooms (fanout, rate, idle; echo has one per connection)",
+       RL_U32(rooms, 1, 10'000'000)},
       {"room-dist", "", "uniform | zipf: how members spread over rooms",
-       [](Scenario& s, std::string_view v) { return parse_enum("room-dist", v, s.room_dist, kDists); }},
+       [](Scenario& s, std::string_view v) {
+         return parse_enum("room-dist", v, s.room_dist, kDists);
+       }},
       {"zipf-s", "", "Zipf exponent", RL_DBL(zipf_s)},
       {"room-prefix", "", "room names are PREFIX-<n>", RL_STR(room_prefix)},
       {"senders", "", "fanout: senders per room; rate: senders in total (0 = all)",
@@ -111,9 +116,11 @@ std::vector<OptionSpec> build_specs() {
       {"think", "", "rate: interval distribution const | exp | uniform",
        [](Scenario& s, std::string_view v) { return parse_enum("think", v, s.think, kThinks); }},
       {"size", "", "payload bytes (at least the header fields)", RL_U32(size, 1, 64 << 20)},
-      {"size-max", "", "if > size: sizes uniform in [size, size-max]", RL_U32(size_max, 0, 64 << 20)},
+      {"size-max", "", "if > size: sizes uniform in [size, size-max]",
+       RL_U32(size_max, 0, 64 << 20)},
       {"cpus", "", "one pinned worker per entry, e.g. 1 or 0,1 or 1,1,1", set_cpus},
-      {"src-ips", "", "source addresses to bind, round-robin, e.g. 127.0.0.1,127.0.0.2", set_src_ips},
+      {"src-ips", "", "source addresses to bind, round-robin, e.g. 127.0.0.1,127.0.0.2",
+       set_src_ips},
       {"connect-rate", "", "new connections per second (0: connections/ramp, or at once)",
        RL_DBL(connect_rate)},
       {"ramp", "", "ramp phase seconds (connections open)", RL_DBL(ramp_s)},
@@ -122,13 +129,18 @@ std::vector<OptionSpec> build_specs() {
       {"spike-mult", "", "rate multiplier during spike", RL_DBL(spike_mult)},
       {"soak", "", "soak phase seconds", RL_DBL(soak_s)},
       {"drain", "", "seconds for in-flight messages after the last phase", RL_DBL(drain_s)},
-      {"settle", "", "pause after all connections opened, before the first phase (servers may join rooms asynchronously)",
+      {"settle", "",
+       "pause after all connections opened, before the first phase (servers may join rooms "
+       "asynchronously)",
        RL_DBL(settle_s)},
-      {"round-timeout", "", "fanout: a member stuck this long in a round counts an error and moves on",
+      {"round-timeout", "",
+       "fanout: a member stuck this long in a round counts an error and moves on",
        RL_DBL(round_timeout_s)},
       {"connect-timeout", "", "seconds per connect + handshake attempt", RL_DBL(connect_timeout_s)},
       {"max-retries", "", "connect attempts before a connection gives up",
-       [](Scenario& s, std::string_view v) { return parse_int<int>("max-retries", v, s.max_retries, 0, 1000); }},
+       [](Scenario& s, std::string_view v) {
+         return parse_int<int>("max-retries", v, s.max_retries, 0, 1000);
+       }},
       {"backoff-base-ms", "", "backoff base (ms)", RL_DBL(backoff_base_ms)},
       {"backoff-cap-ms", "", "backoff cap (ms)", RL_DBL(backoff_cap_ms)},
       {"since", "", "append ?since=VALUE (EPOCH:SEQ) to every connect", RL_STR(since)},
@@ -139,11 +151,17 @@ std::vector<OptionSpec> build_specs() {
       {"json", "", "write the JSON report here", RL_STR(json_path)},
       {"html", "", "write the HTML report here", RL_STR(html_path)},
       {"server-pid", "", "server process id, for its CPU time",
-       [](Scenario& s, std::string_view v) { return parse_int<int>("server-pid", v, s.server_pid, 0, 1 << 30); }},
+       [](Scenario& s, std::string_view v) {
+         return parse_int<int>("server-pid", v, s.server_pid, 0, 1 << 30);
+       }},
       {"progress", "", "live line once a second: auto | always | never",
-       [](Scenario& s, std::string_view v) { return parse_enum("progress", v, s.progress, kProgress); }},
+       [](Scenario& s, std::string_view v) {
+         return parse_enum("progress", v, s.progress, kProgress);
+       }},
       {"seed", "", "random seed",
-       [](Scenario& s, std::string_view v) { return parse_int<uint64_t>("seed", v, s.seed, 0, UINT64_MAX); }},
+       [](Scenario& s, std::string_view v) {
+         return parse_int<uint64_t>("seed", v, s.seed, 0, UINT64_MAX);
+       }},
   };
 }
 

@@ -30,10 +30,10 @@ struct StageStats {
 };
 
 struct ConnectionCounts {
-  uint64_t opened = 0;      // handshakes completed (first and re-)
-  uint64_t failed = 0;      // attempts that did not reach an open WebSocket
-  uint64_t reconnects = 0;  // opens after an earlier open of the same client
-  uint64_t gave_up = 0;     // clients that exhausted --max-retries
+  uint64_t opened = 0;             // handshakes completed (first and re-)
+  uint64_t failed = 0;             // attempts that did not reach an open WebSocket
+  uint64_t reconnects = 0;         // opens after an earlier open of the same client
+  uint64_t gave_up = 0;            // clients that exhausted --max-retries
   uint64_t unanswered_closes = 0;  // our close at the end got no reply in time
   void add(const ConnectionCounts& o) {
     opened += o.opened;

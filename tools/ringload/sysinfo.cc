@@ -59,7 +59,9 @@ KernelSettings read_kernel_settings() {
 
 double process_cpu_s(pid_t pid) { return stat_cpu_s("/proc/" + std::to_string(pid) + "/stat"); }
 
-double thread_cpu_s(pid_t tid) { return stat_cpu_s("/proc/self/task/" + std::to_string(tid) + "/stat"); }
+double thread_cpu_s(pid_t tid) {
+  return stat_cpu_s("/proc/self/task/" + std::to_string(tid) + "/stat");
+}
 
 uint64_t process_rss_bytes(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");

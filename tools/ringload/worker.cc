@@ -31,13 +31,21 @@ constexpr uint64_t kMaxWaitNs = 10'000'000;
 
 }  // namespace
 
-Worker::Worker(const Scenario& s, const Plan& plan, const Endpoint& ep, Control& control,
-               int index, int count, uint64_t t0)
-    : s_(s), plan_(plan), ep_(ep), control_(control), index_(index), count_(count), t0_(t0),
-      phases_(s.phases()), phase_count_(static_cast<int>(phases_.size())),
+Worker::Worker(const Scenario& s, const Plan& plan, const Endpoint& ep, Control& control, int index,
+               int count, uint64_t t0)
+    : s_(s),
+      plan_(plan),
+      ep_(ep),
+      control_(control),
+      index_(index),
+      count_(count),
+      t0_(t0),
+      phases_(s.phases()),
+      phase_count_(static_cast<int>(phases_.size())),
       rng_(s.seed * 1000003u + static_cast<uint64_t>(index)) {
   stages_.resize(static_cast<size_t>(phase_count_) + 3);
-  for (uint32_t c = static_cast<uint32_t>(index); c < s.connections; c += static_cast<uint32_t>(count)) {
+  for (uint32_t c = static_cast<uint32_t>(index); c < s.connections;
+       c += static_cast<uint32_t>(count)) {
     conns_.emplace_back(s.max_message);
     conns_.back().client = c;
     to_start_.push_back(static_cast<uint32_t>(conns_.size() - 1));
@@ -95,8 +103,8 @@ Result<void, std::string> Worker::setup_buffers() {
   }
   const int mask = io_uring_buf_ring_mask(kBufCount);
   for (unsigned b = 0; b < kBufCount; ++b) {
-    io_uring_buf_ring_add(br_, bufs_ + size_t{b} * kBufSize, kBufSize, static_cast<unsigned short>(b), mask,
-                          static_cast<int>(b));
+    io_uring_buf_ring_add(br_, bufs_ + size_t{b} * kBufSize, kBufSize,
+                          static_cast<unsigned short>(b), mask, static_cast<int>(b));
   }
   io_uring_buf_ring_advance(br_, kBufCount);
   return {};
@@ -121,7 +129,8 @@ void Worker::loop() {
     turn(now);
     if (finished(now)) return;
     uint64_t wait = kMaxWaitNs;
-    if (!timers_.empty()) wait = timers_.top().when > now ? std::min(wait, timers_.top().when - now) : 0;
+    if (!timers_.empty())
+      wait = timers_.top().when > now ? std::min(wait, timers_.top().when - now) : 0;
     __kernel_timespec ts{0, static_cast<long long>(wait)};
     io_uring_cqe* cqe = nullptr;
     io_uring_submit_and_wait_timeout(&ring_, &cqe, wait > 0 ? 1 : 0, &ts, nullptr);
@@ -175,8 +184,9 @@ void Worker::start_connections(uint64_t now) {
   const double rate = s_.effective_connect_rate() / count_;
   if (rate > 0) {
     if (last_tokens_ns_ == 0) last_tokens_ns_ = now;
-    connect_tokens_ = std::min(connect_tokens_ + rate * static_cast<double>(now - last_tokens_ns_) / 1e9,
-                               std::max(1.0, rate / 10));
+    connect_tokens_ =
+        std::min(connect_tokens_ + rate * static_cast<double>(now - last_tokens_ns_) / 1e9,
+                 std::max(1.0, rate / 10));
     last_tokens_ns_ = now;
   }
   while (next_start_ < to_start_.size() && connecting_ < kMaxConnecting) {
@@ -217,14 +227,18 @@ void Worker::scan_deadlines(uint64_t now) {
   last_scan_ns_ = now;
   for (uint32_t i = 0; i < conns_.size(); ++i) {
     Conn& c = conns_[i];
-    const bool pending = c.state == State::kConnecting || c.state == State::kHandshake ||
-                         c.state == State::kClosing;
+    const bool pending =
+        c.state == State::kConnecting || c.state == State::kHandshake || c.state == State::kClosing;
     if (pending && now >= c.deadline_ns) {
       // At the end of a run a server slow to answer our close is not an
       // error of the load; it is counted apart.
       const bool ours = c.state == State::kClosing && stage_ >= phase_count_ + 2;
       if (ours) ++conn_counts_.unanswered_closes;
-      abort_conn(i, ours ? "" : c.state == State::kClosing ? "close:timeout" : "connect:timeout", now);
+      abort_conn(i,
+                 ours                         ? ""
+                 : c.state == State::kClosing ? "close:timeout"
+                                              : "connect:timeout",
+                 now);
       continue;
     }
     if (s_.mode == Mode::kFanout && go_ && sending() && c.state == State::kOpen &&
@@ -239,7 +253,8 @@ void Worker::flush_sends() {
   for (uint32_t i : dirty_) {
     Conn& c = conns_[i];
     c.dirty = false;
-    if (!c.send_inflight && !c.out.empty() && c.state >= State::kHandshake && c.state <= State::kClosing) {
+    if (!c.send_inflight && !c.out.empty() && c.state >= State::kHandshake &&
+        c.state <= State::kClosing) {
       submit_send(c, i);
     }
   }
@@ -285,9 +300,14 @@ uint64_t Worker::next_interval_ns() {
   std::uniform_real_distribution<double> u(0.0, 1.0);
   double v = base;
   switch (s_.think) {
-    case Think::kConst: break;
-    case Think::kExp: v = -std::log(1.0 - u(rng_)) * base; break;
-    case Think::kUniform: v = u(rng_) * 2 * base; break;
+    case Think::kConst:
+      break;
+    case Think::kExp:
+      v = -std::log(1.0 - u(rng_)) * base;
+      break;
+    case Think::kUniform:
+      v = u(rng_) * 2 * base;
+      break;
   }
   return static_cast<uint64_t>(std::max(v, 1.0));
 }

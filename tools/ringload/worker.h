@@ -75,7 +75,17 @@ class Worker {
   const ConnectionCounts& connections() const { return conn_counts_; }
 
  private:
-  enum class State : uint8_t { kWaiting, kConnecting, kHandshake, kOpen, kClosing, kTearDown, kClosingFd, kDone, kDead };
+  enum class State : uint8_t {
+    kWaiting,
+    kConnecting,
+    kHandshake,
+    kOpen,
+    kClosing,
+    kTearDown,
+    kClosingFd,
+    kDone,
+    kDead
+  };
   enum class Op : uint8_t { kConnect = 1, kSend, kRecv, kCancel, kClose };
   enum class TimerKind : uint8_t { kStart, kSend };
   struct Handshake {

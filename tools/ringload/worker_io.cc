@@ -58,7 +58,8 @@ Result<void, std::string> Worker::bind_source(int fd, uint32_t i) {
   // By local index: client ids of one worker are all congruent mod the
   // worker count, so they would all land on one address.
   const size_t ip = i % ep_.sources.size();
-  if (port_cursor_.empty()) port_cursor_.assign(ep_.sources.size(), ep_.port_lo + static_cast<uint32_t>(index_));
+  if (port_cursor_.empty())
+    port_cursor_.assign(ep_.sources.size(), ep_.port_lo + static_cast<uint32_t>(index_));
   sockaddr_in src = ep_.sources[ip];
   // A run of taken ports means this worker's share is used up: fail the
   // attempt (it backs off) rather than walk the whole range every time.
@@ -142,11 +143,20 @@ void Worker::dispatch(io_uring_cqe* cqe, uint64_t now) {
   const bool final = op != Op::kRecv || !(cqe->flags & IORING_CQE_F_MORE);
   if (final) --c.inflight;
   switch (op) {
-    case Op::kConnect: on_connect(i, cqe->res, now); break;
-    case Op::kSend: on_send(i, cqe->res); break;
-    case Op::kRecv: on_recv(i, cqe, now); break;
-    case Op::kCancel: break;
-    case Op::kClose: on_closed(i, now); return;
+    case Op::kConnect:
+      on_connect(i, cqe->res, now);
+      break;
+    case Op::kSend:
+      on_send(i, cqe->res);
+      break;
+    case Op::kRecv:
+      on_recv(i, cqe, now);
+      break;
+    case Op::kCancel:
+      break;
+    case Op::kClose:
+      on_closed(i, now);
+      return;
   }
   if (c.state == State::kTearDown) op_done(i, now);
 }
@@ -188,7 +198,8 @@ void Worker::on_recv(uint32_t i, io_uring_cqe* cqe, uint64_t now) {
   if (cqe->flags & IORING_CQE_F_BUFFER) {
     const auto bid = static_cast<unsigned short>(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
     std::byte* data = bufs_ + size_t{bid} * kBufSize;
-    if (res > 0 && (c.state == State::kHandshake || c.state == State::kOpen || c.state == State::kClosing)) {
+    if (res > 0 &&
+        (c.state == State::kHandshake || c.state == State::kOpen || c.state == State::kClosing)) {
       on_bytes(i, std::span<std::byte>(data, static_cast<size_t>(res)), now);
     }
     io_uring_buf_ring_add(br_, data, kBufSize, bid, io_uring_buf_ring_mask(kBufCount), 0);
@@ -286,7 +297,9 @@ void Worker::start_close(uint32_t i, uint64_t now) {
       ++terminal_;
       break;
     case State::kConnecting:
-    case State::kHandshake: abort_conn(i, "", now); break;
+    case State::kHandshake:
+      abort_conn(i, "", now);
+      break;
     case State::kOpen: {
       const std::string body = ws::close_payload(1000, "done");
       queue_frame(i, ws::Opcode::kClose, std::as_bytes(std::span(body)));
@@ -296,7 +309,8 @@ void Worker::start_close(uint32_t i, uint64_t now) {
       --open_;
       break;
     }
-    default: break;
+    default:
+      break;
   }
 }
 

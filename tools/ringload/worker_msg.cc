@@ -25,7 +25,8 @@ void Worker::on_handshake_bytes(uint32_t i, std::span<const std::byte> data, uin
   if (r.status == HandshakeStatus::kNeedMore) return;
   if (r.status != HandshakeStatus::kOk) {
     std::string kind = "handshake:" + std::string(to_string(r.status));
-    if (r.status == HandshakeStatus::kBadStatus) kind.append(":").append(std::to_string(r.http_status));
+    if (r.status == HandshakeStatus::kBadStatus)
+      kind.append(":").append(std::to_string(r.http_status));
     abort_conn(i, kind, now);
     return;
   }
@@ -68,9 +69,14 @@ void Worker::on_frames(uint32_t i, std::span<std::byte> in, uint64_t now) {
       case ws::Event::Kind::kNeedMore:
         if (c.parser.idle()) c.parser.release();
         return;
-      case ws::Event::Kind::kMessage: on_message(i, ev.payload, now); break;
-      case ws::Event::Kind::kPing: queue_frame(i, ws::Opcode::kPong, ev.payload); break;
-      case ws::Event::Kind::kPong: break;
+      case ws::Event::Kind::kMessage:
+        on_message(i, ev.payload, now);
+        break;
+      case ws::Event::Kind::kPing:
+        queue_frame(i, ws::Opcode::kPong, ev.payload);
+        break;
+      case ws::Event::Kind::kPong:
+        break;
       case ws::Event::Kind::kClose:
         if (c.close_sent) {
           abort_conn(i, "", now);
@@ -78,7 +84,8 @@ void Worker::on_frames(uint32_t i, std::span<std::byte> in, uint64_t now) {
         }
         count_error("server_close:" + std::to_string(ev.close_code));
         {
-          const std::string body = ws::close_payload(ev.close_code == 1005 ? 1000 : ev.close_code, "");
+          const std::string body =
+              ws::close_payload(ev.close_code == 1005 ? 1000 : ev.close_code, "");
           queue_frame(i, ws::Opcode::kClose, std::as_bytes(std::span(body)));
         }
         c.close_sent = true;
@@ -167,7 +174,8 @@ void Worker::kick(uint32_t i, uint64_t now) {
         send_message(i, c.round, now - t0_);
       }
       break;
-    case Mode::kIdle: break;
+    case Mode::kIdle:
+      break;
   }
 }
 

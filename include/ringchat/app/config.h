@@ -11,7 +11,7 @@ namespace ringchat::app {
 // Everything the command line, a config file and RINGCHAT_* variables can set.
 struct Config {
   chat::ShardConfig shard;
-  unsigned threads = 0;   // 0: one shard per CPU of the affinity mask
+  unsigned threads = 0;  // 0: one shard per CPU of the affinity mask
   std::string log_level = "info";
 };
 

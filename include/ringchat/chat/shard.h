@@ -22,7 +22,7 @@ struct ShardConfig {
   size_t max_header = 8192;
   uint32_t ping_interval_ms = 25000;
   uint32_t handshake_timeout_ms = 10000;
-  uint32_t close_timeout_ms = 2000;    // lingering close: wait this long for the peer's FIN
+  uint32_t close_timeout_ms = 2000;  // lingering close: wait this long for the peer's FIN
   uint32_t drain_timeout_ms = 10000;
   // Output budget. A connection whose unsent bytes, not counting the frame
   // being queued, exceed max_backlog is a slow consumer (1008): a client that
@@ -38,7 +38,7 @@ struct ShardConfig {
   int rcvbuf = 0;
   int sndbuf = 0;
   unsigned max_connections_per_shard = 16384;  // direct-descriptor table size
-  std::vector<int> cpus;               // shard i runs on cpus[i % size]; empty: unpinned
+  std::vector<int> cpus;                       // shard i runs on cpus[i % size]; empty: unpinned
 };
 
 // A cross-shard message: a kind and a frame (wire bytes and/or room name).

@@ -8,20 +8,26 @@ namespace ringchat {
 enum class Errc {
   kOk = 0,
   kInvalidArgument,
-  kSystem,        // a syscall failed; errno is logged where it happened
-  kUnsupported,   // the kernel lacks a feature we need
-  kResourceLimit, // out of slots, buffers or descriptors
+  kSystem,         // a syscall failed; errno is logged where it happened
+  kUnsupported,    // the kernel lacks a feature we need
+  kResourceLimit,  // out of slots, buffers or descriptors
   kClosed,
 };
 
 constexpr std::string_view to_string(Errc e) {
   switch (e) {
-    case Errc::kOk: return "ok";
-    case Errc::kInvalidArgument: return "invalid argument";
-    case Errc::kSystem: return "system error";
-    case Errc::kUnsupported: return "unsupported";
-    case Errc::kResourceLimit: return "resource limit";
-    case Errc::kClosed: return "closed";
+    case Errc::kOk:
+      return "ok";
+    case Errc::kInvalidArgument:
+      return "invalid argument";
+    case Errc::kSystem:
+      return "system error";
+    case Errc::kUnsupported:
+      return "unsupported";
+    case Errc::kResourceLimit:
+      return "resource limit";
+    case Errc::kClosed:
+      return "closed";
   }
   return "unknown";
 }

@@ -27,14 +27,11 @@ namespace ringchat::core {
 template <typename Msg, size_t N>
 class MailboxSet {
  public:
-  explicit MailboxSet(unsigned shards) : shards_(shards), rings_(shards * shards),
-                                         flags_(shards) {
+  explicit MailboxSet(unsigned shards) : shards_(shards), rings_(shards * shards), flags_(shards) {
     for (auto& r : rings_) r = std::make_unique<SpscRing<Msg, N>>();
   }
   unsigned shards() const { return shards_; }
-  SpscRing<Msg, N>& ring(unsigned from, unsigned to) {
-    return *rings_[from * shards_ + to];
-  }
+  SpscRing<Msg, N>& ring(unsigned from, unsigned to) { return *rings_[from * shards_ + to]; }
 
   // Consumer `me`: returns true if it may sleep (no mail was waiting).
   bool prepare_sleep(unsigned me) {
@@ -48,9 +45,7 @@ class MailboxSet {
     }
     return true;
   }
-  void woke(unsigned me) {
-    flags_[me].sleeping.store(false, std::memory_order_relaxed);
-  }
+  void woke(unsigned me) { flags_[me].sleeping.store(false, std::memory_order_relaxed); }
   // Producer, after publishing into ring(*, to): true if `to` must be rung.
   bool needs_doorbell(unsigned to) {
     std::atomic_thread_fence(std::memory_order_seq_cst);
@@ -74,8 +69,7 @@ class MailboxSet {
 template <typename Msg, size_t N>
 class Outbox {
  public:
-  Outbox(MailboxSet<Msg, N>& set, unsigned me)
-      : set_(set), me_(me), pending_(set.shards()) {}
+  Outbox(MailboxSet<Msg, N>& set, unsigned me) : set_(set), me_(me), pending_(set.shards()) {}
 
   void post(unsigned to, const Msg& m) { pending_[to].push_back(m); }
   // Messages for `to` that its ring has not taken yet (posted this turn, or

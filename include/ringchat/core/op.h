@@ -28,13 +28,11 @@ struct Tag {
 inline constexpr uint32_t kGenMask = 0xFFFFFF;
 
 constexpr uint64_t pack(Op op, uint32_t slot, uint32_t gen) {
-  return (uint64_t{static_cast<uint8_t>(op)} << 56) |
-         (uint64_t{gen & kGenMask} << 32) | slot;
+  return (uint64_t{static_cast<uint8_t>(op)} << 56) | (uint64_t{gen & kGenMask} << 32) | slot;
 }
 
 constexpr Tag unpack(uint64_t user_data) {
-  return Tag{static_cast<Op>(user_data >> 56),
-             static_cast<uint32_t>(user_data >> 32) & kGenMask,
+  return Tag{static_cast<Op>(user_data >> 56), static_cast<uint32_t>(user_data >> 32) & kGenMask,
              static_cast<uint32_t>(user_data)};
 }
 

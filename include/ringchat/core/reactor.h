@@ -13,9 +13,9 @@ namespace ringchat::core {
 
 struct ReactorOptions {
   unsigned sq_entries = 4096;
-  unsigned cq_entries = 16384;     // multishot ops post many CQEs per SQE
-  unsigned fixed_files = 0;        // sparse direct-descriptor table size
-  unsigned buffer_count = 512;     // provided receive buffers (power of two)
+  unsigned cq_entries = 16384;  // multishot ops post many CQEs per SQE
+  unsigned fixed_files = 0;     // sparse direct-descriptor table size
+  unsigned buffer_count = 512;  // provided receive buffers (power of two)
   unsigned buffer_size = 16384;
 };
 

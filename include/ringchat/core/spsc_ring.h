@@ -41,8 +41,7 @@ template <typename T, size_t N>
 class SpscRing {
   static_assert(std::is_trivially_copyable_v<T>,
                 "SpscRing holds plain values: T must be trivially copyable");
-  static_assert(std::is_default_constructible_v<T>,
-                "slots are default-constructed up front");
+  static_assert(std::is_default_constructible_v<T>, "slots are default-constructed up front");
   static_assert(N >= 2 && (N & (N - 1)) == 0, "N must be a power of two");
 
  public:

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+
 #include "ringchat/core/check.h"
 
 namespace ringchat::core {

@@ -8,15 +8,7 @@ namespace ringchat::http {
 
 // Request methods the server routes on; everything else llhttp accepts
 // (PATCH, CONNECT, PROPFIND, ...) is kOther and gets a 405 from the router.
-enum class Method : uint8_t {
-  kGet,
-  kHead,
-  kPost,
-  kPut,
-  kDelete,
-  kOptions,
-  kOther
-};
+enum class Method : uint8_t { kGet, kHead, kPost, kPut, kDelete, kOptions, kOther };
 
 std::string_view to_string(Method method);
 
@@ -38,9 +30,8 @@ struct Request {
   // (Connection, Upgrade, Sec-WebSocket-Protocol) that repeat are joined
   // with ", " (RFC 9110 §5.3); the others keep their first value and set
   // has_header_dupes.
-  std::string host, upgrade_header, connection, sec_websocket_key,
-      sec_websocket_version, sec_websocket_protocol, origin, authorization,
-      last_event_id, content_type;
+  std::string host, upgrade_header, connection, sec_websocket_key, sec_websocket_version,
+      sec_websocket_protocol, origin, authorization, last_event_id, content_type;
   std::string body;
   bool has_header_dupes = false;  // a handshake must reject
 

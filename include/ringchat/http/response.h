@@ -17,21 +17,18 @@ std::string_view reason_phrase(int status);
 // "Name: value\r\n"), a blank line and `body`. 1xx and 204 responses carry
 // neither Content-Length nor body (RFC 9110 §8.6), and a 101 leaves the
 // Connection header to `extra_headers` ("Connection: Upgrade").
-std::string make_response(int status, std::string_view content_type,
-                          std::string_view body, bool keep_alive,
-                          std::string_view extra_headers = {});
+std::string make_response(int status, std::string_view content_type, std::string_view body,
+                          bool keep_alive, std::string_view extra_headers = {});
 
 // Only the head of make_response() (through the blank line), announcing
 // `content_length` body bytes: the answer to HEAD, or the head of a body
 // the caller sends separately.
-std::string make_response_head(int status, std::string_view content_type,
-                               size_t content_length, bool keep_alive,
-                               std::string_view extra_headers = {});
+std::string make_response_head(int status, std::string_view content_type, size_t content_length,
+                               bool keep_alive, std::string_view extra_headers = {});
 
 // A short error response with `Connection: close` and a text/plain body
 // "<status> <reason>: <detail>\n" (just "<status> <reason>\n" when `detail`
 // is empty).
-std::string make_error(int status, std::string_view detail,
-                       std::string_view extra_headers = {});
+std::string make_error(int status, std::string_view detail, std::string_view extra_headers = {});
 
 }  // namespace ringchat::http

@@ -18,8 +18,8 @@ namespace ringchat::net {
 // Thread: any holder; `refs` is the only field written after sharing.
 struct Frame {
   std::atomic<uint32_t> refs;
-  uint32_t size;       // wire bytes
-  uint64_t seq = 0;    // room sequence number, set by the owner before fan-out
+  uint32_t size;     // wire bytes
+  uint64_t seq = 0;  // room sequence number, set by the owner before fan-out
   uint32_t sender_slot = 0;
   uint32_t sender_gen = 0;
   uint16_t sender_shard = 0xFFFF;
@@ -28,12 +28,8 @@ struct Frame {
   // Allocates a frame with `refs` = 1 and uninitialised wire bytes.
   static Frame* create(size_t wire_size, std::string_view tag = {});
   std::byte* data() { return reinterpret_cast<std::byte*>(this + 1) + tag_len; }
-  const std::byte* data() const {
-    return reinterpret_cast<const std::byte*>(this + 1) + tag_len;
-  }
-  std::string_view tag() const {
-    return {reinterpret_cast<const char*>(this + 1), tag_len};
-  }
+  const std::byte* data() const { return reinterpret_cast<const std::byte*>(this + 1) + tag_len; }
+  std::string_view tag() const { return {reinterpret_cast<const char*>(this + 1), tag_len}; }
   std::span<const std::byte> bytes() const { return {data(), size}; }
 
   // Drops one reference (acq_rel: the freeing thread sees every holder's

@@ -8,8 +8,8 @@
 namespace ringchat::net {
 
 struct SocketOptions {
-  int rcvbuf = 0;   // SO_RCVBUF for accepted sockets; 0 = kernel default
-  int sndbuf = 0;   // SO_SNDBUF for accepted sockets; 0 = kernel default
+  int rcvbuf = 0;  // SO_RCVBUF for accepted sockets; 0 = kernel default
+  int sndbuf = 0;  // SO_SNDBUF for accepted sockets; 0 = kernel default
   int backlog = 4096;
 };
 
@@ -21,8 +21,7 @@ struct SocketOptions {
 // instead of per connection. `bind` is an IPv4 or IPv6 literal.
 // Returns the fd; *port_out gets the bound port (useful with port 0).
 Result<int, std::string> listen_tcp(const std::string& bind, uint16_t port,
-                                    const SocketOptions& opts,
-                                    uint16_t* port_out);
+                                    const SocketOptions& opts, uint16_t* port_out);
 
 // Whether a socket already listens on `bind`:`port` (another ringchat, which
 // listens with SO_REUSEPORT, or any other server). The probe is a socket with

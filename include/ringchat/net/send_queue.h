@@ -46,7 +46,7 @@ class SendQueue {
  private:
   std::vector<LocalFrame*> frames_;
   size_t head_ = 0;
-  size_t first_offset_ = 0;  // bytes of frames_[head_] already sent
+  size_t first_offset_ = 0;      // bytes of frames_[head_] already sent
   size_t in_flight_frames_ = 0;  // frames from head_ that the in-flight send covers
   size_t backlog_bytes_ = 0;
   bool in_flight_ = false;

@@ -35,18 +35,17 @@ class RateLimit {
 
 }  // namespace ringchat::obs
 
-#define RC_LOG(level, ...)                                   \
-  do {                                                       \
-    if (::ringchat::obs::enabled(level))                     \
-      ::ringchat::obs::logf(level, __VA_ARGS__);             \
+#define RC_LOG(level, ...)                                                          \
+  do {                                                                              \
+    if (::ringchat::obs::enabled(level)) ::ringchat::obs::logf(level, __VA_ARGS__); \
   } while (0)
 #define RC_INFO(...) RC_LOG(::ringchat::obs::Level::kInfo, __VA_ARGS__)
 #define RC_WARN(...) RC_LOG(::ringchat::obs::Level::kWarn, __VA_ARGS__)
 #define RC_ERROR(...) RC_LOG(::ringchat::obs::Level::kError, __VA_ARGS__)
 // Rate-limited to 5 lines a second per call site.
-#define RC_WARN_LIMITED(...)                                              \
-  do {                                                                    \
-    static ::ringchat::obs::RateLimit rc_rl_(5);                          \
-    uint64_t rc_sup_ = 0;                                                 \
-    if (rc_rl_.allow(&rc_sup_)) RC_WARN(__VA_ARGS__);                     \
+#define RC_WARN_LIMITED(...)                          \
+  do {                                                \
+    static ::ringchat::obs::RateLimit rc_rl_(5);      \
+    uint64_t rc_sup_ = 0;                             \
+    if (rc_rl_.allow(&rc_sup_)) RC_WARN(__VA_ARGS__); \
   } while (0)

@@ -13,32 +13,32 @@ namespace ringchat::obs {
 enum class Metric : uint16_t {
   kConnectionsAccepted,
   kConnectionsClosed,
-  kConnectionsRejected,   // accept failed: descriptor table full
-  kConnectionsOpen,       // gauge
-  kWebSocketsOpen,        // gauge
+  kConnectionsRejected,  // accept failed: descriptor table full
+  kConnectionsOpen,      // gauge
+  kWebSocketsOpen,       // gauge
   kHttpRequests,
-  kHttpErrors,            // any 4xx/5xx answered
+  kHttpErrors,  // any 4xx/5xx answered
   kHandshakeTimeouts,
   kWsHandshakes,
   kWsMessagesIn,
   kWsBytesIn,
-  kWsFramesOut,           // frames queued to connections (deliveries)
+  kWsFramesOut,  // frames queued to connections (deliveries)
   kWsBytesOut,
-  kWsProtocolErrors,      // closed with 1002
-  kWsInvalidUtf8,         // closed with 1007
-  kWsTooBig,              // closed with 1009
+  kWsProtocolErrors,  // closed with 1002
+  kWsInvalidUtf8,     // closed with 1007
+  kWsTooBig,          // closed with 1009
   kWsIdleCloses,
-  kSlowConsumerCloses,    // closed with 1008: send backlog over the limit
-  kShardBacklogSheds,     // closed with 1008: the shard's unsent bytes over --shard-backlog
-  kSendQueuedBytes,       // gauge: bytes queued to this shard's connections, unsent
-  kSendQueuedPeak,        // gauge: the highest kSendQueuedBytes seen at the end of a turn
-  kInputPauses,           // reads paused because a connection's answers were unsent
-  kRoomsOwned,            // gauge
-  kPublishes,             // messages sequenced by this shard as room owner
-  kMailboxIn,             // cross-shard messages received
-  kRecvNoBuffers,         // multishot recv ended by -ENOBUFS
-  kStaleCompletions,      // completion for a slot already reused
-  kIoErrors,              // unexpected -errno from the kernel
+  kSlowConsumerCloses,  // closed with 1008: send backlog over the limit
+  kShardBacklogSheds,   // closed with 1008: the shard's unsent bytes over --shard-backlog
+  kSendQueuedBytes,     // gauge: bytes queued to this shard's connections, unsent
+  kSendQueuedPeak,      // gauge: the highest kSendQueuedBytes seen at the end of a turn
+  kInputPauses,         // reads paused because a connection's answers were unsent
+  kRoomsOwned,          // gauge
+  kPublishes,           // messages sequenced by this shard as room owner
+  kMailboxIn,           // cross-shard messages received
+  kRecvNoBuffers,       // multishot recv ended by -ENOBUFS
+  kStaleCompletions,    // completion for a slot already reused
+  kIoErrors,            // unexpected -errno from the kernel
   kCount
 };
 

@@ -19,18 +19,17 @@ inline constexpr size_t kMaxControlPayload = 125;
 
 // Writes a server->client header (no mask) with the minimal length encoding.
 // Returns the bytes written: 2, 4 or 10.
-size_t encode_header(std::span<std::byte, kMaxHeaderBytes> out, Opcode op,
-                     uint64_t payload_len, bool fin = true);
+size_t encode_header(std::span<std::byte, kMaxHeaderBytes> out, Opcode op, uint64_t payload_len,
+                     bool fin = true);
 
 // Appends a client->server frame masked with `mask`. The mask key goes on the
 // wire big-endian: its first byte is `mask >> 24`. For tests and ringload.
-void append_client_frame(std::string& out, Opcode op,
-                         std::span<const std::byte> payload, uint32_t mask,
-                         bool fin = true);
+void append_client_frame(std::string& out, Opcode op, std::span<const std::byte> payload,
+                         uint32_t mask, bool fin = true);
 
 // Appends a server->client (unmasked) frame.
-void append_server_frame(std::string& out, Opcode op,
-                         std::span<const std::byte> payload, bool fin = true);
+void append_server_frame(std::string& out, Opcode op, std::span<const std::byte> payload,
+                         bool fin = true);
 
 // A close frame body: 2-byte big-endian code, then `reason` cut at a UTF-8
 // code point boundary so the body fits in 125 bytes.

@@ -67,33 +67,30 @@ class FrameParser {
   Result<bool, CloseCode> read_header(std::span<std::byte>& in);
   Result<bool, CloseCode> finish_header(std::span<const std::byte> h);
   Result<Step, CloseCode> read_control(std::span<std::byte>& in, Event& ev);
-  Result<Step, CloseCode> control_event(std::span<const std::byte> payload,
-                                        Event& ev);
-  Result<Step, CloseCode> close_event(std::span<const std::byte> payload,
-                                      Event& ev);
+  Result<Step, CloseCode> control_event(std::span<const std::byte> payload, Event& ev);
+  Result<Step, CloseCode> close_event(std::span<const std::byte> payload, Event& ev);
   Result<Step, CloseCode> read_data(std::span<std::byte>& in, Event& ev);
-  Result<Step, CloseCode> finish_message(std::span<const std::byte> payload,
-                                         Event& ev);
+  Result<Step, CloseCode> finish_message(std::span<const std::byte> payload, Event& ev);
   void unmask(std::span<std::byte> chunk);
   void reserve(size_t required, size_t hint);
   void free_buffer();
 
   std::byte* buf_ = nullptr;  // message bytes, then a partial control frame
   uint32_t buf_cap_ = 0;
-  uint32_t msg_len_ = 0;      // bytes of the data message in buf_
+  uint32_t msg_len_ = 0;  // bytes of the data message in buf_
   uint32_t max_message_;
-  uint32_t frame_left_ = 0;   // payload bytes of this frame still to come
-  uint32_t mask_ = 0;         // key bytes big-endian, as mask_bytes() wants
+  uint32_t frame_left_ = 0;             // payload bytes of this frame still to come
+  uint32_t mask_ = 0;                   // key bytes big-endian, as mask_bytes() wants
   std::array<std::byte, 14> header_{};  // a header split across calls
   uint8_t header_len_ = 0;
-  uint8_t ctrl_len_ = 0;      // bytes of a partial control frame in buf_
-  uint8_t mask_phase_ = 0;    // key byte for the next payload byte
+  uint8_t ctrl_len_ = 0;    // bytes of a partial control frame in buf_
+  uint8_t mask_phase_ = 0;  // key byte for the next payload byte
   Role role_;
   State state_ = State::kHeader;
   Opcode frame_op_ = Opcode::kContinuation;
   Opcode msg_op_ = Opcode::kContinuation;  // kContinuation: none in progress
   bool fin_ = false;
-  Utf8Validator utf8_;        // the text message in progress
+  Utf8Validator utf8_;  // the text message in progress
 };
 
 // Many thousands of idle connections each hold one.

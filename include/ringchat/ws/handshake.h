@@ -9,8 +9,7 @@ namespace ringchat::ws {
 // Thread: any.
 
 // The GUID that RFC 6455 §1.3 appends to Sec-WebSocket-Key.
-inline constexpr std::string_view kWebSocketGuid =
-    "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+inline constexpr std::string_view kWebSocketGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 // True if `key` is base64 of exactly 16 bytes: 22 alphabet characters then
 // "==" (RFC 6455 §4.1 item 7). Lenient about the 4 unused low bits of the

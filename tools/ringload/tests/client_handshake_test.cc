@@ -2,10 +2,10 @@
 
 #include <gtest/gtest.h>
 
-#include "ringchat/ws/handshake.h"
-
 #include <iterator>
 #include <random>
+
+#include "ringchat/ws/handshake.h"
 
 namespace ringchat::ringload {
 namespace {
@@ -35,7 +35,8 @@ TEST(ClientHandshake, AcceptsGoodResponseSplitAtEveryOffset) {
   const std::string buf = kGood + "\x81\x02hi";
   for (size_t n = 0; n < kGood.size(); ++n) {
     EXPECT_EQ(check_upgrade_response(std::string_view(buf).substr(0, n), kAccept).status,
-              HandshakeStatus::kNeedMore) << n;
+              HandshakeStatus::kNeedMore)
+        << n;
   }
   const HandshakeResult r = check_upgrade_response(buf, kAccept);
   EXPECT_EQ(r.status, HandshakeStatus::kOk);
@@ -67,7 +68,8 @@ TEST(ClientHandshake, RejectsOversizedHead) {
 
 TEST(ClientHandshake, HeaderNamesAreCaseInsensitive) {
   const std::string r =
-      "HTTP/1.1 101 Switching Protocols\r\nupgrade: WebSocket\r\nconnection: keep-alive, upgrade\r\n"
+      "HTTP/1.1 101 Switching Protocols\r\nupgrade: WebSocket\r\nconnection: keep-alive, "
+      "upgrade\r\n"
       "sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
   EXPECT_EQ(check_upgrade_response(r, kAccept).status, HandshakeStatus::kOk);
 }
@@ -80,8 +82,9 @@ namespace {
 
 TEST(ClientHandshake, RandomGarbageIsNeverAccepted) {
   std::mt19937 rng(7);
-  const std::string pieces[] = {"HTTP/1.1 101 ", "\r\n", ":", "Upgrade", "websocket", "Connection",
-                                "upgrade", "Sec-WebSocket-Accept", " ", "x"};
+  const std::string pieces[] = {
+      "HTTP/1.1 101 ",        "\r\n", ":", "Upgrade", "websocket", "Connection", "upgrade",
+      "Sec-WebSocket-Accept", " ",    "x"};
   for (int i = 0; i < 20000; ++i) {
     std::string s;
     const int n = static_cast<int>(rng() % 12);

@@ -40,8 +40,8 @@ TEST(Payload, RandomFieldsRoundTrip) {
 }
 
 TEST(Payload, RejectsMalformed) {
-  for (std::string_view bad : {"", "1.2", "1.2.3", "..;", "1..3;", "1.2.;", "!.2.3;", "1.2.3x",
-                               "zzzzzzzzzzzz.1.1;"}) {
+  for (std::string_view bad :
+       {"", "1.2", "1.2.3", "..;", "1..3;", "1.2.;", "!.2.3;", "1.2.3x", "zzzzzzzzzzzz.1.1;"}) {
     EXPECT_FALSE(decode_payload(bad).has_value()) << bad;
   }
 }

@@ -25,9 +25,27 @@ TEST(Scenario, DefaultsAreValid) {
 }
 
 TEST(Scenario, ParsesFlags) {
-  auto s = parse({"--mode", "rate", "-c", "500", "--rooms=10", "--rate", "2.5", "--cpus", "0,1,1",
-                  "--src-ips", "127.0.0.1,127.0.0.2", "--ramp", "3", "--spike", "2",
-                  "--spike-mult", "4", "--room-dist", "zipf", "--duration", "7"});
+  auto s = parse({"--mode",
+                  "rate",
+                  "-c",
+                  "500",
+                  "--rooms=10",
+                  "--rate",
+                  "2.5",
+                  "--cpus",
+                  "0,1,1",
+                  "--src-ips",
+                  "127.0.0.1,127.0.0.2",
+                  "--ramp",
+                  "3",
+                  "--spike",
+                  "2",
+                  "--spike-mult",
+                  "4",
+                  "--room-dist",
+                  "zipf",
+                  "--duration",
+                  "7"});
   ASSERT_TRUE(s.ok()) << s.error();
   EXPECT_EQ(s->mode, Mode::kRate);
   EXPECT_EQ(s->connections, 500u);
@@ -129,8 +147,9 @@ namespace {
 
 TEST(Scenario, RandomJsonNeverCrashesAndKeepsValidOptions) {
   std::mt19937 rng(3);
-  const std::string pieces[] = {"{", "}", "[", "]", ",", ":", "\"mode\"", "\"rate\"", "\"cpus\"",
-                                "\"phases\"", "\"echo\"", "1", "-2", "1e400", "\"x\"", "null", "true"};
+  const std::string pieces[] = {"{",        "}",        "[",        "]",          ",",        ":",
+                                "\"mode\"", "\"rate\"", "\"cpus\"", "\"phases\"", "\"echo\"", "1",
+                                "-2",       "1e400",    "\"x\"",    "null",       "true"};
   for (int i = 0; i < 5000; ++i) {
     std::string s;
     const int n = static_cast<int>(rng() % 14);
