@@ -398,9 +398,12 @@ TEST(OutputPath, SlowReaderOfABigMessageIsNotClosedAsIdle) {
     ASSERT_FALSE(more.empty()) << "connection ended;" << output_counters(server);
     wire += more;
     std::span<std::byte> in{reinterpret_cast<std::byte*>(wire.data()), wire.size()};
-    auto r = parser.next(in);
-    ASSERT_TRUE(r.ok());
-    if (r->kind != ws::Event::Kind::kNeedMore) first = *r;
+    // Pings sent before the message was queued may come first.
+    for (auto r = parser.next(in); !first; r = parser.next(in)) {
+      ASSERT_TRUE(r.ok());
+      if (r->kind == ws::Event::Kind::kNeedMore) break;
+      if (r->kind == ws::Event::Kind::kMessage || r->kind == ws::Event::Kind::kClose) first = *r;
+    }
     wire.erase(0, wire.size() - in.size());
     std::this_thread::sleep_for(std::chrono::milliseconds(8));
   }
