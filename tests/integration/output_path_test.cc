@@ -346,24 +346,37 @@ TEST(OutputPath, ShardOverItsBacklogShedsTheBiggestConsumerFirst) {
   EXPECT_LE(server.total(Metric::kSendQueuedPeak), cfg.max_shard_backlog + cfg.max_message + kMiB);
 }
 
+// Until the server has queued the room's first message to its members,
+// `reader` sends unsolicited pongs (RFC 6455 §5.5.3), so that a slow
+// server (ASan, a busy CPU) cannot find it idle before the test begins.
+bool keep_alive_until_delivered(const TestServer& server, Client& reader) {
+  for (int i = 0; i < kBigWaitMs / 20; ++i) {
+    reader.send_frame(Opcode::kPong, "");
+    if (server.wait_metric(Metric::kWsFramesOut, 1, 20)) return true;
+  }
+  return false;
+}
+
 // Server pings queued behind one message bigger than --send-backlog do not
 // make a reader that keeps up a slow consumer.
 TEST(OutputPath, PingsBehindABigMessageDoNotCloseAReaderThatKeepsUp) {
   auto cfg = test_config(1);
   cfg.max_backlog = kMiB;
   cfg.max_message = 4 * kMiB;
-  cfg.ping_interval_ms = 250;
+  // Long enough that even a slow server queues the message before it finds
+  // the reader idle (it sends nothing after its handshake).
+  cfg.ping_interval_ms = 1000;
   cfg.sndbuf = 4096;  // the kernel holds little: the big frame waits in the queue
   cfg.echo = false;
   TestServer server(cfg);
   auto reader = join(server, "pinged", {.rcvbuf = kSmallRcvbuf});
   auto publisher = join(server, "pinged");
   const std::string msg = numbered("big", 0, 4 * kMiB);
-  reader->send_frame(Opcode::kPong, "");  // alive now: not idle before the message is queued
   publisher->send_frame(Opcode::kBinary, msg);
-  // Not a synchronisation: the reader takes its time (a few ping intervals)
-  // before it starts, so pings are queued behind the big frame.
-  std::this_thread::sleep_for(std::chrono::milliseconds(3 * cfg.ping_interval_ms));
+  ASSERT_TRUE(server.wait_metric(Metric::kWsFramesOut, 1, kBigWaitMs));
+  // Not a synchronisation: the reader takes its time (more than a ping
+  // interval) before it starts, so pings are queued behind the big frame.
+  std::this_thread::sleep_for(std::chrono::milliseconds(cfg.ping_interval_ms * 3 / 2));
   ASSERT_NO_FATAL_FAILURE(expect_message(*reader, msg, Opcode::kBinary, kBigWaitMs));
   // It never answered a ping, so an idle close (1001) may follow; 1008 may not.
   const uint16_t code = reader->read_until_close();
@@ -383,9 +396,8 @@ TEST(OutputPath, SlowReaderOfABigMessageIsNotClosedAsIdle) {
   auto reader = join(server, "slow", {.rcvbuf = kSmallRcvbuf});
   auto publisher = join(server, "slow");
   const std::string msg = numbered("slow", 0, kMiB);
-  reader->send_frame(Opcode::kPong, "");  // alive now: not idle before the message is queued
   publisher->send_frame(Opcode::kBinary, msg);
-  ASSERT_TRUE(server.wait_metric(Metric::kWsFramesOut, 1));
+  ASSERT_TRUE(keep_alive_until_delivered(server, *reader));
   publisher->reset_now();  // it would be idle; only the reader is judged here
   // Reads a little at a time (pacing, not synchronising): about a second,
   // ten ping intervals, for the whole message.
