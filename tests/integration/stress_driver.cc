@@ -504,9 +504,12 @@ void Driver::begin_drain(Conn& c) {
 
 void Driver::on_close_frame(Conn& c, uint16_t code, std::string_view reason) {
   c.close_code = code;
-  if (c.must_close && code != 1008) {
-    fail(&c,
-         "closed with " + std::to_string(code) + " '" + std::string(reason) + "', expected 1008");
+  // A reader that stopped is closed as a slow consumer (1008) once its room
+  // has queued enough, or as idle (1001) when it has not within two ping
+  // intervals: both end it.
+  if (c.must_close && code != 1008 && code != 1001) {
+    fail(&c, "closed with " + std::to_string(code) + " '" + std::string(reason) +
+                 "', expected 1008 or 1001");
   } else if (c.state != State::kDraining && keeps_up(c.role)) {
     // What it could have had queued: what its room had in flight.
     fail(&c, "closed by the server although it keeps up: " + std::to_string(code) + " '" +

@@ -407,12 +407,13 @@ void Driver::sample_rss() {
 }
 
 std::string Driver::summary(double seconds) const {
-  int stopped = 0, by_frame = 0, by_eof = 0, vanished = 0, late = 0;
+  int stopped = 0, by_frame = 0, by_idle = 0, by_eof = 0, vanished = 0, late = 0;
   uint64_t ping = 0, blind = 0, http = 0, messages = 0;
   for (const auto& c : conns_) {
     if (c->must_close) {
       ++stopped;
       by_frame += c->close_code == 1008;
+      by_idle += c->close_code == 1001;
       by_eof += c->saw_eof;
     }
     vanished += c->role == Role::kVanisher && c->state == State::kDone && c->close_code == 0;
@@ -427,11 +428,11 @@ std::string Driver::summary(double seconds) const {
   s.precision(1);
   s << cfg_.shards << " shards, " << seconds << " s: published " << messages << " messages ("
     << mib(published_bytes_) << " MiB), delivered " << mib(delivered_bytes_)
-    << " MiB; stopped readers closed " << by_frame + by_eof << "/" << stopped
-    << " (1008: " << by_frame << ", EOF: " << by_eof << "); vanished " << vanished
-    << "; late readers joined mid-run " << late_joins_ << "/" << late << "; floods pushed ping "
-    << mib(ping) << " MiB, blind " << mib(blind) << " MiB, HTTP " << mib(http)
-    << " MiB; queued peak per shard [";
+    << " MiB; stopped readers closed " << by_frame + by_idle + by_eof << "/" << stopped
+    << " (1008: " << by_frame << ", 1001: " << by_idle << ", EOF: " << by_eof << "); vanished "
+    << vanished << "; late readers joined mid-run " << late_joins_ << "/" << late
+    << "; floods pushed ping " << mib(ping) << " MiB, blind " << mib(blind) << " MiB, HTTP "
+    << mib(http) << " MiB; queued peak per shard [";
   for (unsigned i = 0; i < cfg_.shards; ++i) {
     s << (i ? ", " : "") << mib(shard_metric(i, obs::Metric::kSendQueuedPeak));
   }
