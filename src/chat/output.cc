@@ -38,7 +38,12 @@ void ShardImpl::request_close(Conn& c, CloseWhy why) {
 }
 
 void ShardImpl::settle_slow() {
-  if (budget_.held_bytes > cfg_.max_shard_backlog) shed();
+  // A shed scans every slot: at most once a millisecond, since bytes held by
+  // connections already closing keep the shard over until they drain.
+  if (budget_.held_bytes > cfg_.max_shard_backlog && now_ms_ != last_shed_ms_) {
+    last_shed_ms_ = now_ms_;
+    shed();
+  }
   // No loop walks a room now: leaving (which may free rooms) is safe.
   // begin_close() requests no further closes, so the list is stable.
   for (uint32_t slot : closing_) {

@@ -214,6 +214,7 @@ class ShardImpl {
   std::unordered_map<uint32_t, InputStash> stashes_;  // by slot, while paused
   net::SendBudget budget_;                            // bytes this shard's send queues hold
   uint64_t last_trim_ms_ = 0;
+  uint64_t last_shed_ms_ = 0;
   bool freed_since_trim_ = false;  // worth giving memory back when idle
   LocalRooms local_rooms_;
   OwnedRooms owned_rooms_;
