@@ -237,13 +237,16 @@ TEST_F(ListenerTest, PortInUseNeedsAnIpLiteral) {
   EXPECT_NE(r.error().find("not an IP literal"), std::string::npos) << r.error();
 }
 
+// A listen on ::1 failed because the host has no IPv6 loopback.
+bool no_ipv6_loopback(const Result<int, std::string>& r) {
+  return !r.ok() && (r.error().find("Address family") != std::string::npos ||
+                     r.error().find("Cannot assign") != std::string::npos);
+}
+
 TEST_F(ListenerTest, PortInUseOnIpv6Loopback) {
   uint16_t port = 0;
   auto r = listen_tcp("::1", 0, {}, &port);
-  if (!r.ok() && (r.error().find("Address family") != std::string::npos ||
-                  r.error().find("Cannot assign") != std::string::npos)) {
-    GTEST_SKIP() << "no IPv6 loopback on this host: " << r.error();
-  }
+  if (no_ipv6_loopback(r)) GTEST_SKIP() << "no IPv6 loopback on this host: " << r.error();
   ASSERT_TRUE(r.ok()) << r.error();
   keep(*r);
   EXPECT_TRUE(in_use("::1", port));
@@ -255,10 +258,7 @@ TEST_F(ListenerTest, PortInUseOnIpv6Loopback) {
 TEST_F(ListenerTest, Ipv6LoopbackWorks) {
   uint16_t port = 0;
   auto r = listen_tcp("::1", 0, {}, &port);
-  if (!r.ok() && (r.error().find("Address family") != std::string::npos ||
-                  r.error().find("Cannot assign") != std::string::npos)) {
-    GTEST_SKIP() << "no IPv6 loopback on this host: " << r.error();
-  }
+  if (no_ipv6_loopback(r)) GTEST_SKIP() << "no IPv6 loopback on this host: " << r.error();
   ASSERT_TRUE(r.ok()) << r.error();
   keep(*r);
   EXPECT_NE(port, 0);
