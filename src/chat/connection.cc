@@ -181,23 +181,11 @@ void ShardImpl::on_ws_error(Conn& c, ws::CloseCode code) {
 }
 
 void ShardImpl::send_bytes(Conn& c, std::string_view bytes) {
-  net::Frame* f = net::Frame::create(bytes.size());
-  std::memcpy(f->data(), bytes.data(), bytes.size());
-  queue(c, local(f, 1));
-}
-
-net::Frame* encode_ws_frame(ws::Opcode op, std::span<const std::byte> payload,
-                            std::string_view tag) {
-  std::array<std::byte, ws::kMaxHeaderBytes> hdr;
-  const size_t n = ws::encode_header(hdr, op, payload.size());
-  net::Frame* f = net::Frame::create(n + payload.size(), tag);
-  std::memcpy(f->data(), hdr.data(), n);
-  if (!payload.empty()) std::memcpy(f->data() + n, payload.data(), payload.size());
-  return f;
+  queue(c, local(net::SharedBuf::copy_of(bytes), 1));
 }
 
 void ShardImpl::send_control(Conn& c, ws::Opcode op, std::span<const std::byte> payload) {
-  queue(c, local(encode_ws_frame(op, payload), 1), Charge::kControl);
+  queue(c, local(ws::make_server_frame(op, payload), 1), Charge::kControl);
 }
 
 void ShardImpl::send_close(Conn& c, uint16_t code, std::string_view reason) {
@@ -258,7 +246,6 @@ void ShardImpl::release_slot(Conn& c) {
   c.publishing = 0;
   c.close_why = CloseWhy::kNone;
   freed_since_trim_ = true;
-  c.room = nullptr;
   --open_;
   metrics_.add(Metric::kConnectionsClosed);
   metrics_.sub(Metric::kConnectionsOpen);

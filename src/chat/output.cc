@@ -12,17 +12,17 @@ namespace ringchat::chat {
 
 using obs::Metric;
 
-void ShardImpl::queue(Conn& c, net::LocalFrame* lf, Charge charge) {
+void ShardImpl::queue(Conn& c, net::LocalBuf* lb, Charge charge) {
   if (c.close_why != CloseWhy::kNone || c.finalizing || c.state == ConnState::kFree) {
-    lf->release();  // being closed: only what is already on the wire goes out
+    lb->release();  // being closed: only what is already on the wire goes out
     return;
   }
   if (!c.sendq) c.sendq = std::make_unique<net::SendQueue>();
   // The limit applies to what was queued before this frame, so a client
   // that keeps up is always admitted one whole message, however big.
   const bool over = charge == Charge::kData && c.sendq->backlog_bytes() > cfg_.max_backlog;
-  c.sendq->push(lf);
-  metrics_.add(Metric::kWsBytesOut, lf->frame->size);
+  c.sendq->push(lb);
+  metrics_.add(Metric::kWsBytesOut, lb->buf->size);
   mark_dirty(c);
   if (over) request_close(c, CloseWhy::kSlowConsumer);
 }

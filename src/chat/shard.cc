@@ -38,17 +38,17 @@ ShardImpl::ShardImpl(unsigned id, Shared& shared)
       cfg_(shared.config),
       metrics_(shared.metrics.shard(id)),
       outbox_(shared.mail, id),
-      owned_rooms_(shared.config.shards, 0x9e3779b97f4a7c15ULL ^ (uint64_t{id} << 32) ^
-                                             static_cast<uint64_t>(getpid()) ^
-                                             core::monotonic_ms()) {}
+      rooms_(id, shared.config.shards, *this, metrics_,
+             0x9e3779b97f4a7c15ULL ^ (uint64_t{id} << 32) ^ static_cast<uint64_t>(getpid()) ^
+                 core::monotonic_ms()) {}
 
 ShardImpl::~ShardImpl() {
   // Runs after every shard thread has stopped: what is still in the rings
   // addressed to this shard, or in its outbox, is released here.
   for (unsigned from = 0; from < shared_.mail.shards(); ++from) {
-    shared_.mail.ring(from, id_).drain(SIZE_MAX, [](const MailMsg& m) { m.frame->release(); });
+    shared_.mail.ring(from, id_).drain(SIZE_MAX, [](const MailMsg& m) { release(m); });
   }
-  outbox_.release_all([](const MailMsg& m) { m.frame->release(); });
+  outbox_.release_all([](const MailMsg& m) { release(m); });
   for (uint32_t i = 0; i < constructed_; ++i) conns_[i].~Conn();
   if (conns_) munmap(conns_, conns_bytes_);
   if (listen_fd_ >= 0) close(listen_fd_);
@@ -304,8 +304,8 @@ void ShardImpl::on_send(Conn& c, const io_uring_cqe* cqe) {
     const int err = -cqe->res;
     if (err != EPIPE && err != ECONNRESET && err != ECANCELED && err != ETIMEDOUT) {
       metrics_.add(Metric::kIoErrors);
-      RC_WARN_LIMITED("send failed on connection %u: %s (%zu bytes in %zu frames queued)",
-                      slot_of(c), std::strerror(err), c.sendq->backlog_bytes(), c.sendq->frames());
+      RC_WARN_LIMITED("send failed on connection %u: %s (%zu bytes in %zu buffers queued)",
+                      slot_of(c), std::strerror(err), c.sendq->backlog_bytes(), c.sendq->buffers());
     }
     finalize(c);
   } else {

@@ -9,7 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "ringchat/chat/rooms.h"
+#include "ringchat/chat/room_service.h"
 #include "ringchat/chat/shard.h"
 #include "ringchat/core/op.h"
 #include "ringchat/core/reactor.h"
@@ -46,11 +46,6 @@ struct InputStash {
   uint64_t progress_ms = 0;  // paused then, or took bytes then while paused
 };
 
-// A server WebSocket frame (header + payload) in one shared allocation,
-// tagged (e.g. with its room's name) for routing on other shards.
-net::Frame* encode_ws_frame(ws::Opcode op, std::span<const std::byte> payload,
-                            std::string_view tag = {});
-
 // One client connection: a slot of the shard's table whose index is also its
 // direct descriptor. Reused slots get a new generation. An idle WebSocket
 // holds no heap memory: the parsers and the send queue exist only while used.
@@ -71,8 +66,7 @@ struct Conn : core::TimerNode {
   // When the peer last showed it is alive: it sent bytes, or it read ours (a
   // send took bytes while more were waiting, so the socket had been full).
   uint64_t last_seen_ms = 0;
-  LocalRoom* room = nullptr;
-  uint32_t member_index = 0;
+  RoomService::Membership membership;  // the one room of a raw room socket
   // Bytes of its publishes on their way to the room's owner and back: they
   // will be queued here (as echoes) or were sequenced (deliver() subtracts).
   // Below 2^32: input pauses past half of --send-backlog (<= 4 GiB).
@@ -82,7 +76,7 @@ struct Conn : core::TimerNode {
   std::optional<ws::FrameParser> ws;
 };
 
-class ShardImpl {
+class ShardImpl final : public RoomService::Host {
  public:
   ShardImpl(unsigned id, Shared& shared);
   ~ShardImpl();
@@ -140,7 +134,7 @@ class ShardImpl {
   // Queues `lf` (one count of it) on `c`. Every byte a connection is sent
   // goes through here and counts against its backlog; a data frame queued
   // behind more than --send-backlog requests a slow-consumer close.
-  void queue(Conn& c, net::LocalFrame* lf, Charge charge = Charge::kData);
+  void queue(Conn& c, net::LocalBuf* lb, Charge charge = Charge::kData);
   // Marks `c` to be closed at the next settle() and drops its unsent frames.
   // Safe anywhere, in particular inside a fan-out.
   void request_close(Conn& c, CloseWhy why);
@@ -156,7 +150,7 @@ class ShardImpl {
   bool output_backed_up(const Conn& c) const;
   // Its room's owner has not taken the publishes already posted to it.
   bool mail_backed_up(const Conn& c) const {
-    return c.room && outbox_.pending(c.room->owner) > kMailHighWater;
+    return c.membership.room && outbox_.pending(c.membership.room->owner) > kMailHighWater;
   }
   bool input_blocked(const Conn& c) const { return output_backed_up(c) || mail_backed_up(c); }
   void pause_input(Conn& c, std::span<const std::byte> rest);
@@ -170,27 +164,27 @@ class ShardImpl {
   // Resumes paused connections that no send completion will wake: those
   // waiting for the owner to take their mail or send their publishes back.
   void resume_paused();
-  net::LocalFrame* local(net::Frame* f, uint32_t count) {
-    return net::LocalFrame::create(f, count, &budget_);
+  net::LocalBuf* local(net::SharedBuf* b, uint32_t count) {
+    return net::LocalBuf::create(b, count, &budget_);
   }
 
   // rooms and mail (rooms_io.cc)
   void join_room(Conn& c, std::string_view room);
   void leave_room(Conn& c);
   void publish(Conn& c, ws::Opcode op, std::span<const std::byte> payload);
-  void sequence(net::Frame* f);
-  void deliver(net::Frame* f);
-  void on_mail(unsigned from, const MailMsg& m);
   void drain_mail();
-  void tell_owner(MailMsg::Kind kind, std::string_view room);
-  void confirm(LocalRoom& room);
+  // RoomService::Host
+  void post(unsigned shard, const MailMsg& m) override { outbox_.post(shard, m); }
+  void deliver(std::span<const uint32_t> members, const Sequenced& msg) override;
+  void confirmed(std::span<const uint32_t> members) override;
+  void moved(uint32_t member, const LocalRoom* room, uint32_t index) override;
 
   unsigned id_;
   Shared& shared_;
   const ShardConfig& cfg_;
   obs::ShardMetrics& metrics_;
   core::Reactor reactor_;
-  core::Outbox<MailMsg, kMailboxSlots> outbox_;
+  Outbox outbox_;
   std::optional<core::TimerWheel> timers_;
   int listen_fd_ = -1;
   bool accept_armed_ = false;
@@ -216,8 +210,7 @@ class ShardImpl {
   uint64_t last_trim_ms_ = 0;
   uint64_t last_shed_ms_ = 0;
   bool freed_since_trim_ = false;  // worth giving memory back when idle
-  LocalRooms local_rooms_;
-  OwnedRooms owned_rooms_;
+  RoomService rooms_;
 };
 
 }  // namespace ringchat::chat

@@ -7,19 +7,19 @@
 namespace ringchat::net {
 
 SendQueue::~SendQueue() {
-  for (size_t i = head_; i < frames_.size(); ++i) frames_[i]->release();
+  for (size_t i = head_; i < bufs_.size(); ++i) bufs_[i]->release();
 }
 
-void SendQueue::push(LocalFrame* lf) {
-  frames_.push_back(lf);
-  backlog_bytes_ += lf->frame->size;
+void SendQueue::push(LocalBuf* lf) {
+  bufs_.push_back(lf);
+  backlog_bytes_ += lf->buf->size;
 }
 
 const msghdr* SendQueue::prepare() {
   RC_DCHECK(!empty() && !in_flight_);
   size_t n = 0;
-  for (size_t i = head_; i < frames_.size() && n < kMaxIov; ++i, ++n) {
-    const Frame* f = frames_[i]->frame;
+  for (size_t i = head_; i < bufs_.size() && n < kMaxIov; ++i, ++n) {
+    const SharedBuf* f = bufs_[i]->buf;
     size_t skip = (i == head_) ? first_offset_ : 0;
     iov_[n].iov_base = const_cast<std::byte*>(f->data() + skip);
     iov_[n].iov_len = f->size - skip;
@@ -28,21 +28,21 @@ const msghdr* SendQueue::prepare() {
   msg_.msg_iov = iov_;
   msg_.msg_iovlen = n;
   in_flight_ = true;
-  in_flight_frames_ = n;
+  in_flight_bufs_ = n;
   return &msg_;
 }
 
 size_t SendQueue::drop_unstarted() {
-  // Kept: frames an in-flight sendmsg points at, and a frame partly sent
+  // Kept: buffers an in-flight sendmsg points at, and one partly sent
   // (its rest must follow, or the stream is corrupt).
-  size_t keep = in_flight_ ? in_flight_frames_ : 0;
+  size_t keep = in_flight_ ? in_flight_bufs_ : 0;
   if (first_offset_ > 0 && keep == 0) keep = 1;
   size_t dropped = 0;
-  for (size_t i = head_ + keep; i < frames_.size(); ++i) {
-    dropped += frames_[i]->frame->size;
-    frames_[i]->release();
+  for (size_t i = head_ + keep; i < bufs_.size(); ++i) {
+    dropped += bufs_[i]->buf->size;
+    bufs_[i]->release();
   }
-  frames_.resize(std::min(frames_.size(), head_ + keep));
+  bufs_.resize(std::min(bufs_.size(), head_ + keep));
   backlog_bytes_ -= dropped;
   return dropped;
 }
@@ -50,13 +50,13 @@ size_t SendQueue::drop_unstarted() {
 void SendQueue::complete(size_t n) {
   RC_DCHECK(in_flight_);
   in_flight_ = false;
-  in_flight_frames_ = 0;
+  in_flight_bufs_ = 0;
   RC_CHECK(n <= backlog_bytes_);
   backlog_bytes_ -= n;
-  // Zero-length frames count as sent as soon as the bytes before them are.
-  while (head_ < frames_.size()) {
-    LocalFrame* lf = frames_[head_];
-    size_t left = lf->frame->size - first_offset_;
+  // Zero-length buffers count as sent as soon as the bytes before them are.
+  while (head_ < bufs_.size()) {
+    LocalBuf* lf = bufs_[head_];
+    size_t left = lf->buf->size - first_offset_;
     if (n < left) {
       first_offset_ += n;
       return;
@@ -66,11 +66,11 @@ void SendQueue::complete(size_t n) {
     lf->release();
     ++head_;
   }
-  if (head_ == frames_.size()) {
-    frames_.clear();
+  if (head_ == bufs_.size()) {
+    bufs_.clear();
     head_ = 0;
-  } else if (head_ >= 64 && head_ * 2 >= frames_.size()) {
-    frames_.erase(frames_.begin(), frames_.begin() + static_cast<ptrdiff_t>(head_));
+  } else if (head_ >= 64 && head_ * 2 >= bufs_.size()) {
+    bufs_.erase(bufs_.begin(), bufs_.begin() + static_cast<ptrdiff_t>(head_));
     head_ = 0;
   }
 }

@@ -68,6 +68,15 @@ void append_client_frame(std::string& out, Opcode op, std::span<const std::byte>
   append_frame(out, op, payload, fin, &mask);
 }
 
+net::SharedBuf* make_server_frame(Opcode op, std::span<const std::byte> payload) {
+  std::array<std::byte, kMaxHeaderBytes> hdr;
+  const size_t n = encode_header(hdr, op, payload.size());
+  net::SharedBuf* b = net::SharedBuf::create(n + payload.size());
+  std::memcpy(b->data(), hdr.data(), n);
+  if (!payload.empty()) std::memcpy(b->data() + n, payload.data(), payload.size());
+  return b;
+}
+
 void append_server_frame(std::string& out, Opcode op, std::span<const std::byte> payload,
                          bool fin) {
   append_frame(out, op, payload, fin, nullptr);

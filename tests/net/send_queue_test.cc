@@ -22,21 +22,21 @@ class SendQueueTest : public testing::Test {
  protected:
   void TearDown() override {
     queue_.reset();
-    for (Frame* f : frames_) f->release();
+    for (SharedBuf* f : bufs_) f->release();
   }
 
   void push(const std::string& content) {
-    Frame* f = Frame::create(content.size());
+    SharedBuf* f = SharedBuf::create(content.size());
     std::memcpy(f->data(), content.data(), content.size());
     f->refs.fetch_add(1);
-    frames_.push_back(f);
-    queue_->push(LocalFrame::create(f, 1));
+    bufs_.push_back(f);
+    queue_->push(LocalBuf::create(f, 1));
     pushed_ += content;
   }
   void push_n(size_t n, size_t size) {
     for (size_t i = 0; i < n; ++i) push(std::string(size, static_cast<char>('a' + i % 26)));
   }
-  bool released(size_t i) const { return frames_[i]->refs.load() == 1; }
+  bool released(size_t i) const { return bufs_[i]->refs.load() == 1; }
 
   static std::string iov_text(const msghdr* m) {
     std::string s;
@@ -53,7 +53,7 @@ class SendQueueTest : public testing::Test {
   }
 
   std::unique_ptr<SendQueue> queue_ = std::make_unique<SendQueue>();
-  std::vector<Frame*> frames_;
+  std::vector<SharedBuf*> bufs_;
   std::string pushed_;
 };
 
@@ -78,7 +78,7 @@ TEST_F(SendQueueTest, PrepareCoversEveryQueuedFrameInOrder) {
 TEST_F(SendQueueTest, IovecsPointIntoTheSharedFrames) {
   push("abc");
   const msghdr* m = queue_->prepare();
-  EXPECT_EQ(m->msg_iov[0].iov_base, static_cast<void*>(frames_[0]->data()));
+  EXPECT_EQ(m->msg_iov[0].iov_base, static_cast<void*>(bufs_[0]->data()));
 }
 
 TEST_F(SendQueueTest, FullCompleteReleasesEveryFrame) {
@@ -98,7 +98,7 @@ TEST_F(SendQueueTest, PartialSendResumesInsideAFrame) {
   EXPECT_FALSE(released(0));
   const msghdr* m = queue_->prepare();
   EXPECT_EQ(iov_text(m), "defgh");
-  EXPECT_EQ(m->msg_iov[0].iov_base, static_cast<void*>(frames_[0]->data() + 3));
+  EXPECT_EQ(m->msg_iov[0].iov_base, static_cast<void*>(bufs_[0]->data() + 3));
   queue_->complete(5);
   EXPECT_TRUE(released(0));
   EXPECT_TRUE(queue_->empty());
@@ -193,7 +193,7 @@ TEST_F(SendQueueTest, DestructionReleasesOnlyUnsentFrames) {
   queue_.reset();
   EXPECT_TRUE(released(1));
   EXPECT_TRUE(released(2));
-  EXPECT_EQ(frames_[0]->refs.load(), 1u) << "a sent frame must not be released twice";
+  EXPECT_EQ(bufs_[0]->refs.load(), 1u) << "a sent frame must not be released twice";
 }
 
 TEST_F(SendQueueTest, DropUnstartedReleasesEverythingWhenNothingWasSent) {
@@ -244,12 +244,12 @@ TEST_F(SendQueueTest, PushAfterDropIsSentInOrder) {
   EXPECT_EQ(send(6), "aclose");
 }
 
-TEST_F(SendQueueTest, SharedLocalFrameIsReleasedOncePerQueue) {
-  Frame* f = Frame::create(2);
+TEST_F(SendQueueTest, SharedLocalBufIsReleasedOncePerQueue) {
+  SharedBuf* f = SharedBuf::create(2);
   std::memcpy(f->data(), "hi", 2);
   f->refs.fetch_add(1);
-  frames_.push_back(f);
-  LocalFrame* lf = LocalFrame::create(f, 2);
+  bufs_.push_back(f);
+  LocalBuf* lf = LocalBuf::create(f, 2);
   auto other = std::make_unique<SendQueue>();
   queue_->push(lf);
   other->push(lf);
@@ -283,7 +283,7 @@ TEST_F(SendQueueTest, LongRunsOfSmallSendsKeepTheStream) {
   }
   EXPECT_EQ(sent, pushed_);
   EXPECT_EQ(queue_->backlog_bytes(), 0u);
-  for (size_t i = 0; i < frames_.size(); ++i) ASSERT_TRUE(released(i)) << i;
+  for (size_t i = 0; i < bufs_.size(); ++i) ASSERT_TRUE(released(i)) << i;
 }
 
 // Random frame sizes and random partial writes, 20 seeds: what the peer
@@ -293,7 +293,7 @@ TEST_F(SendQueueTest, RandomPartialSendsDeliverTheExactStream) {
     SCOPED_TRACE(seed);
     TearDown();
     queue_ = std::make_unique<SendQueue>();
-    frames_.clear();
+    bufs_.clear();
     pushed_.clear();
     std::mt19937 rng(seed);
     const size_t count = 1 + rng() % 200;
@@ -307,7 +307,7 @@ TEST_F(SendQueueTest, RandomPartialSendsDeliverTheExactStream) {
       ASSERT_EQ(queue_->backlog_bytes(), pushed_.size() - sent.size());
     }
     ASSERT_EQ(sent, pushed_);
-    for (size_t i = 0; i < frames_.size(); ++i) ASSERT_TRUE(released(i)) << i;
+    for (size_t i = 0; i < bufs_.size(); ++i) ASSERT_TRUE(released(i)) << i;
   }
 }
 

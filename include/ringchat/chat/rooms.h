@@ -23,6 +23,7 @@ struct LocalRoom {
   // message it sequences reaches us. Until then new members wait for their
   // handshake answer, and deliveries (stale, from an earlier membership) drop.
   bool confirmed = false;
+  uint32_t join_token = 0;  // of the JoinMsg this shard's membership waits for
 };
 
 // The rooms a shard has local members in. Pure bookkeeping, no I/O.

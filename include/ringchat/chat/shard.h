@@ -5,10 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "ringchat/chat/mail.h"
 #include "ringchat/core/errc.h"
-#include "ringchat/core/mailbox.h"
 #include "ringchat/core/result.h"
-#include "ringchat/net/frame.h"
 #include "ringchat/obs/metrics.h"
 
 namespace ringchat::chat {
@@ -40,17 +39,6 @@ struct ShardConfig {
   unsigned max_connections_per_shard = 16384;  // direct-descriptor table size
   std::vector<int> cpus;                       // shard i runs on cpus[i % size]; empty: unpinned
 };
-
-// A cross-shard message: a kind and a frame (wire bytes and/or room name).
-// The frame's reference travels with the message.
-struct MailMsg {
-  // kJoined: the owner's answer to kJoin, in order before any kDeliver.
-  enum class Kind : uint8_t { kPublish, kDeliver, kJoin, kJoined, kLeave };
-  Kind kind;
-  net::Frame* frame;
-};
-inline constexpr size_t kMailboxSlots = 4096;
-using Mailboxes = core::MailboxSet<MailMsg, kMailboxSlots>;
 
 // State every shard shares. Thread: any; built before shards start.
 struct Shared {

@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "ringchat/net/shared_buf.h"
 #include "ringchat/ws/close_code.h"
 
 namespace ringchat::ws {
@@ -26,6 +27,10 @@ size_t encode_header(std::span<std::byte, kMaxHeaderBytes> out, Opcode op, uint6
 // wire big-endian: its first byte is `mask >> 24`. For tests and ringload.
 void append_client_frame(std::string& out, Opcode op, std::span<const std::byte> payload,
                          uint32_t mask, bool fin = true);
+
+// A server->client frame (header and payload) in a new SharedBuf with one
+// reference: bytes to queue on one connection, or to share among many.
+net::SharedBuf* make_server_frame(Opcode op, std::span<const std::byte> payload);
 
 // Appends a server->client (unmasked) frame.
 void append_server_frame(std::string& out, Opcode op, std::span<const std::byte> payload,

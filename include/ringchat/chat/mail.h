@@ -1,0 +1,68 @@
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <variant>
+
+#include "ringchat/chat/message.h"
+#include "ringchat/core/mailbox.h"
+#include "ringchat/net/shared_buf.h"
+
+namespace ringchat::chat {
+
+// Cross-shard mail: plain values, each with what its receiver needs. The
+// only pointers are references to immutable shared records (SharedBuf,
+// Sequenced), which travel with the message: the receiver releases them.
+// A room is named by a SharedBuf holding its name.
+
+// A member's shard to the room's owner: sequence and fan out this message.
+struct PublishMsg {
+  net::SharedBuf* body;  // room name (room_len bytes), then the payload
+  uint32_t slot;         // the sender, on shard `shard`
+  uint32_t gen;
+  uint16_t shard;
+  uint16_t room_len;
+  ws::Opcode opcode;
+  std::string_view room() const { return body->view().substr(0, room_len); }
+  Sender from() const { return {slot, gen, shard}; }
+};
+
+// The owner to a member shard: a sequenced message of one of its rooms.
+struct DeliverMsg {
+  Sequenced* msg;
+};
+
+// A shard to a room's owner: it has its first local member of the room.
+struct JoinMsg {
+  net::SharedBuf* room;
+  uint32_t token;  // echoed in the answer
+};
+
+// The owner's answer to a JoinMsg, in order before any DeliverMsg of the
+// room: the shard is counted. (Where the room's sequence stands, for a
+// resume, comes with the history answer: it does not fit a ring slot here.)
+struct JoinedMsg {
+  net::SharedBuf* room;
+  // The JoinMsg's: a shard whose members all left and came back before the
+  // answer must not take the first answer for the second join (messages
+  // sequenced between the two would be missed).
+  uint32_t token;
+};
+
+// A shard to a room's owner: its last local member of the room left.
+struct LeaveMsg {
+  net::SharedBuf* room;
+};
+
+using MailMsg = std::variant<PublishMsg, DeliverMsg, JoinMsg, JoinedMsg, LeaveMsg>;
+static_assert(sizeof(MailMsg) <= 32, "every ring slot holds one");
+
+// Drops the references `m` carries (mail never delivered, at shutdown).
+void release(const MailMsg& m);
+
+inline constexpr size_t kMailboxSlots = 4096;
+using Mailboxes = core::MailboxSet<MailMsg, kMailboxSlots>;
+using Outbox = core::Outbox<MailMsg, kMailboxSlots>;
+
+}  // namespace ringchat::chat

@@ -1,0 +1,88 @@
+#pragma once
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "ringchat/net/shared_buf.h"
+#include "ringchat/ws/close_code.h"
+
+namespace ringchat::chat {
+
+inline constexpr uint16_t kNoShard = 0xFFFF;
+
+// The connection that published a message: its shard, and its slot and
+// generation there (a slot reused since has another generation).
+struct Sender {
+  uint32_t slot = 0;
+  uint32_t gen = 0;
+  uint16_t shard = kNoShard;
+  friend bool operator==(const Sender&, const Sender&) = default;
+};
+
+// A sequenced message, as the wire encoders read it. A plain view: it points
+// into the Sequenced record that holds the bytes (or into a test's).
+struct Message {
+  std::string_view room;
+  uint64_t epoch = 0;
+  uint64_t seq = 0;
+  uint64_t ts_ms = 0;  // when the owner sequenced it (Unix ms)
+  Sender from;
+  std::span<const std::byte> payload;
+  ws::Opcode opcode = ws::Opcode::kText;
+};
+
+// The wire formats a member may receive a message in; chat/wire builds each
+// once per message, on the owner, for the formats that have subscribers.
+enum class Format : uint8_t { kRawWs };
+inline constexpr size_t kFormats = 1;
+
+// What the owner shard made of one publish: the message and its wire bytes,
+// built once and shared by every member shard (and, later, the history).
+//
+// Invariants: immutable once shared. `refs` counts the shards holding it;
+// the owner sets it once, before the first post. The last release frees the
+// record and drops its buffers' references.
+// Thread: built on the owner shard; then any holder.
+class Sequenced {
+ public:
+  // Takes the reference of `body`, which holds the room name (`room_len`
+  // bytes) and then the payload, as the publisher sent them.
+  static Sequenced* create(net::SharedBuf* body, uint16_t room_len, ws::Opcode opcode, Sender from,
+                           uint64_t epoch, uint64_t seq, uint64_t ts_ms);
+  Sequenced(const Sequenced&) = delete;
+  Sequenced& operator=(const Sequenced&) = delete;
+
+  Message message() const;
+  std::string_view room() const { return body_->view().substr(0, room_len_); }
+  uint64_t seq() const { return seq_; }
+  const Sender& from() const { return from_; }
+  size_t payload_size() const { return body_->size - room_len_; }
+  // The bytes of `f`, or null if they were not built.
+  net::SharedBuf* wire(Format f) const { return wire_[static_cast<size_t>(f)]; }
+
+  // Before sharing only (the owner).
+  void set_wire(Format f, net::SharedBuf* b) { wire_[static_cast<size_t>(f)] = b; }
+  void share(uint32_t holders) { refs_.store(holders, std::memory_order_relaxed); }
+
+  // acq_rel, as SharedBuf::release.
+  void release();
+
+ private:
+  Sequenced() = default;
+  ~Sequenced();
+
+  std::atomic<uint32_t> refs_{1};
+  uint16_t room_len_ = 0;
+  ws::Opcode opcode_ = ws::Opcode::kText;
+  Sender from_;
+  uint64_t epoch_ = 0;
+  uint64_t seq_ = 0;
+  uint64_t ts_ms_ = 0;
+  net::SharedBuf* body_ = nullptr;
+  std::array<net::SharedBuf*, kFormats> wire_{};
+};
+
+}  // namespace ringchat::chat

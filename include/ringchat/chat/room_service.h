@@ -1,0 +1,104 @@
+#pragma once
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "ringchat/chat/mail.h"
+#include "ringchat/chat/message.h"
+#include "ringchat/chat/rooms.h"
+#include "ringchat/obs/metrics.h"
+
+namespace ringchat::chat {
+
+// One shard's part of the rooms: the local member lists of rooms it has
+// members in, and the authority (epoch, seq, member shards) over the rooms
+// it owns. Members are opaque 32-bit ids (connection slots); the service
+// knows no connection, no socket and no wire format but the ones chat/wire
+// builds. Everything it does to the world goes through its Host: mail to
+// other shards and fan-out to local members. That seam lets tests run
+// several services as simulated shards with no sockets.
+//
+// Protocol (per room, owner O, member shard M):
+//   M: first local member joins     -> JoinMsg to O (or counted at once if M == O)
+//   O: counts M, answers            -> JoinedMsg to M, in order before any DeliverMsg
+//   M: confirmed: waiting members may be told they joined
+//   any member publishes            -> PublishMsg to O
+//   O: assigns seq, builds the wire bytes once, one DeliverMsg per member shard
+//   M: hands the message to its local members in seq order
+//   M: last local member leaves     -> LeaveMsg to O; O forgets the room when
+//                                      no shard has members.
+// Thread: owner shard only (one service per shard).
+class RoomService {
+ public:
+  class Host {
+   public:
+    virtual ~Host() = default;
+    // Mail to another shard (never this one), in posting order.
+    virtual void post(unsigned shard, const MailMsg& m) = 0;
+    // `msg` has reached this shard: queue it on `members` (the room's local
+    // members, possibly none), in seq order per room. The host takes no
+    // reference unless it keeps the message's bytes.
+    virtual void deliver(std::span<const uint32_t> members, const Sequenced& msg) = 0;
+    // The owner has counted this shard: members that waited for it may be
+    // told they joined; every later message of the room reaches them.
+    virtual void confirmed(std::span<const uint32_t> members) = 0;
+    // A leave moved `member`'s entry in `room` to `index`.
+    virtual void moved(uint32_t member, const LocalRoom* room, uint32_t index) = 0;
+  };
+
+  // A member's place in a room, for an O(1) leave.
+  struct Membership {
+    LocalRoom* room = nullptr;
+    uint32_t index = 0;
+  };
+
+  // `host` and `metrics` (publishes sequenced, rooms owned) outlive it.
+  RoomService(unsigned shard, unsigned shards, Host& host, obs::ShardMetrics& metrics,
+              uint64_t seed);
+  RoomService(const RoomService&) = delete;
+  RoomService& operator=(const RoomService&) = delete;
+
+  unsigned shard() const { return shard_; }
+  unsigned owner_of(std::string_view room) const;
+
+  // Adds `member` to `room` (a valid name). `confirmed` is false until the
+  // owner counts this shard (Host::confirmed() tells when).
+  struct Joined {
+    Membership membership;
+    bool confirmed;
+  };
+  Joined join(std::string_view room, uint32_t member);
+  // REQUIRES: `m` is the member's current membership. Frees the room's
+  // local entry after its last member.
+  void leave(Membership m);
+  // A local member's message for its room: to the owner for a seq.
+  // Takes the reference of `m.body`.
+  void publish(const PublishMsg& m);
+  // Mail from shard `from`; takes the references it carries.
+  void on_mail(unsigned from, const MailMsg& m);
+
+  size_t local_rooms() const { return local_.size(); }
+  size_t owned_rooms() const { return owned_.size(); }
+
+  // Unix time in ms for the next sequenced message (tests set a clock).
+  void set_clock(uint64_t (*now_ms)()) { clock_ = now_ms; }
+
+ private:
+  void tell_owner_join(LocalRoom& room);
+  void sequence(const PublishMsg& m);
+  void deliver(Sequenced& msg);
+  void on_joined(std::string_view room, uint32_t token);
+  void count_shard(std::string_view room, unsigned shard);
+  void uncount_shard(std::string_view room, unsigned shard);
+
+  unsigned shard_;
+  unsigned shards_;
+  Host& host_;
+  obs::ShardMetrics& metrics_;
+  LocalRooms local_;
+  OwnedRooms owned_;
+  uint64_t (*clock_)();
+  uint32_t next_token_ = 0;
+};
+
+}  // namespace ringchat::chat
