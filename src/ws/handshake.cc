@@ -49,4 +49,24 @@ std::string accept_key(std::string_view client_key) {
   return std::string(reinterpret_cast<const char*>(encoded.data()), encoded_len);
 }
 
+Upgrade check_upgrade(const http::Request& req) {
+  // RFC 6455 §4.2.1: what a server must find in an opening handshake.
+  if (!http::header_has_token(req.upgrade_header, "websocket")) {
+    return {426, "this is a WebSocket endpoint; send Upgrade: websocket",
+            "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"};
+  }
+  if (req.sec_websocket_version != "13") {
+    return {426, "unsupported Sec-WebSocket-Version (need 13)", "Sec-WebSocket-Version: 13\r\n"};
+  }
+  if (req.version_minor < 1 || req.host.empty() ||
+      !http::header_has_token(req.connection, "upgrade") || req.has_header_dupes ||
+      !is_valid_client_key(req.sec_websocket_key)) {
+    return {400, "invalid WebSocket handshake (Host, Connection: Upgrade, Sec-WebSocket-Key)", {}};
+  }
+  return {101,
+          {},
+          "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
+              accept_key(req.sec_websocket_key) + "\r\n"};
+}
+
 }  // namespace ringchat::ws

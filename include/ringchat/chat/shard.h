@@ -57,7 +57,7 @@ struct Shared {
   void (*trim_memory)() = nullptr;
 };
 
-class ShardImpl;
+class ShardLoop;
 
 // One thread, one io_uring, one listener; its connections and its rooms.
 // Thread: created by the control thread; run() on its own thread only.
@@ -74,7 +74,7 @@ class Shard {
   void run();
 
  private:
-  std::unique_ptr<ShardImpl> impl_;
+  std::unique_ptr<ShardLoop> loop_;
 };
 
 }  // namespace ringchat::chat

@@ -2,6 +2,8 @@
 #include <string>
 #include <string_view>
 
+#include "ringchat/http/request.h"
+
 namespace ringchat::ws {
 
 // RFC 6455 §4 handshake helpers. The HTTP side (llhttp) parses the request;
@@ -19,5 +21,16 @@ bool is_valid_client_key(std::string_view key);
 // Sec-WebSocket-Accept for `client_key`: base64(SHA-1(key + GUID)), 28 chars.
 // REQUIRES: is_valid_client_key(client_key) (any string is hashed, though).
 std::string accept_key(std::string_view client_key);
+
+// What an opening handshake (RFC 6455 §4.2.1) earns: a 101 and its headers,
+// or the error status, a detail for the body and extra headers to send.
+struct Upgrade {
+  int status = 101;         // 101, 400 or 426
+  std::string_view detail;  // for an error's body
+  std::string headers;      // "Name: value\r\n" lines: the 101's, or the error's
+};
+// Checks `req` for what a server must find in an opening handshake (GET is
+// the router's business) and builds the answer's headers.
+Upgrade check_upgrade(const http::Request& req);
 
 }  // namespace ringchat::ws

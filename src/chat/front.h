@@ -1,0 +1,78 @@
+#pragma once
+// Private to the chat module: what a shard's protocols share, and the front
+// that hands each connection's events to the protocol holding it.
+#include <array>
+
+#include "ringchat/chat/mail.h"
+#include "ringchat/chat/room_service.h"
+#include "ringchat/chat/shard.h"
+#include "ringchat/net/conn_table.h"
+#include "ringchat/obs/metrics.h"
+#include "session.h"
+
+namespace ringchat::chat {
+
+// Unsent answer bytes past which an HTTP connection's pipelined requests
+// wait unparsed (a WebSocket's input waits past half its --send-backlog).
+inline constexpr size_t kHttpAnswerBudget = 64 << 10;
+// Publishes waiting for a full ring to the room's owner past which the
+// publishing connections are not read until the owner catches up: with the
+// ring itself, this bounds the mail a shard holds.
+inline constexpr size_t kMailHighWater = 4096;
+
+// One shard's parts, as its protocols see them. Built and owned by the
+// shard (ShardLoop); every reference outlives the protocols.
+// Thread: owner shard only.
+struct ShardContext {
+  unsigned id;
+  Shared& shared;
+  const ShardConfig& cfg;
+  obs::ShardMetrics& metrics;
+  net::ConnTable& conns;
+  SessionTable& sessions;
+  RoomService& rooms;
+  Outbox& outbox;
+  bool draining = false;
+
+  Session& session(const net::Conn& c) { return sessions[conns.slot_of(c)]; }
+  uint64_t now_ms() const { return conns.now_ms(); }
+};
+
+// The connection table's handler: each call goes to the protocol that holds
+// the connection (Conn::protocol). Every connection starts with HTTP.
+// Thread: owner shard only.
+class Front final : public net::ConnHandler {
+ public:
+  explicit Front(ShardContext& ctx) : ctx_(ctx) {}
+  void set(ProtocolId id, Protocol& p) { protocols_[static_cast<size_t>(id)] = &p; }
+
+  void on_open(net::Conn& c) override;
+  // What one protocol leaves after handing the connection to another (an
+  // upgrade with frames behind it) goes to the next.
+  std::span<std::byte> on_data(net::Conn& c, std::span<std::byte> data) override {
+    for (;;) {
+      const uint8_t before = c.protocol;
+      data = of(c).on_data(c, ctx_.session(c), data);
+      if (data.empty() || c.protocol == before || !c.usable()) return data;
+    }
+  }
+  void on_timer(net::Conn& c) override { of(c).on_timer(c, ctx_.session(c)); }
+  bool input_blocked(const net::Conn& c) const override {
+    return of(c).input_blocked(c, ctx_.session(c));
+  }
+  bool blocked_elsewhere(const net::Conn& c) const override {
+    return of(c).blocked_elsewhere(c, ctx_.session(c));
+  }
+  void on_close_requested(net::Conn& c, net::CloseWhy why) override {
+    of(c).on_close_requested(c, ctx_.session(c), why);
+  }
+  void on_closed(net::Conn& c) override { of(c).on_closed(c, ctx_.session(c)); }
+
+ private:
+  Protocol& of(const net::Conn& c) const { return *protocols_[c.protocol]; }
+
+  ShardContext& ctx_;
+  std::array<Protocol*, static_cast<size_t>(ProtocolId::kCount)> protocols_{};
+};
+
+}  // namespace ringchat::chat

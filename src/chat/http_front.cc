@@ -1,0 +1,125 @@
+#include "http_front.h"
+
+#include <string>
+
+#include "raw_room.h"
+#include "ringchat/chat/room_name.h"
+#include "ringchat/http/response.h"
+#include "ringchat/ws/handshake.h"
+
+namespace ringchat::chat {
+
+using http::Method;
+using obs::Metric;
+
+HttpFront::HttpFront(ShardContext& ctx, RawRoom& raw_room) : ctx_(ctx), raw_room_(raw_room) {
+  router_.add({Method::kGet}, "/healthz", &HttpFront::healthz);
+  router_.add({Method::kGet}, "/readyz", &HttpFront::readyz);
+  router_.add({Method::kGet}, "/metrics", &HttpFront::metrics);
+  // Room names never hold '/': the rest of the path is taken whole, so a
+  // name with one gets the room-name error rather than a 404.
+  router_.add({Method::kGet, Method::kPost, Method::kPut, Method::kDelete, Method::kOptions},
+              "/ws/{room...}", &HttpFront::raw_room);  // says itself that it needs GET
+}
+
+void HttpFront::on_open(net::Conn& c, Session& s) {
+  s.parser = std::make_unique<http::RequestParser>(
+      http::Limits{ctx_.cfg.max_header, ctx_.cfg.max_message});
+  ctx_.conns.schedule(c, ctx_.cfg.handshake_timeout_ms);
+}
+
+std::span<std::byte> HttpFront::on_data(net::Conn& c, Session& s, std::span<std::byte> data) {
+  // Pipelined requests are parsed only while earlier answers are mostly sent.
+  while (c.protocol == static_cast<uint8_t>(ProtocolId::kHttp) && c.usable() && !data.empty() &&
+         !input_blocked(c, s)) {
+    auto r = s.http().feed({reinterpret_cast<const char*>(data.data()), data.size()});
+    if (!r) {
+      fail(c, r.error(), "malformed or oversized request");
+      return {};
+    }
+    data = data.subspan(*r);
+    if (!s.http().done()) break;
+    ctx_.metrics.add(Metric::kHttpRequests);
+    handle(c, s, s.http().request());
+    if (c.protocol == static_cast<uint8_t>(ProtocolId::kHttp) && c.usable()) {
+      s.http().reset();
+      ctx_.conns.schedule(c, ctx_.cfg.handshake_timeout_ms);  // keep-alive idle limit
+    }
+  }
+  // Left: input that must wait, or after an upgrade the new protocol's.
+  return c.usable() ? data : std::span<std::byte>{};
+}
+
+void HttpFront::handle(net::Conn& c, Session& s, const http::Request& req) {
+  const auto m = router_.match(req.method, req.path);
+  if (m.status == 404) return answer(c, req, 404, "text/plain", "404 Not Found: no such route\n");
+  if (m.status == 405) {
+    const std::string allow = "Allow: " + http::allow_value(m.allowed) + "\r\n";
+    return answer(c, req, 405, "text/plain", "405 Method Not Allowed\n", allow);
+  }
+  (this->**m.handler)(c, s, req, m.params);
+}
+
+void HttpFront::healthz(net::Conn& c, Session&, const http::Request& req,
+                        const http::RouteParams&) {
+  answer(c, req, 200, "text/plain", "ok\n");
+}
+
+void HttpFront::readyz(net::Conn& c, Session&, const http::Request& req, const http::RouteParams&) {
+  if (ctx_.draining) return answer(c, req, 503, "text/plain", "draining\n");
+  answer(c, req, 200, "text/plain", "ok\n");
+}
+
+void HttpFront::metrics(net::Conn& c, Session&, const http::Request& req,
+                        const http::RouteParams&) {
+  answer(c, req, 200, "text/plain; version=0.0.4", ctx_.shared.metrics.prometheus());
+}
+
+void HttpFront::raw_room(net::Conn& c, Session& s, const http::Request& req,
+                         const http::RouteParams& params) {
+  if (req.method != Method::kGet) {
+    return answer(c, req, 405, "text/plain", "405 Method Not Allowed: WebSocket needs GET\n",
+                  "Allow: GET\r\n");
+  }
+  const std::string_view room = params.get("room");
+  if (const char* why = room_name_error(room)) {
+    return answer(c, req, 400, "text/plain", std::string("400 Bad Request: ") + why + "\n");
+  }
+  ws::Upgrade up = ws::check_upgrade(req);
+  if (up.status != 101) return fail(c, up.status, up.detail, up.headers);
+  ctx_.conns.send_copy(c, http::make_response(101, {}, {}, true, up.headers));
+  // `req` and `room` point into the HTTP parser, which the switch frees.
+  raw_room_.start(c, s, std::string(room));
+}
+
+void HttpFront::answer(net::Conn& c, const http::Request& req, int status, std::string_view type,
+                       std::string_view body, std::string_view extra) {
+  if (status >= 400) ctx_.metrics.add(Metric::kHttpErrors);
+  std::string resp = http::make_response(status, type, body, req.keep_alive, extra);
+  if (req.method == Method::kHead) resp.resize(resp.size() - body.size());
+  ctx_.conns.send_copy(c, resp);
+  if (!req.keep_alive) ctx_.conns.close(c);
+}
+
+void HttpFront::fail(net::Conn& c, int status, std::string_view detail, std::string_view extra) {
+  ctx_.metrics.add(Metric::kHttpErrors);
+  ctx_.conns.send_copy(c, http::make_error(status, detail, extra));
+  ctx_.conns.close(c);
+}
+
+void HttpFront::on_timer(net::Conn& c, Session&) {
+  ctx_.metrics.add(Metric::kHandshakeTimeouts);
+  ctx_.conns.abort(c);
+}
+
+bool HttpFront::input_blocked(const net::Conn& c, const Session&) const {
+  return ctx_.conns.unsent(c) > kHttpAnswerBudget;
+}
+
+void HttpFront::on_close_requested(net::Conn&, Session&, net::CloseWhy why) {
+  if (why == net::CloseWhy::kInputOverflow) ctx_.metrics.add(Metric::kHttpErrors);
+}
+
+void HttpFront::on_closed(net::Conn&, Session& s) { s.parser = std::monostate{}; }
+
+}  // namespace ringchat::chat

@@ -1,0 +1,53 @@
+#pragma once
+// Private to the chat module: HTTP/1.1 on a connection (keep-alive,
+// pipelining) and the routes of the server.
+#include "front.h"
+#include "ringchat/http/request.h"
+#include "ringchat/http/router.h"
+
+namespace ringchat::chat {
+
+class RawRoom;
+
+// The protocol every connection starts with. Requests are parsed one at a
+// time, routed (method + path) and answered in order; the answers of
+// pipelined requests may run ahead of the client's reading only up to
+// kHttpAnswerBudget, then its input waits. An upgrade hands the connection
+// to the WebSocket protocol of its route.
+// Thread: owner shard only.
+class HttpFront final : public Protocol {
+ public:
+  HttpFront(ShardContext& ctx, RawRoom& raw_room);
+
+  void on_open(net::Conn& c, Session& s) override;
+  std::span<std::byte> on_data(net::Conn& c, Session& s, std::span<std::byte> data) override;
+  void on_timer(net::Conn& c, Session& s) override;
+  bool input_blocked(const net::Conn& c, const Session& s) const override;
+  bool blocked_elsewhere(const net::Conn&, const Session&) const override { return false; }
+  void on_close_requested(net::Conn& c, Session& s, net::CloseWhy why) override;
+  void on_closed(net::Conn& c, Session& s) override;
+
+ private:
+  // A route's handler: answers `req` on `c`, or hands `c` to another
+  // protocol. Its params point into `req.path`.
+  using Handler = void (HttpFront::*)(net::Conn& c, Session& s, const http::Request& req,
+                                      const http::RouteParams& params);
+  void handle(net::Conn& c, Session& s, const http::Request& req);
+  void healthz(net::Conn& c, Session& s, const http::Request& req, const http::RouteParams&);
+  void readyz(net::Conn& c, Session& s, const http::Request& req, const http::RouteParams&);
+  void metrics(net::Conn& c, Session& s, const http::Request& req, const http::RouteParams&);
+  void raw_room(net::Conn& c, Session& s, const http::Request& req,
+                const http::RouteParams& params);
+  // Queues a whole response (no body for HEAD); closes after it unless the
+  // request keeps the connection alive.
+  void answer(net::Conn& c, const http::Request& req, int status, std::string_view type,
+              std::string_view body, std::string_view extra = {});
+  // An error answer that ends the connection.
+  void fail(net::Conn& c, int status, std::string_view detail, std::string_view extra = {});
+
+  ShardContext& ctx_;
+  RawRoom& raw_room_;
+  http::Router<Handler> router_;
+};
+
+}  // namespace ringchat::chat

@@ -1,0 +1,83 @@
+#pragma once
+// Private to the chat module: a shard's parts and its turn.
+#include <cstdint>
+#include <string>
+
+#include "front.h"
+#include "http_front.h"
+#include "raw_room.h"
+#include "ringchat/chat/room_service.h"
+#include "ringchat/chat/shard.h"
+#include "ringchat/core/event_loop.h"
+#include "ringchat/net/acceptor.h"
+#include "ringchat/net/conn_io.h"
+#include "ringchat/net/conn_table.h"
+#include "session.h"
+
+namespace ringchat::chat {
+
+// One shard: builds and owns its parts and runs their turn.
+//   core::EventLoop   the ring, the timer wheel, completions by op
+//   net::Acceptor     Op::kAccept: the listener, peers' addresses
+//   net::ConnTable    Op::kRecv/kSend/kShutdown: connections, output budget
+//   Front             the table's handler: HttpFront, then RawRoom
+//   RoomService       rooms; its Host is this loop (mail) and RawRoom
+// A turn (core::TurnHooks): timers and completions, settle() after each
+// event; then the mailboxes, the connections' end of turn (one send each),
+// and the outbox with its doorbells.
+// Thread: built by the control thread; init() and run() on the shard's own.
+class ShardLoop final : public core::TurnHooks,
+                        public core::CompletionHandler,
+                        public RoomService::Host {
+ public:
+  ShardLoop(unsigned id, Shared& shared);
+  ~ShardLoop() override;
+  Result<void, std::string> init();
+  void run();
+
+ private:
+  // core::TurnHooks
+  void on_timer(core::TimerNode& node) override;
+  void after_event() override { conns_.settle(); }
+  void end_turn() override;
+  int64_t before_sleep(int64_t timeout_ms) override;
+  void woke() override;
+  bool finished() override;
+  // Op::kStop: the control thread asks for a drain.
+  void on_completion(const io_uring_cqe* cqe, core::Tag tag) override;
+  // RoomService::Host
+  void post(unsigned shard, const MailMsg& m) override { outbox_.post(shard, m); }
+  void deliver(std::span<const uint32_t> members, const Sequenced& msg) override {
+    raw_room_.deliver(members, msg);
+  }
+  void confirmed(std::span<const uint32_t> members) override { raw_room_.confirmed(members); }
+  void moved(uint32_t member, const LocalRoom* room, uint32_t index) override {
+    raw_room_.moved(member, room, index);
+  }
+
+  void drain_mail();
+  void ring_doorbell(unsigned to);
+  void begin_drain();
+  int64_t trim_before_sleep(int64_t timeout);
+
+  unsigned id_;
+  Shared& shared_;
+  const ShardConfig& cfg_;
+  obs::ShardMetrics& metrics_;
+  core::EventLoop loop_;
+  net::ReactorIo io_;
+  net::ConnTable conns_;
+  SessionTable sessions_;
+  Outbox outbox_;
+  RoomService rooms_;
+  ShardContext ctx_;
+  Front front_;
+  RawRoom raw_room_;
+  HttpFront http_;
+  net::Acceptor acceptor_;
+  uint64_t drain_deadline_ms_ = 0;
+  uint64_t last_trim_ms_ = 0;
+  bool freed_since_trim_ = false;  // worth giving memory back when idle
+};
+
+}  // namespace ringchat::chat
