@@ -41,6 +41,12 @@ int setup_ring(io_uring* ring, const ReactorOptions& opts, std::string* what) {
   return rc;
 }
 
+// Names the failed call for the caller and leaves its error in errno.
+void failed(std::string* what, const char* call, int err) {
+  if (what) *what = call;
+  errno = err;
+}
+
 }  // namespace
 
 Reactor::~Reactor() {
@@ -55,38 +61,44 @@ Reactor::~Reactor() {
 Result<void, Errc> Reactor::init(const ReactorOptions& opts, std::string* what) {
   int rc = setup_ring(&ring_, opts, what);
   if (rc < 0) {
-    errno = -rc;
+    failed(what, "io_uring_queue_init", -rc);
     return Err(rc == -ENOSYS || rc == -EPERM ? Errc::kUnsupported : Errc::kSystem);
   }
   ring_ok_ = true;
   if (opts.fixed_files > 0) {
     rc = io_uring_register_files_sparse(&ring_, opts.fixed_files);
     if (rc < 0) {
-      errno = -rc;
+      failed(what, "io_uring_register_files_sparse", -rc);
       return Err(Errc::kResourceLimit);
     }
     fixed_files_ = opts.fixed_files;
   }
   // Registering the ring fd saves an fget/fput per io_uring_enter.
   io_uring_register_ring_fd(&ring_);
-  return init_buffers(opts);
+  return init_buffers(opts, what);
 }
 
-Result<void, Errc> Reactor::init_buffers(const ReactorOptions& opts) {
+Result<void, Errc> Reactor::init_buffers(const ReactorOptions& opts, std::string* what) {
   RC_CHECK(opts.buffer_count > 0 && (opts.buffer_count & (opts.buffer_count - 1)) == 0);
   buffer_count_ = opts.buffer_count;
   buffer_size_ = opts.buffer_size;
   buf_ring_bytes_ = sizeof(io_uring_buf) * buffer_count_;
   void* br =
       mmap(nullptr, buf_ring_bytes_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-  if (br == MAP_FAILED) return Err(Errc::kSystem);
+  if (br == MAP_FAILED) {
+    failed(what, "mmap", errno);
+    return Err(Errc::kSystem);
+  }
   buf_ring_ = static_cast<io_uring_buf_ring*>(br);
   // The buffers are mapped, not allocated: pages cost memory only once a
   // receive has used them, and there are a fixed number per shard.
   buffers_bytes_ = size_t{buffer_count_} * buffer_size_;
   void* bufs =
       mmap(nullptr, buffers_bytes_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-  if (bufs == MAP_FAILED) return Err(Errc::kSystem);
+  if (bufs == MAP_FAILED) {
+    failed(what, "mmap", errno);
+    return Err(Errc::kSystem);
+  }
   buffers_ = static_cast<std::byte*>(bufs);
 
   io_uring_buf_reg reg{};
@@ -95,7 +107,7 @@ Result<void, Errc> Reactor::init_buffers(const ReactorOptions& opts) {
   reg.bgid = kBufferGroup;
   int rc = io_uring_register_buf_ring(&ring_, &reg, 0);
   if (rc < 0) {
-    errno = -rc;
+    failed(what, "io_uring_register_buf_ring", -rc);
     return Err(Errc::kUnsupported);
   }
   io_uring_buf_ring_init(buf_ring_);
@@ -125,15 +137,19 @@ io_uring_sqe* Reactor::get_sqe() {
 }
 
 bool Reactor::submit_and_wait(int64_t timeout_ms) {
+  return submit_and_wait_ns(timeout_ms < 0 ? -1 : timeout_ms * 1'000'000);
+}
+
+bool Reactor::submit_and_wait_ns(int64_t timeout_ns) {
   int rc;
-  if (timeout_ms == 0) {
+  if (timeout_ns == 0) {
     rc = io_uring_submit_and_get_events(&ring_);
-  } else if (timeout_ms < 0) {
+  } else if (timeout_ns < 0) {
     rc = io_uring_submit_and_wait(&ring_, 1);
   } else {
     __kernel_timespec ts{};
-    ts.tv_sec = timeout_ms / 1000;
-    ts.tv_nsec = (timeout_ms % 1000) * 1000000;
+    ts.tv_sec = timeout_ns / 1'000'000'000;
+    ts.tv_nsec = timeout_ns % 1'000'000'000;
     io_uring_cqe* cqe = nullptr;
     rc = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
   }

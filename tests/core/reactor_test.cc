@@ -1,6 +1,7 @@
 #include "ringchat/core/reactor.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -195,6 +196,66 @@ TEST_F(ReactorTest, SubmitAndWaitTimeoutIsNotAnError) {
   ASSERT_NO_FATAL_FAILURE(start(small_options()));
   if (IsSkipped()) return;
   EXPECT_TRUE(reactor_.submit_and_wait(1));
+}
+
+TEST_F(ReactorTest, SubmitAndWaitNsTimeoutIsNotAnError) {
+  ASSERT_NO_FATAL_FAILURE(start(small_options()));
+  if (IsSkipped()) return;
+  EXPECT_TRUE(reactor_.submit_and_wait_ns(200'000));  // 200 us, below a millisecond
+  EXPECT_TRUE(reactor_.submit_and_wait_ns(0));
+  io_uring_cqe* cqe = nullptr;
+  EXPECT_EQ(io_uring_peek_cqe(reactor_.ring(), &cqe), -EAGAIN);
+}
+
+TEST_F(ReactorTest, SubmitAndWaitNsSubmitsAndReturnsTheCompletion) {
+  ASSERT_NO_FATAL_FAILURE(start(small_options()));
+  if (IsSkipped()) return;
+  io_uring_sqe* sqe = reactor_.get_sqe();
+  io_uring_prep_nop(sqe);
+  io_uring_sqe_set_data64(sqe, pack(Op::kNone, 7, 0));
+  ASSERT_TRUE(reactor_.submit_and_wait_ns(int64_t{kDeadlineMs} * 1'000'000));
+  io_uring_cqe cqe{};
+  ASSERT_TRUE(next_cqe(&cqe));
+  EXPECT_EQ(unpack(cqe.user_data).slot, 7u);
+}
+
+TEST_F(ReactorTest, InitTakesTheCallersSizes) {
+  ReactorOptions o = small_options();
+  o.sq_entries = 16;
+  o.cq_entries = 256;
+  o.buffer_count = 8;
+  o.buffer_size = 32;
+  ASSERT_NO_FATAL_FAILURE(start(o));
+  if (IsSkipped()) return;
+  EXPECT_EQ(reactor_.ring()->sq.ring_entries, 16u);
+  EXPECT_EQ(reactor_.ring()->cq.ring_entries, 256u);
+  make_pair();
+  arm_recv(fds_[0], 1);
+  send_text(std::string(40, 'a'));  // more than one 32-byte buffer holds
+  io_uring_cqe cqe{};
+  ASSERT_TRUE(next_cqe(&cqe));
+  ASSERT_TRUE(cqe.flags & IORING_CQE_F_BUFFER);
+  EXPECT_EQ(cqe.res, 32);
+}
+
+TEST_F(ReactorTest, FailedInitNamesTheCallThatFailed) {
+  ReactorOptions o = small_options();
+  o.fixed_files = 1u << 21;  // over IORING_MAX_FIXED_FILES whatever RLIMIT_NOFILE is
+  // liburing raises RLIMIT_NOFILE on EMFILE and retries; put it back after.
+  rlimit before{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &before), 0);
+  std::string what;
+  Result<void, Errc> r = reactor_.init(o, &what);
+  const int err = errno;
+  setrlimit(RLIMIT_NOFILE, &before);
+  errno = err;
+  if (!r.ok() && r.error() == Errc::kUnsupported) {
+    GTEST_SKIP() << "io_uring unavailable: " << std::strerror(errno);
+  }
+  ASSERT_FALSE(r.ok()) << "a table of 2^21 direct descriptors was accepted";
+  EXPECT_EQ(r.error(), Errc::kResourceLimit);
+  EXPECT_EQ(what, "io_uring_register_files_sparse");
+  EXPECT_EQ(errno, EMFILE);
 }
 
 }  // namespace

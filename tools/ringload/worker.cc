@@ -4,7 +4,6 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -52,62 +51,28 @@ Worker::Worker(const Scenario& s, const Plan& plan, const Endpoint& ep, Control&
   }
 }
 
-Worker::~Worker() {
-  if (ring_ready_) io_uring_queue_exit(&ring_);
-  if (br_) munmap(br_, kBufCount * sizeof(io_uring_buf));
-  if (bufs_) munmap(bufs_, size_t{kBufCount} * kBufSize);
-}
-
+// The ring and buffer sizes are ringload's own (not the server's defaults):
+// a CQ deep enough for every connection's multishot receive, and many small
+// buffers since a chat frame is small and idle connections hold none.
 Result<void, std::string> Worker::setup_ring() {
-  io_uring_params p{};
-  p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
-  p.cq_entries = kCqEntries;
-  int rc = io_uring_queue_init_params(kRingEntries, &ring_, &p);
-  if (rc == -EINVAL) {
-    p = io_uring_params{};
-    p.flags = IORING_SETUP_CQSIZE;
-    p.cq_entries = kCqEntries;
-    rc = io_uring_queue_init_params(kRingEntries, &ring_, &p);
-  }
-  if (rc < 0) return Err("io_uring_queue_init: " + std::string(strerror(-rc)));
-  ring_ready_ = true;
-  const auto slots = static_cast<unsigned>(std::max<size_t>(conns_.size(), 1));
-  rc = io_uring_register_files_sparse(&ring_, slots);
-  if (rc < 0) {
+  core::ReactorOptions opts;
+  opts.sq_entries = kRingEntries;
+  opts.cq_entries = kCqEntries;
+  opts.fixed_files = static_cast<unsigned>(std::max<size_t>(conns_.size(), 1));
+  opts.buffer_count = kBufCount;
+  opts.buffer_size = kBufSize;
+  std::string what;
+  auto r = reactor_.init(opts, &what);
+  if (r) return {};
+  const int err = errno;
+  if (r.error() == Errc::kResourceLimit) {
     rlimit rl{};
     getrlimit(RLIMIT_NOFILE, &rl);
-    return Err("register " + std::to_string(slots) + " direct descriptors: " + strerror(-rc) +
-               " (a ring holds at most RLIMIT_NOFILE=" + std::to_string(rl.rlim_cur) +
-               "; add workers with --cpus, e.g. 1,1,1)");
+    return Err("register " + std::to_string(opts.fixed_files) +
+               " direct descriptors: " + strerror(err) + " (a ring holds at most RLIMIT_NOFILE=" +
+               std::to_string(rl.rlim_cur) + "; add workers with --cpus, e.g. 1,1,1)");
   }
-  return setup_buffers();
-}
-
-// Provided-buffer ring registered by hand (liburing 2.3 has no
-// io_uring_setup_buf_ring): an idle connection holds no receive buffer.
-Result<void, std::string> Worker::setup_buffers() {
-  void* ring_mem = mmap(nullptr, kBufCount * sizeof(io_uring_buf), PROT_READ | PROT_WRITE,
-                        MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-  void* buf_mem = mmap(nullptr, size_t{kBufCount} * kBufSize, PROT_READ | PROT_WRITE,
-                       MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-  if (ring_mem == MAP_FAILED || buf_mem == MAP_FAILED) return Err(std::string("mmap failed"));
-  br_ = static_cast<io_uring_buf_ring*>(ring_mem);
-  bufs_ = static_cast<std::byte*>(buf_mem);
-  io_uring_buf_ring_init(br_);
-  io_uring_buf_reg reg{};
-  reg.ring_addr = reinterpret_cast<uint64_t>(ring_mem);
-  reg.ring_entries = kBufCount;
-  reg.bgid = 0;
-  if (int rc = io_uring_register_buf_ring(&ring_, &reg, 0); rc < 0) {
-    return Err("io_uring_register_buf_ring: " + std::string(strerror(-rc)));
-  }
-  const int mask = io_uring_buf_ring_mask(kBufCount);
-  for (unsigned b = 0; b < kBufCount; ++b) {
-    io_uring_buf_ring_add(br_, bufs_ + size_t{b} * kBufSize, kBufSize,
-                          static_cast<unsigned short>(b), mask, static_cast<int>(b));
-  }
-  io_uring_buf_ring_advance(br_, kBufCount);
-  return {};
+  return Err(what + ": " + strerror(err));
 }
 
 Result<void, std::string> Worker::run() {
@@ -131,16 +96,18 @@ void Worker::loop() {
     uint64_t wait = kMaxWaitNs;
     if (!timers_.empty())
       wait = timers_.top().when > now ? std::min(wait, timers_.top().when - now) : 0;
-    __kernel_timespec ts{0, static_cast<long long>(wait)};
+    // A ring error is not fatal here: the close stage's deadline still ends
+    // the run.
+    reactor_.submit_and_wait_ns(static_cast<int64_t>(wait));
+    io_uring* ring = reactor_.ring();
     io_uring_cqe* cqe = nullptr;
-    io_uring_submit_and_wait_timeout(&ring_, &cqe, wait > 0 ? 1 : 0, &ts, nullptr);
     unsigned head = 0, seen = 0;
     const uint64_t after = now_ns();
-    io_uring_for_each_cqe(&ring_, head, cqe) {
+    io_uring_for_each_cqe(ring, head, cqe) {
       dispatch(cqe, after);
       ++seen;
     }
-    io_uring_cq_advance(&ring_, seen);
+    io_uring_cq_advance(ring, seen);
   }
 }
 
@@ -272,15 +239,6 @@ void Worker::publish_live(uint64_t now, bool force) {
   std::lock_guard<std::mutex> lock(live_.mu);
   live_.interval.merge(interval_);
   interval_.reset();
-}
-
-io_uring_sqe* Worker::get_sqe() {
-  io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
-  while (sqe == nullptr) {
-    io_uring_submit(&ring_);
-    sqe = io_uring_get_sqe(&ring_);
-  }
-  return sqe;
 }
 
 void Worker::count_error(std::string_view kind) {

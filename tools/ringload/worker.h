@@ -14,6 +14,7 @@
 #include "histogram.h"
 #include "order_checker.h"
 #include "plan.h"
+#include "ringchat/core/reactor.h"
 #include "ringchat/ws/frame_parser.h"
 #include "scenario.h"
 #include "stats.h"
@@ -53,8 +54,9 @@ struct Endpoint {
   uint16_t port_hi = 60999;
 };
 
-// One pinned thread with one io_uring, driving its share of the clients
-// (client ids w, w+W, w+2W, ...). Sockets live only in the ring's sparse
+// One pinned thread with one io_uring (a core::Reactor: ring, sparse
+// direct-descriptor table, provided-buffer ring), driving its share of the
+// clients (client ids w, w+W, w+2W, ...). Sockets live only in the ring's
 // registered file table (direct descriptors), so they do not count against
 // RLIMIT_NOFILE once set up.
 // Thread: run() on its own thread; results read by main after it returns.
@@ -62,7 +64,6 @@ class Worker {
  public:
   Worker(const Scenario& s, const Plan& plan, const Endpoint& ep, Control& control, int index,
          int count, uint64_t t0);
-  ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
@@ -129,7 +130,6 @@ class Worker {
   };
 
   Result<void, std::string> setup_ring();
-  Result<void, std::string> setup_buffers();
   void loop();
   void turn(uint64_t now);
   void on_stage_change(int stage, uint64_t now);
@@ -140,7 +140,6 @@ class Worker {
   void publish_live(uint64_t now, bool force);
   bool finished(uint64_t now) const;
 
-  io_uring_sqe* get_sqe();
   static uint64_t pack(Op op, uint32_t conn) { return (uint64_t(op) << 56) | conn; }
   void dispatch(io_uring_cqe* cqe, uint64_t now);
 
@@ -181,10 +180,9 @@ class Worker {
   const uint64_t t0_;
   const std::vector<Phase> phases_;
   const int phase_count_;
-  io_uring ring_{};
-  bool ring_ready_ = false;
-  io_uring_buf_ring* br_ = nullptr;
-  std::byte* bufs_ = nullptr;
+  // Set up and used by run() on this worker's thread; destroyed with the
+  // Worker once that thread has ended.
+  core::Reactor reactor_;
   std::vector<Conn> conns_;
   std::vector<uint32_t> to_start_;  // clients not yet started, in order
   size_t next_start_ = 0;

@@ -21,9 +21,6 @@
 namespace ringchat::ringload {
 namespace {
 
-constexpr unsigned kBufCount = 4096;
-constexpr unsigned kBufSize = 4096;
-
 std::string errno_kind(std::string_view what, int err) {
   const char* name = strerrorname_np(err);
   return std::string(what) + ":" + (name ? name : std::to_string(err));
@@ -43,7 +40,7 @@ Result<void, std::string> Worker::install_socket(uint32_t i) {
     }
   }
   int slot_fd = fd;
-  const int rc = io_uring_register_files_update(&ring_, i, &slot_fd, 1);
+  const int rc = io_uring_register_files_update(reactor_.ring(), i, &slot_fd, 1);
   close(fd);  // the table holds its own reference
   if (rc < 0) return Err(errno_kind("register_file", -rc));
   return {};
@@ -103,7 +100,7 @@ void Worker::start_attempt(uint32_t i, uint64_t now) {
   c.state = State::kConnecting;
   c.deadline_ns = now + static_cast<uint64_t>(s_.connect_timeout_s * 1e9);
   ++connecting_;
-  io_uring_sqe* sqe = get_sqe();
+  io_uring_sqe* sqe = reactor_.get_sqe();
   io_uring_prep_connect(sqe, static_cast<int>(i), reinterpret_cast<const sockaddr*>(&ep_.dest),
                         sizeof ep_.dest);
   sqe->flags |= IOSQE_FIXED_FILE;
@@ -117,7 +114,7 @@ void Worker::submit_send(Conn& c, uint32_t i) {
     std::swap(c.wire, c.out);
     c.out_off = 0;
   }
-  io_uring_sqe* sqe = get_sqe();
+  io_uring_sqe* sqe = reactor_.get_sqe();
   io_uring_prep_send(sqe, static_cast<int>(i), c.wire.data() + c.out_off, c.wire.size() - c.out_off,
                      MSG_NOSIGNAL);
   sqe->flags |= IOSQE_FIXED_FILE;
@@ -127,10 +124,10 @@ void Worker::submit_send(Conn& c, uint32_t i) {
 }
 
 void Worker::arm_recv(uint32_t i) {
-  io_uring_sqe* sqe = get_sqe();
+  io_uring_sqe* sqe = reactor_.get_sqe();
   io_uring_prep_recv_multishot(sqe, static_cast<int>(i), nullptr, 0, 0);
   sqe->flags |= IOSQE_FIXED_FILE | IOSQE_BUFFER_SELECT;
-  sqe->buf_group = 0;
+  sqe->buf_group = core::Reactor::kBufferGroup;
   io_uring_sqe_set_data64(sqe, pack(Op::kRecv, i));
   ++conns_[i].inflight;
 }
@@ -196,14 +193,12 @@ void Worker::on_recv(uint32_t i, io_uring_cqe* cqe, uint64_t now) {
   const bool final = !(cqe->flags & IORING_CQE_F_MORE);
   const int res = cqe->res;
   if (cqe->flags & IORING_CQE_F_BUFFER) {
-    const auto bid = static_cast<unsigned short>(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
-    std::byte* data = bufs_ + size_t{bid} * kBufSize;
+    const auto bid = static_cast<uint16_t>(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
     if (res > 0 &&
         (c.state == State::kHandshake || c.state == State::kOpen || c.state == State::kClosing)) {
-      on_bytes(i, std::span<std::byte>(data, static_cast<size_t>(res)), now);
+      on_bytes(i, reactor_.buffer(bid, static_cast<size_t>(res)), now);
     }
-    io_uring_buf_ring_add(br_, data, kBufSize, bid, io_uring_buf_ring_mask(kBufCount), 0);
-    io_uring_buf_ring_advance(br_, 1);
+    reactor_.recycle(bid);
   }
   if (c.state == State::kTearDown) return;
   if (res == -ENOBUFS) {
@@ -240,7 +235,7 @@ void Worker::abort_conn(uint32_t i, std::string_view error_kind, uint64_t now) {
   ++c.epoch;
   c.hs.reset();
   if (c.inflight > 0) {
-    io_uring_sqe* sqe = get_sqe();
+    io_uring_sqe* sqe = reactor_.get_sqe();
     // shutdown() ends the connect, the multishot recv and any send on this
     // socket in O(1); an ASYNC_CANCEL by fd scans every pending request of
     // the ring, which is quadratic when thousands of connections close.
@@ -256,7 +251,7 @@ void Worker::op_done(uint32_t i, uint64_t) {
   Conn& c = conns_[i];
   if (c.state != State::kTearDown || c.inflight > 0) return;
   c.state = State::kClosingFd;
-  io_uring_sqe* sqe = get_sqe();
+  io_uring_sqe* sqe = reactor_.get_sqe();
   io_uring_prep_close_direct(sqe, i);
   io_uring_sqe_set_data64(sqe, pack(Op::kClose, i));
   ++c.inflight;

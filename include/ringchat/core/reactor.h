@@ -30,7 +30,12 @@ class Reactor {
   Reactor& operator=(const Reactor&) = delete;
   ~Reactor();
 
-  // Must run on the thread that will use the ring. `what` describes fallbacks.
+  // Must run on the thread that will use the ring. On success `what` names
+  // the setup the kernel gave (and so any fallback); on failure it names the
+  // call that failed ("io_uring_queue_init", "io_uring_register_files_sparse",
+  // "mmap", "io_uring_register_buf_ring"), with errno set to its error.
+  // Errc::kResourceLimit means only the direct-descriptor table did not fit
+  // (its size is bounded by RLIMIT_NOFILE).
   Result<void, Errc> init(const ReactorOptions& opts, std::string* what);
 
   // Never fails: when the SQ is full it submits and retries.
@@ -38,6 +43,9 @@ class Reactor {
   // Submits, then waits for at least one CQE or `timeout_ms` (< 0: forever,
   // 0: don't wait). Returns false only on a fatal ring error.
   bool submit_and_wait(int64_t timeout_ms);
+  // The same with a timeout in nanoseconds, for loops whose deadlines are
+  // finer than a millisecond (tools/ringload's send schedule).
+  bool submit_and_wait_ns(int64_t timeout_ns);
   io_uring* ring() { return &ring_; }
   int ring_fd() const { return ring_.ring_fd; }
   unsigned fixed_files() const { return fixed_files_; }
@@ -51,7 +59,7 @@ class Reactor {
   void recycle(uint16_t bid);
 
  private:
-  Result<void, Errc> init_buffers(const ReactorOptions& opts);
+  Result<void, Errc> init_buffers(const ReactorOptions& opts, std::string* what);
 
   io_uring ring_{};
   bool ring_ok_ = false;
