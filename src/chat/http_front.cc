@@ -1,11 +1,15 @@
 #include "http_front.h"
 
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
 #include <string>
 
 #include "raw_room.h"
 #include "ringchat/chat/room_name.h"
 #include "ringchat/http/response.h"
 #include "ringchat/ws/handshake.h"
+#include "ringchat/ws/utf8.h"
 
 namespace ringchat::chat {
 
@@ -20,6 +24,7 @@ HttpFront::HttpFront(ShardContext& ctx, RawRoom& raw_room) : ctx_(ctx), raw_room
   // name with one gets the room-name error rather than a 404.
   router_.add({Method::kGet, Method::kPost, Method::kPut, Method::kDelete, Method::kOptions},
               "/ws/{room...}", &HttpFront::raw_room);  // says itself that it needs GET
+  router_.add({Method::kPost}, "/rooms/{room}/messages", &HttpFront::publish);
 }
 
 void HttpFront::on_open(net::Conn& c, Session& s) {
@@ -92,6 +97,43 @@ void HttpFront::raw_room(net::Conn& c, Session& s, const http::Request& req,
   raw_room_.start(c, s, std::string(room));
 }
 
+void HttpFront::publish(net::Conn& c, Session&, const http::Request& req,
+                        const http::RouteParams& params) {
+  const std::string_view room = params.get("room");
+  if (const char* why = room_name_error(room)) {
+    return answer(c, req, 400, "application/json",
+                  std::string(R"({"code":"bad_room","reason":")") + why + "\"}\n");
+  }
+  // The body goes to raw room sockets as a text frame when it is UTF-8
+  // (RFC 6455 §5.6 requires it of text), as binary otherwise.
+  const auto payload = std::as_bytes(std::span(req.body.data(), req.body.size()));
+  const ws::Opcode op = ws::is_valid_utf8(payload) ? ws::Opcode::kText : ws::Opcode::kBinary;
+  net::SharedBuf* body = net::SharedBuf::create(room.size() + payload.size());
+  std::memcpy(body->data(), room.data(), room.size());
+  if (!payload.empty()) std::memcpy(body->data() + room.size(), payload.data(), payload.size());
+  const uint32_t slot = ctx_.conns.slot_of(c);
+  waiting_[slot] = Waiting{c.gen, req.keep_alive, std::string(room)};
+  ctx_.rooms.publish(PublishMsg{body, slot, c.gen, static_cast<uint16_t>(ctx_.id),
+                                static_cast<uint16_t>(room.size()), op, true});
+}
+
+void HttpFront::acked(uint32_t slot, uint32_t gen, uint64_t epoch, uint64_t seq) {
+  auto it = waiting_.find(slot);
+  if (it == waiting_.end() || it->second.gen != gen) return;  // gone meanwhile
+  const Waiting w = std::move(it->second);
+  waiting_.erase(it);
+  net::Conn* c = ctx_.conns.find(slot, gen);
+  if (!c || !c->usable()) return;
+  // The epoch is a 64-bit random: a string, so JavaScript clients keep it whole.
+  char body[256];
+  std::snprintf(body, sizeof(body),
+                R"({"room":"%s","epoch":"%016)" PRIx64 R"(","seq":%)" PRIu64 "}\n", w.room.c_str(),
+                epoch, seq);
+  ctx_.metrics.add(Metric::kHttpPublishes);
+  ctx_.conns.send_copy(*c, http::make_response(201, "application/json", body, w.keep_alive));
+  if (!w.keep_alive) ctx_.conns.close(*c);
+}
+
 void HttpFront::answer(net::Conn& c, const http::Request& req, int status, std::string_view type,
                        std::string_view body, std::string_view extra) {
   if (status >= 400) ctx_.metrics.add(Metric::kHttpErrors);
@@ -112,14 +154,17 @@ void HttpFront::on_timer(net::Conn& c, Session&) {
   ctx_.conns.abort(c);
 }
 
-bool HttpFront::input_blocked(const net::Conn& c, const Session&) const {
-  return ctx_.conns.unsent(c) > kHttpAnswerBudget;
+bool HttpFront::input_blocked(const net::Conn& c, const Session& s) const {
+  return ctx_.conns.unsent(c) > kHttpAnswerBudget || blocked_elsewhere(c, s);
 }
 
 void HttpFront::on_close_requested(net::Conn&, Session&, net::CloseWhy why) {
   if (why == net::CloseWhy::kInputOverflow) ctx_.metrics.add(Metric::kHttpErrors);
 }
 
-void HttpFront::on_closed(net::Conn&, Session& s) { s.parser = std::monostate{}; }
+void HttpFront::on_closed(net::Conn& c, Session& s) {
+  waiting_.erase(ctx_.conns.slot_of(c));
+  s.parser = std::monostate{};
+}
 
 }  // namespace ringchat::chat

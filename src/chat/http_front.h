@@ -1,6 +1,9 @@
 #pragma once
 // Private to the chat module: HTTP/1.1 on a connection (keep-alive,
 // pipelining) and the routes of the server.
+#include <string>
+#include <unordered_map>
+
 #include "front.h"
 #include "ringchat/http/request.h"
 #include "ringchat/http/router.h"
@@ -14,6 +17,9 @@ class RawRoom;
 // pipelined requests may run ahead of the client's reading only up to
 // kHttpAnswerBudget, then its input waits. An upgrade hands the connection
 // to the WebSocket protocol of its route.
+// An answer may come later (a handler waits for another shard): the
+// connection's next requests wait unparsed until it is sent, so answers
+// always leave in request order.
 // Thread: owner shard only.
 class HttpFront final : public Protocol {
  public:
@@ -23,9 +29,14 @@ class HttpFront final : public Protocol {
   std::span<std::byte> on_data(net::Conn& c, Session& s, std::span<std::byte> data) override;
   void on_timer(net::Conn& c, Session& s) override;
   bool input_blocked(const net::Conn& c, const Session& s) const override;
-  bool blocked_elsewhere(const net::Conn&, const Session&) const override { return false; }
+  bool blocked_elsewhere(const net::Conn& c, const Session&) const override {
+    return waiting_.contains(ctx_.conns.slot_of(c));
+  }
   void on_close_requested(net::Conn& c, Session& s, net::CloseWhy why) override;
   void on_closed(net::Conn& c, Session& s) override;
+
+  // The owner sequenced the publish of (slot, gen): answer it.
+  void acked(uint32_t slot, uint32_t gen, uint64_t epoch, uint64_t seq);
 
  private:
   // A route's handler: answers `req` on `c`, or hands `c` to another
@@ -38,6 +49,7 @@ class HttpFront final : public Protocol {
   void metrics(net::Conn& c, Session& s, const http::Request& req, const http::RouteParams&);
   void raw_room(net::Conn& c, Session& s, const http::Request& req,
                 const http::RouteParams& params);
+  void publish(net::Conn& c, Session& s, const http::Request& req, const http::RouteParams& params);
   // Queues a whole response (no body for HEAD); closes after it unless the
   // request keeps the connection alive.
   void answer(net::Conn& c, const http::Request& req, int status, std::string_view type,
@@ -45,9 +57,18 @@ class HttpFront final : public Protocol {
   // An error answer that ends the connection.
   void fail(net::Conn& c, int status, std::string_view detail, std::string_view extra = {});
 
+  // A request whose answer comes later, by slot (rare: kept here, not in
+  // every connection's slot).
+  struct Waiting {
+    uint32_t gen;
+    bool keep_alive;
+    std::string room;
+  };
+
   ShardContext& ctx_;
   RawRoom& raw_room_;
   http::Router<Handler> router_;
+  std::unordered_map<uint32_t, Waiting> waiting_;
 };
 
 }  // namespace ringchat::chat

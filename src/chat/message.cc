@@ -40,6 +40,8 @@ void release(const MailMsg& m) {
           msg.body->release();
         } else if constexpr (std::is_same_v<T, DeliverMsg>) {
           msg.msg->release();
+        } else if constexpr (std::is_same_v<T, AckMsg>) {
+          // plain values only
         } else {
           msg.room->release();
         }

@@ -83,7 +83,7 @@ void RawRoom::publish(net::Conn& c, Session& s, ws::Opcode op, std::span<const s
   if (!payload.empty()) std::memcpy(body->data() + room.size(), payload.data(), payload.size());
   s.publishing += static_cast<uint32_t>(payload.size());
   ctx_.rooms.publish(PublishMsg{body, ctx_.conns.slot_of(c), c.gen, static_cast<uint16_t>(ctx_.id),
-                                static_cast<uint16_t>(room.size()), op});
+                                static_cast<uint16_t>(room.size()), op, false});
 }
 
 void RawRoom::deliver(std::span<const uint32_t> members, const Sequenced& msg) {

@@ -93,29 +93,43 @@ void RoomService::publish(const PublishMsg& m) {
 
 void RoomService::sequence(const PublishMsg& m) {
   RC_DCHECK(owner_of(m.room()) == shard_);
-  OwnedRoom* room = owned_.find(m.room());
-  if (!room) {
-    m.body->release();  // every member left before the message arrived
-    return;
-  }
-  ++room->seq;
+  // A room nobody is in (every member left before the message arrived, or
+  // an HTTP publish) is sequenced too, in an epoch of its own: there is no
+  // history yet, so nothing can resume into it.
+  OwnedRoom& room = owned_.get(m.room());
+  const uint64_t seq = ++room.seq;
+  const uint64_t epoch = room.epoch;
   metrics_.add(obs::Metric::kPublishes);
+  fan_out(m, room);
+  if (m.ack) {
+    if (m.shard == shard_) {
+      host_.acked(m.slot, m.gen, epoch, seq);
+    } else {
+      host_.post(m.shard, AckMsg{m.slot, m.gen, epoch, seq});
+    }
+  }
+}
+
+void RoomService::fan_out(const PublishMsg& m, OwnedRoom& room) {
   uint32_t shards = 0;
-  for (uint32_t n : room->shard_members) shards += n > 0;
+  for (uint32_t n : room.shard_members) shards += n > 0;
   if (shards == 0) {
+    const std::string name = room.name;  // forgotten: `room` and m.room() go
     m.body->release();
+    owned_.forget_if_empty(name);
+    metrics_.set(obs::Metric::kRoomsOwned, owned_.size());
     return;
   }
   Sequenced* msg =
-      Sequenced::create(m.body, m.room_len, m.opcode, m.from(), room->epoch, room->seq, clock_());
+      Sequenced::create(m.body, m.room_len, m.opcode, m.from(), room.epoch, room.seq, clock_());
   // Built once, here, after sequencing: every member on every shard sends
   // these bytes.
   msg->set_wire(Format::kRawWs, encode(Format::kRawWs, msg->message()));
   // We hold the only reference: one for each member shard. The ring push
   // (release) publishes the count with the record.
   msg->share(shards);
-  for (unsigned s = 0; s < room->shard_members.size(); ++s) {
-    if (room->shard_members[s] == 0) continue;
+  for (unsigned s = 0; s < room.shard_members.size(); ++s) {
+    if (room.shard_members[s] == 0) continue;
     if (s == shard_) {
       deliver(*msg);
     } else {
@@ -156,6 +170,8 @@ void RoomService::on_mail(unsigned from, const MailMsg& mail) {
         } else if constexpr (std::is_same_v<T, JoinMsg>) {
           count_shard(m.room->view(), from);
           host_.post(from, JoinedMsg{m.room, m.token});  // the name goes back with it
+        } else if constexpr (std::is_same_v<T, AckMsg>) {
+          host_.acked(m.slot, m.gen, m.epoch, m.seq);
         } else if constexpr (std::is_same_v<T, JoinedMsg>) {
           on_joined(m.room->view(), m.token);
           m.room->release();

@@ -44,8 +44,7 @@ LocalRoom* LocalRooms::find(std::string_view name) {
 
 OwnedRooms::OwnedRooms(unsigned shards, uint64_t seed) : shards_(shards), rng_(seed) {}
 
-OwnedRoom& OwnedRooms::add_shard(std::string_view name, unsigned shard) {
-  RC_CHECK(shard < shards_);
+OwnedRoom& OwnedRooms::get(std::string_view name) {
   auto it = rooms_.find(name);
   if (it == rooms_.end()) {
     auto room = std::make_unique<OwnedRoom>();
@@ -54,8 +53,25 @@ OwnedRoom& OwnedRooms::add_shard(std::string_view name, unsigned shard) {
     room->shard_members.assign(shards_, 0);
     it = rooms_.emplace(room->name, std::move(room)).first;
   }
-  ++it->second->shard_members[shard];
   return *it->second;
+}
+
+OwnedRoom& OwnedRooms::add_shard(std::string_view name, unsigned shard) {
+  RC_CHECK(shard < shards_);
+  OwnedRoom& room = get(name);
+  ++room.shard_members[shard];
+  return room;
+}
+
+void OwnedRooms::forget_if_empty(std::string_view name) {
+  auto it = rooms_.find(name);
+  if (it == rooms_.end()) return;
+  for (uint32_t n : it->second->shard_members) {
+    if (n > 0) return;
+  }
+  // No member anywhere and history is not kept yet: the room, its seq and
+  // epoch go; a later join starts a new epoch.
+  rooms_.erase(it);
 }
 
 void OwnedRooms::remove_shard(std::string_view name, unsigned shard) {
@@ -64,12 +80,7 @@ void OwnedRooms::remove_shard(std::string_view name, unsigned shard) {
   if (it == rooms_.end()) return;
   OwnedRoom& room = *it->second;
   if (room.shard_members[shard] > 0) --room.shard_members[shard];
-  for (uint32_t n : room.shard_members) {
-    if (n > 0) return;
-  }
-  // No member anywhere and history is not kept yet: the room, its seq and
-  // epoch go; a later join starts a new epoch.
-  rooms_.erase(it);
+  forget_if_empty(name);
 }
 
 OwnedRoom* OwnedRooms::find(std::string_view name) {

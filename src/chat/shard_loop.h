@@ -54,6 +54,9 @@ class ShardLoop final : public core::TurnHooks,
   void moved(uint32_t member, const LocalRoom* room, uint32_t index) override {
     raw_room_.moved(member, room, index);
   }
+  void acked(uint32_t slot, uint32_t gen, uint64_t epoch, uint64_t seq) override {
+    http_.acked(slot, gen, epoch, seq);
+  }
 
   void drain_mail();
   void ring_doorbell(unsigned to);

@@ -45,6 +45,8 @@ constexpr Info kInfo[] = {
      "Times a connection's input was paused until its answers were sent"},
     {"ringchat_rooms_owned", "gauge", "Rooms whose owner is this shard"},
     {"ringchat_publishes_total", "counter", "Messages sequenced by this shard as room owner"},
+    {"ringchat_http_publishes_total", "counter",
+     "Messages published with POST /rooms/{room}/messages and answered 201"},
     {"ringchat_mailbox_in_total", "counter", "Cross-shard messages received"},
     {"ringchat_recv_no_buffers_total", "counter",
      "Receives paused because the buffer ring was empty"},

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <deque>
 #include <map>
 #include <memory>
@@ -45,6 +46,15 @@ class Cluster {
   obs::ShardMetrics& metrics(unsigned i) { return *metrics_[i]; }
   std::vector<Got>& got(unsigned shard) { return hosts_[shard]->got; }
   std::vector<uint32_t>& confirmed(unsigned shard) { return hosts_[shard]->told; }
+  std::vector<std::array<uint64_t, 4>>& acks(unsigned shard) { return hosts_[shard]->acks; }
+  // A publish that asks for an ack, as the HTTP API sends it (no membership).
+  void publish_acked(unsigned shard, uint32_t slot, std::string_view room, std::string_view text) {
+    std::string body(room);
+    body += text;
+    services_[shard]->publish(
+        PublishMsg{net::SharedBuf::copy_of(body), slot, 9, static_cast<uint16_t>(shard),
+                   static_cast<uint16_t>(room.size()), ws::Opcode::kText, true});
+  }
   std::map<uint32_t, RoomService::Membership>& members(unsigned shard) {
     return hosts_[shard]->members;
   }
@@ -68,7 +78,7 @@ class Cluster {
     body += payload;
     services_[shard]->publish(
         PublishMsg{net::SharedBuf::copy_of(body), member, 7, static_cast<uint16_t>(shard),
-                   static_cast<uint16_t>(m.room->name.size()), ws::Opcode::kText});
+                   static_cast<uint16_t>(m.room->name.size()), ws::Opcode::kText, false});
   }
 
   // Delivers at most `max` messages of ring from->to. Returns how many.
@@ -115,6 +125,9 @@ class Cluster {
     void confirmed(std::span<const uint32_t> to) override {
       told.insert(told.end(), to.begin(), to.end());
     }
+    void acked(uint32_t slot, uint32_t gen, uint64_t epoch, uint64_t seq) override {
+      acks.push_back({slot, gen, epoch, seq});
+    }
     void moved(uint32_t member, const LocalRoom* room, uint32_t index) override {
       auto& m = members.at(member);
       EXPECT_EQ(m.room, room);
@@ -123,7 +136,8 @@ class Cluster {
     Cluster& cluster;
     unsigned id;
     std::vector<Got> got;
-    std::vector<uint32_t> told;  // confirmed members
+    std::vector<uint32_t> told;                 // confirmed members
+    std::vector<std::array<uint64_t, 4>> acks;  // slot, gen, epoch, seq
     std::map<uint32_t, RoomService::Membership> members;
   };
 
@@ -188,6 +202,60 @@ TEST(RoomService, OwnerSequencesAndEveryMemberShardGetsTheWireBytesOnce) {
     EXPECT_EQ(c.got(s).back().seq, 2u);
     EXPECT_EQ(c.got(s).back().payload, "world");
   }
+}
+
+TEST(RoomService, AckedPublishTellsThePublishersShardTheSeqAfterTheDelivery) {
+  Cluster c(2);
+  const std::string room = room_owned_by(c.shard(0), 0);
+  c.join(1, room, 5);
+  c.settle();
+  c.publish(1, 5, "first");
+  c.publish_acked(1, 40, room, "second");
+  c.settle();
+  ASSERT_EQ(c.acks(1).size(), 1u);
+  EXPECT_EQ(c.acks(1)[0][0], 40u);
+  EXPECT_EQ(c.acks(1)[0][1], 9u);
+  EXPECT_EQ(c.acks(1)[0][3], 2u) << "the ack carries the seq the owner assigned";
+  ASSERT_EQ(c.got(1).size(), 2u);
+  EXPECT_EQ(c.got(1)[1].payload, "second");
+  EXPECT_TRUE(c.acks(0).empty());
+}
+
+TEST(RoomService, PublishToARoomNobodyIsInIsSequencedInAFreshEpoch) {
+  Cluster c(2);
+  const std::string room = room_owned_by(c.shard(0), 0);
+  c.publish_acked(0, 1, room, "a");  // on the owner: acked at once
+  c.publish_acked(1, 2, room, "b");
+  c.settle();
+  ASSERT_EQ(c.acks(0).size(), 1u);
+  ASSERT_EQ(c.acks(1).size(), 1u);
+  EXPECT_EQ(c.acks(0)[0][3], 1u);
+  EXPECT_EQ(c.acks(1)[0][3], 1u) << "nothing is kept of an empty room yet";
+  EXPECT_NE(c.acks(0)[0][2], c.acks(1)[0][2]) << "so each publish gets an epoch of its own";
+  EXPECT_EQ(c.shard(0).owned_rooms(), 0u);
+  EXPECT_EQ(c.metrics(0).get(obs::Metric::kRoomsOwned), 0u);
+}
+
+TEST(RoomService, OneMemberInTwoRoomsGetsBoth) {
+  Cluster c(2);
+  const std::string a = room_owned_by(c.shard(0), 0);
+  const std::string b = room_owned_by(c.shard(0), 1);
+  auto ja = c.shard(1).join(a, 7);
+  auto jb = c.shard(1).join(b, 7);  // the same member id in a second room
+  c.join(0, a, 1);
+  c.join(0, b, 2);
+  c.settle();
+  c.publish(0, 1, "to a");
+  c.publish(0, 2, "to b");
+  c.settle();
+  std::vector<std::string> seen;
+  for (const auto& g : c.got(1)) seen.push_back(g.room + ":" + g.payload);
+  EXPECT_EQ(seen, (std::vector<std::string>{a + ":to a", b + ":to b"}));
+  c.shard(1).leave(ja.membership);
+  c.publish(0, 2, "b again");
+  c.settle();
+  EXPECT_EQ(c.got(1).back().payload, "b again") << "leaving one room left the other";
+  c.shard(1).leave(jb.membership);
 }
 
 TEST(RoomService, LeaveMovesTheLastMemberIntoTheGap) {

@@ -50,5 +50,10 @@ if [[ "$kind" == ringchat ]]; then
   code=$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' -X POST "$base/healthz")
   [[ "$code" == 405 ]]
   check "POST /healthz gets 405 (ringchat-specific)" $? "status $code"
+
+  out=$(curl -s --max-time 5 -w ' %{http_code}' --data-binary 'hello from curl' \
+    "$base/rooms/curl-room/messages" | tr -d '\n')
+  [[ "$out" =~ ^\{\"room\":\"curl-room\",\"epoch\":\"[0-9a-f]{16}\",\"seq\":1\}\ 201$ ]]
+  check "POST /rooms/{room}/messages publishes and answers 201 with epoch and seq" $? "$out"
 fi
 exit $failed

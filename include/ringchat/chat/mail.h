@@ -24,6 +24,7 @@ struct PublishMsg {
   uint16_t shard;
   uint16_t room_len;
   ws::Opcode opcode;
+  bool ack;  // the sender waits for an AckMsg (an HTTP publish answers with the seq)
   std::string_view room() const { return body->view().substr(0, room_len); }
   Sender from() const { return {slot, gen, shard}; }
 };
@@ -50,12 +51,21 @@ struct JoinedMsg {
   uint32_t token;
 };
 
+// The owner to a publisher's shard that asked (PublishMsg::ack): where the
+// message was sequenced.
+struct AckMsg {
+  uint32_t slot;  // the publisher
+  uint32_t gen;
+  uint64_t epoch;
+  uint64_t seq;
+};
+
 // A shard to a room's owner: its last local member of the room left.
 struct LeaveMsg {
   net::SharedBuf* room;
 };
 
-using MailMsg = std::variant<PublishMsg, DeliverMsg, JoinMsg, JoinedMsg, LeaveMsg>;
+using MailMsg = std::variant<PublishMsg, DeliverMsg, JoinMsg, JoinedMsg, LeaveMsg, AckMsg>;
 static_assert(sizeof(MailMsg) <= 32, "every ring slot holds one");
 
 // Drops the references `m` carries (mail never delivered, at shutdown).

@@ -24,6 +24,8 @@ namespace ringchat::chat {
 //   M: confirmed: waiting members may be told they joined
 //   any member publishes            -> PublishMsg to O
 //   O: assigns seq, builds the wire bytes once, one DeliverMsg per member shard
+//      (and an AckMsg to the publisher's shard if it asked; a room with no
+//      member is sequenced too, in a new epoch, and forgotten)
 //   M: hands the message to its local members in seq order
 //   M: last local member leaves     -> LeaveMsg to O; O forgets the room when
 //                                      no shard has members.
@@ -44,6 +46,9 @@ class RoomService {
     virtual void confirmed(std::span<const uint32_t> members) = 0;
     // A leave moved `member`'s entry in `room` to `index`.
     virtual void moved(uint32_t member, const LocalRoom* room, uint32_t index) = 0;
+    // A publish of (slot, gen) on this shard that asked for it
+    // (PublishMsg::ack) was sequenced at `epoch`:`seq`.
+    virtual void acked(uint32_t slot, uint32_t gen, uint64_t epoch, uint64_t seq) = 0;
   };
 
   // A member's place in a room, for an O(1) leave.
@@ -86,6 +91,7 @@ class RoomService {
  private:
   void tell_owner_join(LocalRoom& room);
   void sequence(const PublishMsg& m);
+  void fan_out(const PublishMsg& m, OwnedRoom& room);
   void deliver(Sequenced& msg);
   void on_joined(std::string_view room, uint32_t token);
   void count_shard(std::string_view room, unsigned shard);

@@ -69,6 +69,10 @@ class OwnedRooms {
   OwnedRoom& add_shard(std::string_view name, unsigned shard);
   // A shard lost its last local member; the room goes when no shard has any.
   void remove_shard(std::string_view name, unsigned shard);
+  // The room, created (new epoch, no member shard) if it is not known.
+  OwnedRoom& get(std::string_view name);
+  // Forgets the room if no shard has members in it.
+  void forget_if_empty(std::string_view name);
   OwnedRoom* find(std::string_view name);
   size_t size() const { return rooms_.size(); }
 

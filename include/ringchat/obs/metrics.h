@@ -35,6 +35,7 @@ enum class Metric : uint16_t {
   kInputPauses,         // reads paused because a connection's answers were unsent
   kRoomsOwned,          // gauge
   kPublishes,           // messages sequenced by this shard as room owner
+  kHttpPublishes,       // POST /rooms/{room}/messages answered 201
   kMailboxIn,           // cross-shard messages received
   kRecvNoBuffers,       // multishot recv ended by -ENOBUFS
   kStaleCompletions,    // completion for a slot already reused
