@@ -108,13 +108,9 @@ void HttpFront::publish(net::Conn& c, Session&, const http::Request& req,
   // (RFC 6455 §5.6 requires it of text), as binary otherwise.
   const auto payload = std::as_bytes(std::span(req.body.data(), req.body.size()));
   const ws::Opcode op = ws::is_valid_utf8(payload) ? ws::Opcode::kText : ws::Opcode::kBinary;
-  net::SharedBuf* body = net::SharedBuf::create(room.size() + payload.size());
-  std::memcpy(body->data(), room.data(), room.size());
-  if (!payload.empty()) std::memcpy(body->data() + room.size(), payload.data(), payload.size());
-  const uint32_t slot = ctx_.conns.slot_of(c);
-  waiting_[slot] = Waiting{c.gen, req.keep_alive, std::string(room)};
-  ctx_.rooms.publish(PublishMsg{body, slot, c.gen, static_cast<uint16_t>(ctx_.id),
-                                static_cast<uint16_t>(room.size()), op, true});
+  const Sender from{ctx_.conns.slot_of(c), c.gen, static_cast<uint16_t>(ctx_.id)};
+  waiting_[from.slot] = Waiting{c.gen, req.keep_alive, std::string(room)};
+  ctx_.rooms.publish(make_publish(room, payload, from, op, true));
 }
 
 void HttpFront::acked(uint32_t slot, uint32_t gen, uint64_t epoch, uint64_t seq) {

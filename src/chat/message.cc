@@ -1,5 +1,7 @@
 #include "ringchat/chat/message.h"
 
+#include <cstring>
+
 #include "ringchat/chat/mail.h"
 
 namespace ringchat::chat {
@@ -30,6 +32,15 @@ Message Sequenced::message() const {
 
 void Sequenced::release() {
   if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+}
+
+PublishMsg make_publish(std::string_view room, std::span<const std::byte> payload, Sender from,
+                        ws::Opcode opcode, bool ack) {
+  net::SharedBuf* body = net::SharedBuf::create(room.size() + payload.size());
+  std::memcpy(body->data(), room.data(), room.size());
+  if (!payload.empty()) std::memcpy(body->data() + room.size(), payload.data(), payload.size());
+  return PublishMsg{body,   from.slot, from.gen, from.shard, static_cast<uint16_t>(room.size()),
+                    opcode, ack};
 }
 
 void release(const MailMsg& m) {

@@ -77,13 +77,9 @@ std::span<std::byte> RawRoom::on_data(net::Conn& c, Session& s, std::span<std::b
 }
 
 void RawRoom::publish(net::Conn& c, Session& s, ws::Opcode op, std::span<const std::byte> payload) {
-  const std::string& room = s.room->name;
-  net::SharedBuf* body = net::SharedBuf::create(room.size() + payload.size());
-  std::memcpy(body->data(), room.data(), room.size());
-  if (!payload.empty()) std::memcpy(body->data() + room.size(), payload.data(), payload.size());
   s.publishing += static_cast<uint32_t>(payload.size());
-  ctx_.rooms.publish(PublishMsg{body, ctx_.conns.slot_of(c), c.gen, static_cast<uint16_t>(ctx_.id),
-                                static_cast<uint16_t>(room.size()), op, false});
+  const Sender from{ctx_.conns.slot_of(c), c.gen, static_cast<uint16_t>(ctx_.id)};
+  ctx_.rooms.publish(make_publish(s.room->name, payload, from, op, false));
 }
 
 void RawRoom::deliver(std::span<const uint32_t> members, const Sequenced& msg) {

@@ -49,11 +49,9 @@ class Cluster {
   std::vector<std::array<uint64_t, 4>>& acks(unsigned shard) { return hosts_[shard]->acks; }
   // A publish that asks for an ack, as the HTTP API sends it (no membership).
   void publish_acked(unsigned shard, uint32_t slot, std::string_view room, std::string_view text) {
-    std::string body(room);
-    body += text;
-    services_[shard]->publish(
-        PublishMsg{net::SharedBuf::copy_of(body), slot, 9, static_cast<uint16_t>(shard),
-                   static_cast<uint16_t>(room.size()), ws::Opcode::kText, true});
+    services_[shard]->publish(make_publish(room, ws::as_bytes(text),
+                                           {slot, 9, static_cast<uint16_t>(shard)},
+                                           ws::Opcode::kText, true));
   }
   std::map<uint32_t, RoomService::Membership>& members(unsigned shard) {
     return hosts_[shard]->members;
@@ -74,11 +72,9 @@ class Cluster {
   }
   void publish(unsigned shard, uint32_t member, std::string_view payload) {
     const RoomService::Membership& m = hosts_[shard]->members.at(member);
-    std::string body = m.room->name;
-    body += payload;
-    services_[shard]->publish(
-        PublishMsg{net::SharedBuf::copy_of(body), member, 7, static_cast<uint16_t>(shard),
-                   static_cast<uint16_t>(m.room->name.size()), ws::Opcode::kText, false});
+    services_[shard]->publish(make_publish(m.room->name, ws::as_bytes(payload),
+                                           {member, 7, static_cast<uint16_t>(shard)},
+                                           ws::Opcode::kText, false));
   }
 
   // Delivers at most `max` messages of ring from->to. Returns how many.

@@ -29,6 +29,11 @@ struct PublishMsg {
   Sender from() const { return {slot, gen, shard}; }
 };
 
+// A publish of `payload` to `room` by `from`: the room name and the payload
+// copied into one new buffer.
+PublishMsg make_publish(std::string_view room, std::span<const std::byte> payload, Sender from,
+                        ws::Opcode opcode, bool ack);
+
 // The owner to a member shard: a sequenced message of one of its rooms.
 struct DeliverMsg {
   Sequenced* msg;
