@@ -1,6 +1,7 @@
 #include "ringchat/app/config.h"
 
 #include <sched.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cerrno>
@@ -102,6 +103,24 @@ void declare(CLI::App& app, Config& c) {
            "consumers are closed with 1008",
            [&s](uint64_t v) { s.max_shard_backlog = v; })
       ->envname("RINGCHAT_SHARD_BACKLOG");
+  app.add_option("--history", s.history, "Messages each room keeps for resumes (0: none)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1000000))
+      ->envname("RINGCHAT_HISTORY");
+  add_size(app, "--history-bytes", s.history_bytes, 1024, 1ull << 32,
+           "Bytes of history each room may keep; the oldest messages go first",
+           [&s](uint64_t v) { s.history_bytes = v; })
+      ->envname("RINGCHAT_HISTORY_BYTES");
+  add_size(app, "--history-total", 0, 1ull << 20, 1ull << 44,
+           "Bytes of history in all rooms (default: 25% of RAM); over it the rooms written "
+           "least recently lose their history first (a new epoch)",
+           [&s](uint64_t v) { s.history_total = v; })
+      ->envname("RINGCHAT_HISTORY_TOTAL");
+  app.add_option("--room-ttl", s.room_ttl_ms,
+                 "Milliseconds a room with no member and no new message keeps its history")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 86400000))
+      ->envname("RINGCHAT_ROOM_TTL");
   app.add_flag_callback(
          "--no-echo", [&s] { s.echo = false; }, "Do not deliver a client's messages back to itself")
       ->envname("RINGCHAT_NO_ECHO");
@@ -136,6 +155,12 @@ Result<Config, ParseExit> parse_config(int argc, const char* const* argv) {
   } catch (const CLI::ParseError& e) {
     return Err(ParseExit{
         2, std::string("ringchat: ") + e.what() + "\nRun with --help for the list of options."});
+  }
+  if (app.count("--history-total") == 0) {
+    // A quarter of the machine's memory, as a cache that gives way first.
+    const long pages = sysconf(_SC_PHYS_PAGES);
+    const long page = sysconf(_SC_PAGE_SIZE);
+    if (pages > 0 && page > 0) c.shard.history_total = static_cast<size_t>(pages) * page / 4;
   }
   return c;
 }

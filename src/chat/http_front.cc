@@ -8,6 +8,7 @@
 #include "raw_room.h"
 #include "ringchat/chat/room_name.h"
 #include "ringchat/http/response.h"
+#include "ringchat/http/uri.h"
 #include "ringchat/ws/handshake.h"
 #include "ringchat/ws/utf8.h"
 
@@ -90,10 +91,19 @@ void HttpFront::raw_room(net::Conn& c, Session& s, const http::Request& req,
   if (const char* why = room_name_error(room)) {
     return answer(c, req, 400, "text/plain", std::string("400 Bad Request: ") + why + "\n");
   }
+  std::optional<Position> since;
+  if (auto v = http::query_param(req.query, "since")) {
+    since = parse_position(*v);
+    if (!since) {
+      return answer(c, req, 400, "text/plain",
+                    "400 Bad Request: since must be EPOCH:SEQ (epoch in hex, seq in decimal)\n");
+    }
+  }
   ws::Upgrade up = ws::check_upgrade(req);
   if (up.status != 101) return fail(c, up.status, up.detail, up.headers);
-  ctx_.conns.send_copy(c, http::make_response(101, {}, {}, true, up.headers));
   // `req` and `room` point into the HTTP parser, which the switch frees.
+  if (since) return raw_room_.resume(c, s, std::string(room), *since, std::move(up.headers));
+  ctx_.conns.send_copy(c, http::make_response(101, {}, {}, true, up.headers));
   raw_room_.start(c, s, std::string(room));
 }
 

@@ -6,6 +6,35 @@
 
 namespace ringchat::chat {
 
+std::optional<Position> parse_position(std::string_view s) {
+  const size_t colon = s.find(':');
+  if (colon == std::string_view::npos || colon == 0 || colon > 16 || colon + 1 == s.size() ||
+      s.size() - colon - 1 > 20) {
+    return std::nullopt;
+  }
+  Position p;
+  for (char ch : s.substr(0, colon)) {
+    int d;
+    if (ch >= '0' && ch <= '9') {
+      d = ch - '0';
+    } else if (ch >= 'a' && ch <= 'f') {
+      d = ch - 'a' + 10;
+    } else if (ch >= 'A' && ch <= 'F') {
+      d = ch - 'A' + 10;
+    } else {
+      return std::nullopt;
+    }
+    p.epoch = p.epoch << 4 | static_cast<uint64_t>(d);
+  }
+  for (char ch : s.substr(colon + 1)) {
+    if (ch < '0' || ch > '9') return std::nullopt;
+    const auto d = static_cast<uint64_t>(ch - '0');
+    if (p.seq > (UINT64_MAX - d) / 10) return std::nullopt;
+    p.seq = p.seq * 10 + d;
+  }
+  return p;
+}
+
 Sequenced* Sequenced::create(net::SharedBuf* body, uint16_t room_len, ws::Opcode opcode,
                              Sender from, uint64_t epoch, uint64_t seq, uint64_t ts_ms) {
   auto* s = new Sequenced();
@@ -24,6 +53,14 @@ Sequenced::~Sequenced() {
   for (net::SharedBuf* b : wire_) {
     if (b) b->release();
   }
+}
+
+size_t Sequenced::footprint() const {
+  size_t n = sizeof(Sequenced) + sizeof(net::SharedBuf) + body_->size;
+  for (const net::SharedBuf* b : wire_) {
+    if (b) n += sizeof(net::SharedBuf) + b->size;
+  }
+  return n;
 }
 
 Message Sequenced::message() const {
@@ -53,6 +90,10 @@ void release(const MailMsg& m) {
           msg.msg->release();
         } else if constexpr (std::is_same_v<T, AckMsg>) {
           // plain values only
+        } else if constexpr (std::is_same_v<T, HistoryReqMsg>) {
+          delete msg.query;
+        } else if constexpr (std::is_same_v<T, HistoryMsg>) {
+          delete msg.batch;
         } else {
           msg.room->release();
         }

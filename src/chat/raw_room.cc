@@ -1,9 +1,12 @@
 #include "raw_room.h"
 
 #include <algorithm>
+#include <cinttypes>
+#include <cstdio>
 #include <cstring>
 #include <utility>
 
+#include "ringchat/http/response.h"
 #include "ringchat/ws/frame_encoder.h"
 #include "ringchat/ws/frame_parser.h"
 
@@ -11,12 +14,25 @@ namespace ringchat::chat {
 
 using obs::Metric;
 
-void RawRoom::start(net::Conn& c, Session& s, const std::string& room) {
+void RawRoom::take_over(net::Conn& c, Session& s) {
   c.protocol = static_cast<uint8_t>(ProtocolId::kRawRoom);
   s.parser.emplace<ws::FrameParser>(ws::Role::kServer, ctx_.cfg.max_message);
   ctx_.metrics.add(Metric::kWsHandshakes);
   ctx_.metrics.add(Metric::kWebSocketsOpen);
   ctx_.conns.schedule(c, ctx_.cfg.ping_interval_ms);
+}
+
+void RawRoom::resume(net::Conn& c, Session& s, const std::string& room, Position since,
+                     std::string headers) {
+  take_over(c, s);
+  pending_101_[ctx_.conns.slot_of(c)] = std::move(headers);
+  auto joined = ctx_.rooms.join(room, ctx_.conns.slot_of(c), c.gen, since);
+  s.room = joined.membership.room;
+  s.member_index = joined.membership.index;
+}
+
+void RawRoom::start(net::Conn& c, Session& s, const std::string& room) {
+  take_over(c, s);
   auto joined = ctx_.rooms.join(room, ctx_.conns.slot_of(c));
   s.room = joined.membership.room;
   s.member_index = joined.membership.index;
@@ -32,10 +48,35 @@ void RawRoom::confirmed(std::span<const uint32_t> members) {
   }
 }
 
+void RawRoom::history(uint32_t member, const HistoryBatch& batch) {
+  net::Conn& c = ctx_.conns.conn(member);
+  auto pending = pending_101_.find(member);
+  if (pending != pending_101_.end()) {
+    // The raw protocol has no envelope: where the room stands and whether
+    // the client missed nothing come as headers of the 101.
+    char where[128];
+    std::snprintf(where, sizeof(where),
+                  "X-Ringchat-Epoch: %016" PRIx64 "\r\nX-Ringchat-Seq: %" PRIu64
+                  "\r\nX-Ringchat-Recovered: %s\r\n",
+                  batch.epoch, batch.seq, batch.recovered ? "true" : "false");
+    ctx_.conns.send_copy(c, http::make_response(101, {}, {}, true, pending->second + where));
+    pending_101_.erase(pending);
+  }
+  // After the 101, before any live message: what the client missed.
+  for (const Sequenced* m : batch.msgs) {
+    if (batch.recovered && m->seq() <= batch.since.seq) continue;
+    net::SharedBuf* raw = m->wire(Format::kRawWs);
+    raw->refs.fetch_add(1, std::memory_order_relaxed);
+    ctx_.conns.queue(c, ctx_.conns.local(raw, 1));
+  }
+  if (c.output_held) ctx_.conns.hold_output(c, false);
+}
+
 void RawRoom::moved(uint32_t member, const LocalRoom* room, uint32_t index) {
   Session& s = ctx_.sessions[member];
-  RC_DCHECK(s.room == room);
-  (void)room;
+  // A resuming member is moved into the members before its join returns.
+  RC_DCHECK(s.room == room || s.room == nullptr);
+  s.room = const_cast<LocalRoom*>(room);
   s.member_index = index;
 }
 
@@ -112,6 +153,9 @@ void RawRoom::deliver(std::span<const uint32_t> members, const Sequenced& msg) {
 void RawRoom::on_timer(net::Conn& c, Session&) {
   const uint64_t now = ctx_.now_ms();
   const uint64_t interval = ctx_.cfg.ping_interval_ms;
+  if (pending_101_.contains(ctx_.conns.slot_of(c))) {
+    return ctx_.conns.schedule(c, interval);  // no ping before the 101
+  }
   if (c.paused && ctx_.conns.unsent(c) > ctx_.cfg.max_backlog / 2 &&
       now - ctx_.conns.pause_progress_ms(c) >= interval) {
     // Paused, and not a byte taken, for a whole interval: it does not read
@@ -134,13 +178,15 @@ void RawRoom::on_timer(net::Conn& c, Session&) {
 }
 
 bool RawRoom::input_blocked(const net::Conn& c, const Session& s) const {
+  // Nothing is answered before the 101 of a resuming socket.
+  if (pending_101_.contains(ctx_.conns.slot_of(c))) return true;
   // A publisher that reads its own echoes is slowed before they arrive, so
   // a burst of its publishes cannot come back as a backlog that closes it.
   return ctx_.conns.unsent(c) + s.publishing > ctx_.cfg.max_backlog / 2 || mail_backed_up(s);
 }
 
-bool RawRoom::blocked_elsewhere(const net::Conn&, const Session& s) const {
-  return mail_backed_up(s) || s.publishing > 0;
+bool RawRoom::blocked_elsewhere(const net::Conn& c, const Session& s) const {
+  return mail_backed_up(s) || s.publishing > 0 || pending_101_.contains(ctx_.conns.slot_of(c));
 }
 
 void RawRoom::on_error(net::Conn& c, ws::CloseCode code) {
@@ -173,7 +219,8 @@ void RawRoom::on_close_requested(net::Conn& c, Session&, net::CloseWhy why) {
   }
 }
 
-void RawRoom::on_closed(net::Conn&, Session& s) {
+void RawRoom::on_closed(net::Conn& c, Session& s) {
+  pending_101_.erase(ctx_.conns.slot_of(c));
   ctx_.metrics.sub(Metric::kWebSocketsOpen);
   if (s.room) ctx_.rooms.leave(s.membership());
   s.room = nullptr;
@@ -181,6 +228,8 @@ void RawRoom::on_closed(net::Conn&, Session& s) {
 }
 
 void RawRoom::goodbye(net::Conn& c, uint16_t code, std::string_view reason) {
+  // Still waiting for its 101: it has no WebSocket to close yet.
+  if (pending_101_.contains(ctx_.conns.slot_of(c))) return ctx_.conns.abort(c);
   send_close(c, code, reason);
   ctx_.conns.close(c);
 }

@@ -1,6 +1,7 @@
 #pragma once
 // Private to the chat module: the raw room socket, GET /ws/{room}.
 #include <string>
+#include <unordered_map>
 
 #include "front.h"
 #include "ringchat/chat/message.h"
@@ -20,6 +21,11 @@ class RawRoom final : public Protocol {
 
   // Takes over `c` after its 101 was queued: joins `room`.
   void start(net::Conn& c, Session& s, const std::string& room);
+  // Takes over `c`, resuming after `since`: its 101 (with `headers`, plus
+  // where the room stands and whether history reached back) goes out with
+  // the history answer, before what the client missed.
+  void resume(net::Conn& c, Session& s, const std::string& room, Position since,
+              std::string headers);
   void on_open(net::Conn&, Session&) override {}
   std::span<std::byte> on_data(net::Conn& c, Session& s, std::span<std::byte> data) override;
   void on_timer(net::Conn& c, Session& s) override;
@@ -32,6 +38,7 @@ class RawRoom final : public Protocol {
   void deliver(std::span<const uint32_t> members, const Sequenced& msg);
   void confirmed(std::span<const uint32_t> members);
   void moved(uint32_t member, const LocalRoom* room, uint32_t index);
+  void history(uint32_t member, const HistoryBatch& batch);
 
   // The server is draining: a close (1001) to every raw room socket.
   void goodbye(net::Conn& c, uint16_t code, std::string_view reason);
@@ -50,7 +57,12 @@ class RawRoom final : public Protocol {
     return s.room && ctx_.outbox.pending(s.room->owner) > kMailHighWater;
   }
 
+  void take_over(net::Conn& c, Session& s);
+
   ShardContext& ctx_;
+  // The 101 headers of resuming sockets waiting for their history answer,
+  // by slot (rare: kept here, not in every slot).
+  std::unordered_map<uint32_t, std::string> pending_101_;
 };
 
 }  // namespace ringchat::chat

@@ -21,13 +21,85 @@ uint64_t unix_ms() {
 }  // namespace
 
 RoomService::RoomService(unsigned shard, unsigned shards, Host& host, obs::ShardMetrics& metrics,
-                         uint64_t seed)
+                         uint64_t seed, const HistoryConfig& history)
     : shard_(shard),
       shards_(shards),
       host_(host),
       metrics_(metrics),
-      owned_(shards, seed),
+      owned_(shards, seed, history),
       clock_(unix_ms) {}
+
+void RoomService::tick(uint64_t now_ms) {
+  owned_.set_now(now_ms);
+  if (owned_.sweep() > 0) metrics_.set(obs::Metric::kRoomsOwned, owned_.size());
+}
+
+RoomService::Joined RoomService::join(std::string_view room, uint32_t member, uint32_t gen,
+                                      Position since) {
+  auto joined = local_.join(room, member, gen);
+  if (joined.first) {
+    joined.room->owner = owner_of(room);
+    tell_owner_join(*joined.room);
+  }
+  auto* q = new HistoryQuery{std::string(room), since, member, gen};
+  if (joined.room->owner != shard_) {
+    host_.post(joined.room->owner, HistoryReqMsg{q});
+    return {{joined.room, joined.index}, false};
+  }
+  // Answered here and now: the member has its history and is the room's
+  // newest member.
+  answer(q, shard_);
+  LocalRoom* r = local_.find(room);
+  RC_DCHECK(r && !r->members.empty() && r->members.back() == member);
+  return {{r, static_cast<uint32_t>(r->members.size() - 1)}, true};
+}
+
+void RoomService::answer(HistoryQuery* q, unsigned to) {
+  RC_DCHECK(owner_of(q->room) == shard_);
+  auto* b = new HistoryBatch();
+  b->room = std::move(q->room);
+  b->slot = q->slot;
+  b->gen = q->gen;
+  b->since = q->since;
+  delete q;
+  if (const OwnedRoom* room = owned_.find(b->room)) {
+    b->epoch = room->epoch;
+    b->seq = room->seq;
+    const History& h = room->history;
+    // Recovered: same epoch, and history reaches back to the first message
+    // the client lacks (or it lacks none).
+    b->recovered = b->since.epoch == room->epoch && b->since.seq <= room->seq &&
+                   (b->since.seq == room->seq || (!h.empty() && h.first_seq() <= b->since.seq + 1));
+    const uint64_t after = b->recovered ? b->since.seq : 0;
+    h.each_after(after, SIZE_MAX, [&](Sequenced& m) {
+      m.retain();
+      b->msgs.push_back(&m);
+    });
+  }
+  if (to == shard_) {
+    on_history(b);
+  } else {
+    host_.post(to, HistoryMsg{b});
+  }
+}
+
+void RoomService::on_history(HistoryBatch* b) {
+  LocalRoom* room = local_.find(b->room);
+  if (room) {
+    for (uint32_t pos = 0; pos < room->catching_up.size(); ++pos) {
+      const auto& c = room->catching_up[pos];
+      if (c.slot != b->slot || c.gen != b->gen) continue;
+      host_.history(b->slot, *b);
+      auto admitted = local_.admit(room, pos);
+      if (admitted.moved_slot != LocalRooms::kNone) {
+        host_.moved(admitted.moved_slot, room, LocalRooms::kCatchingUp | pos);
+      }
+      host_.moved(b->slot, room, admitted.index);
+      break;
+    }
+  }
+  delete b;  // the member left meanwhile, or has what it needs
+}
 
 unsigned RoomService::owner_of(std::string_view room) const {
   return shard_for(room_hash(room), shards_);
@@ -69,7 +141,9 @@ void RoomService::leave(Membership m) {
   const unsigned owner = m.room->owner;
   // The name must outlive the room, which leave() may free.
   net::SharedBuf* name = nullptr;
-  if (m.room->members.size() == 1) name = net::SharedBuf::copy_of(m.room->name);
+  if (m.room->members.size() + m.room->catching_up.size() == 1) {
+    name = net::SharedBuf::copy_of(m.room->name);
+  }
   auto left = local_.leave(m.room, m.index);
   if (left.moved_slot != LocalRooms::kNone) host_.moved(left.moved_slot, m.room, m.index);
   if (!left.last) return;
@@ -94,46 +168,35 @@ void RoomService::publish(const PublishMsg& m) {
 void RoomService::sequence(const PublishMsg& m) {
   RC_DCHECK(owner_of(m.room()) == shard_);
   // A room nobody is in (every member left before the message arrived, or
-  // an HTTP publish) is sequenced too, in an epoch of its own: there is no
-  // history yet, so nothing can resume into it.
+  // an HTTP publish) is sequenced too and keeps the message in its history.
   OwnedRoom& room = owned_.get(m.room());
   const uint64_t seq = ++room.seq;
-  const uint64_t epoch = room.epoch;
   metrics_.add(obs::Metric::kPublishes);
-  fan_out(m, room);
-  if (m.ack) {
-    if (m.shard == shard_) {
-      host_.acked(m.slot, m.gen, epoch, seq);
-    } else {
-      host_.post(m.shard, AckMsg{m.slot, m.gen, epoch, seq});
-    }
-  }
-}
-
-void RoomService::fan_out(const PublishMsg& m, OwnedRoom& room) {
+  Sequenced* msg =
+      Sequenced::create(m.body, m.room_len, m.opcode, m.from(), room.epoch, seq, clock_());
+  // Built once, here, after sequencing: every member on every shard sends
+  // these bytes, and so does every resume from the history.
+  msg->set_wire(Format::kRawWs, encode(Format::kRawWs, msg->message()));
   uint32_t shards = 0;
   for (uint32_t n : room.shard_members) shards += n > 0;
-  if (shards == 0) {
-    const std::string name = room.name;  // forgotten: `room` and m.room() go
-    m.body->release();
-    owned_.forget_if_empty(name);
-    metrics_.set(obs::Metric::kRoomsOwned, owned_.size());
-    return;
-  }
-  Sequenced* msg =
-      Sequenced::create(m.body, m.room_len, m.opcode, m.from(), room.epoch, room.seq, clock_());
-  // Built once, here, after sequencing: every member on every shard sends
-  // these bytes.
-  msg->set_wire(Format::kRawWs, encode(Format::kRawWs, msg->message()));
-  // We hold the only reference: one for each member shard. The ring push
-  // (release) publishes the count with the record.
-  msg->share(shards);
+  // We hold the only reference: one for each member shard and one for the
+  // history. The ring push (release) publishes the count with the record.
+  msg->share(shards + 1);
+  owned_.remember(room, msg);
+  metrics_.set(obs::Metric::kRoomsOwned, owned_.size());
   for (unsigned s = 0; s < room.shard_members.size(); ++s) {
     if (room.shard_members[s] == 0) continue;
     if (s == shard_) {
       deliver(*msg);
     } else {
       host_.post(s, DeliverMsg{msg});
+    }
+  }
+  if (m.ack) {
+    if (m.shard == shard_) {
+      host_.acked(m.slot, m.gen, room.epoch, seq);
+    } else {
+      host_.post(m.shard, AckMsg{m.slot, m.gen, room.epoch, seq});
     }
   }
 }
@@ -172,6 +235,10 @@ void RoomService::on_mail(unsigned from, const MailMsg& mail) {
           host_.post(from, JoinedMsg{m.room, m.token});  // the name goes back with it
         } else if constexpr (std::is_same_v<T, AckMsg>) {
           host_.acked(m.slot, m.gen, m.epoch, m.seq);
+        } else if constexpr (std::is_same_v<T, HistoryReqMsg>) {
+          answer(m.query, from);
+        } else if constexpr (std::is_same_v<T, HistoryMsg>) {
+          on_history(m.batch);
         } else if constexpr (std::is_same_v<T, JoinedMsg>) {
           on_joined(m.room->view(), m.token);
           m.room->release();

@@ -7,7 +7,8 @@ namespace ringchat::chat {
 
 size_t NameHash::operator()(std::string_view s) const { return room_hash(s); }
 
-LocalRooms::Joined LocalRooms::join(std::string_view name, uint32_t slot) {
+LocalRooms::Joined LocalRooms::join(std::string_view name, uint32_t slot,
+                                    std::optional<uint32_t> gen) {
   auto it = rooms_.find(name);
   bool first = false;
   if (it == rooms_.end()) {
@@ -17,24 +18,52 @@ LocalRooms::Joined LocalRooms::join(std::string_view name, uint32_t slot) {
     first = true;
   }
   LocalRoom* room = it->second.get();
+  if (gen) {
+    room->catching_up.push_back({slot, *gen});
+    return {room, kCatchingUp | static_cast<uint32_t>(room->catching_up.size() - 1), first};
+  }
   room->members.push_back(slot);
   return {room, static_cast<uint32_t>(room->members.size() - 1), first};
 }
 
 LocalRooms::Left LocalRooms::leave(LocalRoom* room, uint32_t index) {
-  auto& m = room->members;
-  RC_CHECK(index < m.size());
   Left left{kNone, false};
-  if (index + 1 != m.size()) {
-    m[index] = m.back();
-    left.moved_slot = m[index];
+  if (index & kCatchingUp) {
+    auto& c = room->catching_up;
+    const uint32_t pos = index & ~kCatchingUp;
+    RC_CHECK(pos < c.size());
+    if (pos + 1 != c.size()) {
+      c[pos] = c.back();
+      left.moved_slot = c[pos].slot;
+    }
+    c.pop_back();
+  } else {
+    auto& m = room->members;
+    RC_CHECK(index < m.size());
+    if (index + 1 != m.size()) {
+      m[index] = m.back();
+      left.moved_slot = m[index];
+    }
+    m.pop_back();
   }
-  m.pop_back();
-  if (m.empty()) {
+  if (room->members.empty() && room->catching_up.empty()) {
     left.last = true;
     rooms_.erase(room->name);
   }
   return left;
+}
+
+LocalRooms::Admitted LocalRooms::admit(LocalRoom* room, uint32_t pos) {
+  auto& c = room->catching_up;
+  RC_CHECK(pos < c.size());
+  room->members.push_back(c[pos].slot);
+  Admitted a{static_cast<uint32_t>(room->members.size() - 1), kNone};
+  if (pos + 1 != c.size()) {
+    c[pos] = c.back();
+    a.moved_slot = c[pos].slot;
+  }
+  c.pop_back();
+  return a;
 }
 
 LocalRoom* LocalRooms::find(std::string_view name) {
@@ -42,7 +71,17 @@ LocalRoom* LocalRooms::find(std::string_view name) {
   return it == rooms_.end() ? nullptr : it->second.get();
 }
 
-OwnedRooms::OwnedRooms(unsigned shards, uint64_t seed) : shards_(shards), rng_(seed) {}
+bool OwnedRoom::has_members() const {
+  for (uint32_t n : shard_members) {
+    if (n > 0) return true;
+  }
+  return false;
+}
+
+OwnedRooms::OwnedRooms(unsigned shards, uint64_t seed, const HistoryConfig& history)
+    : shards_(shards), rng_(seed), cfg_(history) {}
+
+OwnedRooms::~OwnedRooms() = default;
 
 OwnedRoom& OwnedRooms::get(std::string_view name) {
   auto it = rooms_.find(name);
@@ -51,6 +90,8 @@ OwnedRoom& OwnedRooms::get(std::string_view name) {
     room->name = std::string(name);
     room->epoch = rng_();
     room->shard_members.assign(shards_, 0);
+    room->lru = lru_.end();
+    room->last_active_ms = now_ms_;
     it = rooms_.emplace(room->name, std::move(room)).first;
   }
   return *it->second;
@@ -60,27 +101,77 @@ OwnedRoom& OwnedRooms::add_shard(std::string_view name, unsigned shard) {
   RC_CHECK(shard < shards_);
   OwnedRoom& room = get(name);
   ++room.shard_members[shard];
+  room.last_active_ms = now_ms_;
   return room;
 }
 
 void OwnedRooms::forget_if_empty(std::string_view name) {
   auto it = rooms_.find(name);
   if (it == rooms_.end()) return;
-  for (uint32_t n : it->second->shard_members) {
-    if (n > 0) return;
-  }
-  // No member anywhere and history is not kept yet: the room, its seq and
-  // epoch go; a later join starts a new epoch.
-  rooms_.erase(it);
+  OwnedRoom& room = *it->second;
+  // With history the room stays until its TTL (sweep()): a client may
+  // still resume into it.
+  if (room.has_members() || !room.history.empty()) return;
+  erase(room);
 }
 
 void OwnedRooms::remove_shard(std::string_view name, unsigned shard) {
   RC_CHECK(shard < shards_);
-  auto it = rooms_.find(name);
-  if (it == rooms_.end()) return;
-  OwnedRoom& room = *it->second;
-  if (room.shard_members[shard] > 0) --room.shard_members[shard];
+  OwnedRoom* room = find(name);
+  if (!room) return;
+  if (room->shard_members[shard] > 0) --room->shard_members[shard];
+  room->last_active_ms = now_ms_;
   forget_if_empty(name);
+}
+
+void OwnedRooms::remember(OwnedRoom& room, Sequenced* m) {
+  room.last_active_ms = now_ms_;
+  if (cfg_.per_room.max_messages == 0) {
+    m->release();  // --history 0: nothing is kept
+    return;
+  }
+  const size_t before = room.history.bytes();
+  room.history.append(m, cfg_.per_room);
+  history_bytes_ += room.history.bytes();
+  history_bytes_ -= before;
+  room.last_active_ms = now_ms_;
+  if (room.lru != lru_.end()) lru_.erase(room.lru);
+  room.lru = lru_.insert(lru_.end(), &room);
+  // Over the shard's budget: the least recently written rooms lose their
+  // history first. A client resuming into one is told it was not recovered.
+  while (history_bytes_ > cfg_.shard_total && lru_.front() != &room) lose_history(*lru_.front());
+  if (history_bytes_ > cfg_.shard_total) {
+    // The budget is smaller than this room's own history: it keeps its
+    // newest messages, as under --history-bytes.
+    history_bytes_ -= room.history.bytes();
+    room.history.shrink(cfg_.shard_total);
+    history_bytes_ += room.history.bytes();
+  }
+}
+
+void OwnedRooms::lose_history(OwnedRoom& room) {
+  history_bytes_ -= room.history.bytes();
+  room.history.clear();
+  room.epoch = rng_();
+  lru_.erase(room.lru);
+  room.lru = lru_.end();
+}
+
+size_t OwnedRooms::sweep() {
+  std::vector<OwnedRoom*> gone;
+  for (auto& [name, room] : rooms_) {
+    if (!room->has_members() && now_ms_ - room->last_active_ms >= cfg_.room_ttl_ms) {
+      gone.push_back(room.get());
+    }
+  }
+  for (OwnedRoom* room : gone) erase(*room);
+  return gone.size();
+}
+
+void OwnedRooms::erase(OwnedRoom& room) {
+  if (room.lru != lru_.end()) lose_history(room);
+  const std::string name = room.name;  // the key, freed with the room
+  rooms_.erase(name);
 }
 
 OwnedRoom* OwnedRooms::find(std::string_view name) {

@@ -15,6 +15,16 @@ using obs::Metric;
 
 namespace {
 constexpr uint64_t kTrimIntervalMs = 1000;
+constexpr uint64_t kRoomTickMs = 1000;  // rooms' TTL sweep
+
+HistoryConfig history_config(const ShardConfig& c) {
+  HistoryConfig h;
+  h.per_room.max_messages = c.history;
+  h.per_room.max_bytes = c.history_bytes;
+  h.shard_total = c.history_total / c.shards;
+  h.room_ttl_ms = c.room_ttl_ms;
+  return h;
+}
 
 net::ConnTableConfig table_config(const ShardConfig& c) {
   net::ConnTableConfig t;
@@ -42,7 +52,8 @@ ShardLoop::ShardLoop(unsigned id, Shared& shared)
       outbox_(shared.mail, id),
       rooms_(id, cfg_.shards, *this, metrics_,
              0x9e3779b97f4a7c15ULL ^ (uint64_t{id} << 32) ^ static_cast<uint64_t>(getpid()) ^
-                 core::monotonic_ms()),
+                 core::monotonic_ms(),
+             history_config(cfg_)),
       ctx_{id, shared, cfg_, metrics_, conns_, sessions_, rooms_, outbox_},
       front_(ctx_),
       raw_room_(ctx_),
@@ -87,6 +98,8 @@ Result<void, std::string> ShardLoop::init() {
 
 void ShardLoop::run() {
   conns_.set_now(core::monotonic_ms());
+  last_tick_ms_ = core::monotonic_ms();
+  rooms_.tick(last_tick_ms_);  // room activity is timed from here
   acceptor_.start();
   if (!loop_.run(*this)) RC_ERROR("io_uring_enter failed: %s", std::strerror(errno));
   RC_INFO("shard stopped: %u connections left", conns_.open_count());
@@ -100,6 +113,10 @@ void ShardLoop::woke() {
 void ShardLoop::on_timer(core::TimerNode& node) { conns_.on_timer(static_cast<net::Conn&>(node)); }
 
 void ShardLoop::end_turn() {
+  if (loop_.now_ms() - last_tick_ms_ >= kRoomTickMs) {
+    last_tick_ms_ = loop_.now_ms();
+    rooms_.tick(last_tick_ms_);
+  }
   drain_mail();
   conns_.end_turn();
   outbox_.flush([this](unsigned to) { ring_doorbell(to); });

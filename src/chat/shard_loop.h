@@ -57,6 +57,9 @@ class ShardLoop final : public core::TurnHooks,
   void acked(uint32_t slot, uint32_t gen, uint64_t epoch, uint64_t seq) override {
     http_.acked(slot, gen, epoch, seq);
   }
+  void history(uint32_t member, const HistoryBatch& batch) override {
+    raw_room_.history(member, batch);
+  }
 
   void drain_mail();
   void ring_doorbell(unsigned to);
@@ -80,6 +83,7 @@ class ShardLoop final : public core::TurnHooks,
   net::Acceptor acceptor_;
   uint64_t drain_deadline_ms_ = 0;
   uint64_t last_trim_ms_ = 0;
+  uint64_t last_tick_ms_ = 0;
   bool freed_since_trim_ = false;  // worth giving memory back when idle
 };
 

@@ -28,11 +28,12 @@ class Cluster {
     std::string wire;
   };
 
-  explicit Cluster(unsigned shards) : n_(shards) {
+  explicit Cluster(unsigned shards, HistoryConfig history = {}) : n_(shards) {
     for (unsigned i = 0; i < n_; ++i) {
       hosts_.push_back(std::make_unique<Host>(*this, i));
       metrics_.push_back(std::make_unique<obs::ShardMetrics>());
-      services_.push_back(std::make_unique<RoomService>(i, n_, *hosts_[i], *metrics_[i], 42 + i));
+      services_.push_back(
+          std::make_unique<RoomService>(i, n_, *hosts_[i], *metrics_[i], 42 + i, history));
       services_.back()->set_clock([] { return uint64_t{1000}; });
     }
   }
@@ -46,6 +47,7 @@ class Cluster {
   obs::ShardMetrics& metrics(unsigned i) { return *metrics_[i]; }
   std::vector<Got>& got(unsigned shard) { return hosts_[shard]->got; }
   std::vector<uint32_t>& confirmed(unsigned shard) { return hosts_[shard]->told; }
+  auto& answers(unsigned shard) { return hosts_[shard]->answers; }
   std::vector<std::array<uint64_t, 4>>& acks(unsigned shard) { return hosts_[shard]->acks; }
   // A publish that asks for an ack, as the HTTP API sends it (no membership).
   void publish_acked(unsigned shard, uint32_t slot, std::string_view room, std::string_view text) {
@@ -75,6 +77,23 @@ class Cluster {
     services_[shard]->publish(make_publish(m.room->name, ws::as_bytes(payload),
                                            {member, 7, static_cast<uint16_t>(shard)},
                                            ws::Opcode::kText, false));
+  }
+
+  // Joins `member` resuming after `since`.
+  void resume(unsigned shard, std::string_view room, uint32_t member, Position since,
+              uint32_t gen = 1) {
+    auto j = services_[shard]->join(room, member, gen, since);
+    // The owner's answer may have come already (and moved the member).
+    hosts_[shard]->members.try_emplace(member, j.membership);
+  }
+  // The room's epoch, as a resume from nothing sees it (a probe member on
+  // the owner joins and leaves).
+  uint64_t epoch_of(std::string_view room) {
+    const unsigned o = services_[0]->owner_of(room);
+    resume(o, room, 999, Position{});
+    const uint64_t epoch = hosts_[o]->answers.back().epoch;
+    leave(o, 999);
+    return epoch;
   }
 
   // Delivers at most `max` messages of ring from->to. Returns how many.
@@ -124,9 +143,19 @@ class Cluster {
     void acked(uint32_t slot, uint32_t gen, uint64_t epoch, uint64_t seq) override {
       acks.push_back({slot, gen, epoch, seq});
     }
+    void history(uint32_t member, const HistoryBatch& b) override {
+      answers.push_back({member, b.recovered, b.epoch, b.seq});
+      for (const Sequenced* s : b.msgs) {
+        const Message m = s->message();
+        got.push_back(
+            {member, std::string(m.room), m.seq,
+             std::string(reinterpret_cast<const char*>(m.payload.data()), m.payload.size()),
+             std::string(s->wire(Format::kRawWs)->view())});
+      }
+    }
     void moved(uint32_t member, const LocalRoom* room, uint32_t index) override {
-      auto& m = members.at(member);
-      EXPECT_EQ(m.room, room);
+      auto& m = members[member];  // a resuming member may be moved before join() returns
+      m.room = const_cast<LocalRoom*>(room);
       m.index = index;
     }
     Cluster& cluster;
@@ -134,6 +163,13 @@ class Cluster {
     std::vector<Got> got;
     std::vector<uint32_t> told;                 // confirmed members
     std::vector<std::array<uint64_t, 4>> acks;  // slot, gen, epoch, seq
+    struct Answer {
+      uint32_t member;
+      bool recovered;
+      uint64_t epoch;
+      uint64_t seq;
+    };
+    std::vector<Answer> answers;
     std::map<uint32_t, RoomService::Membership> members;
   };
 
@@ -217,7 +253,7 @@ TEST(RoomService, AckedPublishTellsThePublishersShardTheSeqAfterTheDelivery) {
   EXPECT_TRUE(c.acks(0).empty());
 }
 
-TEST(RoomService, PublishToARoomNobodyIsInIsSequencedInAFreshEpoch) {
+TEST(RoomService, PublishToARoomNobodyIsInIsKeptUntilTheRoomTtl) {
   Cluster c(2);
   const std::string room = room_owned_by(c.shard(0), 0);
   c.publish_acked(0, 1, room, "a");  // on the owner: acked at once
@@ -226,9 +262,13 @@ TEST(RoomService, PublishToARoomNobodyIsInIsSequencedInAFreshEpoch) {
   ASSERT_EQ(c.acks(0).size(), 1u);
   ASSERT_EQ(c.acks(1).size(), 1u);
   EXPECT_EQ(c.acks(0)[0][3], 1u);
-  EXPECT_EQ(c.acks(1)[0][3], 1u) << "nothing is kept of an empty room yet";
-  EXPECT_NE(c.acks(0)[0][2], c.acks(1)[0][2]) << "so each publish gets an epoch of its own";
-  EXPECT_EQ(c.shard(0).owned_rooms(), 0u);
+  EXPECT_EQ(c.acks(1)[0][3], 2u);
+  EXPECT_EQ(c.acks(0)[0][2], c.acks(1)[0][2]) << "one epoch while the history lasts";
+  EXPECT_EQ(c.shard(0).owned_rooms(), 1u);
+  c.shard(0).tick(HistoryConfig{}.room_ttl_ms - 1);
+  EXPECT_EQ(c.shard(0).owned_rooms(), 1u);
+  c.shard(0).tick(HistoryConfig{}.room_ttl_ms);
+  EXPECT_EQ(c.shard(0).owned_rooms(), 0u) << "an idle room without members outlived its TTL";
   EXPECT_EQ(c.metrics(0).get(obs::Metric::kRoomsOwned), 0u);
 }
 
@@ -267,27 +307,30 @@ TEST(RoomService, LeaveMovesTheLastMemberIntoTheGap) {
   EXPECT_EQ(c.got(0)[1].member, 2u);
 }
 
-TEST(RoomService, LastLeaveTellsTheOwnerWhichForgetsTheRoom) {
+TEST(RoomService, LastLeaveTellsTheOwnerWhichForgetsTheRoomAfterItsTtl) {
   Cluster c(2);
   const std::string room = room_owned_by(c.shard(0), 0);
   c.join(1, room, 5);
   c.settle();
   c.publish(1, 5, "a");
   c.settle();
+  const uint64_t epoch = c.epoch_of(room);
   c.leave(1, 5);
   EXPECT_EQ(c.shard(1).local_rooms(), 0u);
-  EXPECT_EQ(c.shard(0).owned_rooms(), 1u) << "forgotten before the LeaveMsg arrived";
   c.settle();
+  EXPECT_EQ(c.shard(0).owned_rooms(), 1u) << "its history keeps the room for a resume";
+  c.shard(0).tick(HistoryConfig{}.room_ttl_ms);
   EXPECT_EQ(c.shard(0).owned_rooms(), 0u);
-  // A new membership starts a new sequence.
+  // A new membership starts a new epoch and sequence.
   c.join(1, room, 6);
   c.settle();
   c.publish(1, 6, "b");
   c.settle();
   EXPECT_EQ(c.got(1).back().seq, 1u);
+  EXPECT_NE(c.epoch_of(room), epoch);
 }
 
-TEST(RoomService, PublishAfterEveryMemberLeftIsDropped) {
+TEST(RoomService, PublishAfterEveryMemberLeftIsKeptForAResume) {
   Cluster c(2);
   const std::string room = room_owned_by(c.shard(0), 0);
   c.join(1, room, 5);
@@ -296,7 +339,8 @@ TEST(RoomService, PublishAfterEveryMemberLeftIsDropped) {
   c.leave(1, 5);
   c.settle();  // publish, then leave: the owner sequences it for nobody
   EXPECT_TRUE(c.got(1).empty());
-  EXPECT_EQ(c.shard(0).owned_rooms(), 0u);
+  EXPECT_EQ(c.shard(0).owned_rooms(), 1u);
+  EXPECT_GT(c.shard(0).history_bytes(), 0u);
 }
 
 TEST(RoomService, MessagesSequencedBeforeARejoinAreNotDeliveredToIt) {
@@ -341,6 +385,110 @@ TEST(RoomService, AStaleJoinAnswerDoesNotConfirmALaterJoin) {
       << "member 4 must start at the first message after its own join, with no gap";
 }
 
+// The seqs member `m` got, in order.
+std::vector<uint64_t> seqs_of(const std::vector<Cluster::Got>& got, uint32_t m) {
+  std::vector<uint64_t> out;
+  for (const auto& g : got) {
+    if (g.member == m) out.push_back(g.seq);
+  }
+  return out;
+}
+
+TEST(RoomService, ResumeGetsWhatWasMissedThenTheLiveStreamWithoutGapOrDuplicate) {
+  Cluster c(2);
+  const std::string room = room_owned_by(c.shard(0), 0);
+  c.join(0, room, 1);  // a publisher on the owner
+  c.join(1, room, 5);
+  c.settle();
+  for (int i = 0; i < 3; ++i) c.publish(0, 1, "x");
+  c.settle();
+  const uint64_t epoch = c.epoch_of(room);
+  c.leave(1, 5);  // disconnects having seen 1..3
+  c.publish(0, 1, "4");
+  c.publish(0, 1, "5");
+  c.resume(1, room, 6, {epoch, 3});
+  c.publish(0, 1, "6");  // sequenced while the history question is on its way
+  c.settle();
+  c.publish(0, 1, "7");
+  c.settle();
+  EXPECT_EQ(seqs_of(c.got(1), 6), (std::vector<uint64_t>{4, 5, 6, 7}));
+  ASSERT_EQ(c.answers(1).size(), 1u);
+  EXPECT_TRUE(c.answers(1)[0].recovered);
+  EXPECT_EQ(c.answers(1)[0].epoch, epoch);
+}
+
+TEST(RoomService, ResumeOnTheOwnerShardIsAnsweredAtOnce) {
+  Cluster c(1);
+  c.join(0, "r", 1);
+  c.publish(0, 1, "a");
+  c.publish(0, 1, "b");
+  const uint64_t epoch = c.epoch_of("r");
+  c.resume(0, "r", 2, {epoch, 1});
+  c.publish(0, 1, "c");
+  EXPECT_EQ(seqs_of(c.got(0), 2), (std::vector<uint64_t>{2, 3}));
+}
+
+TEST(RoomService, ResumeFromAnotherEpochIsNotRecoveredAndGetsWhatHistoryHolds) {
+  Cluster c(2);
+  const std::string room = room_owned_by(c.shard(0), 0);
+  c.join(0, room, 1);
+  c.publish(0, 1, "a");
+  c.publish(0, 1, "b");
+  const uint64_t epoch = c.epoch_of(room);
+  c.resume(1, room, 5, {epoch ^ 1, 1});
+  c.settle();
+  ASSERT_EQ(c.answers(1).size(), 1u);
+  EXPECT_FALSE(c.answers(1)[0].recovered);
+  EXPECT_EQ(c.answers(1)[0].epoch, epoch) << "the client learns the room's epoch";
+  EXPECT_EQ(seqs_of(c.got(1), 5), (std::vector<uint64_t>{1, 2}));
+}
+
+TEST(RoomService, ResumeFromBeforeWhatHistoryHoldsIsNotRecovered) {
+  HistoryConfig h;
+  h.per_room.max_messages = 3;
+  Cluster c(2, h);
+  const std::string room = room_owned_by(c.shard(0), 0);
+  c.join(0, room, 1);
+  for (int i = 0; i < 10; ++i) c.publish(0, 1, "m");
+  const uint64_t epoch = c.epoch_of(room);
+  c.resume(1, room, 5, {epoch, 6});  // lacks 7..10; history holds 8..10
+  c.resume(1, room, 6, {epoch, 7});  // lacks 8..10: all there
+  c.settle();
+  ASSERT_EQ(c.answers(1).size(), 2u);
+  EXPECT_FALSE(c.answers(1)[0].recovered);
+  EXPECT_TRUE(c.answers(1)[1].recovered);
+  EXPECT_EQ(seqs_of(c.got(1), 5), (std::vector<uint64_t>{8, 9, 10}));
+  EXPECT_EQ(seqs_of(c.got(1), 6), (std::vector<uint64_t>{8, 9, 10}));
+}
+
+TEST(RoomService, ResumeUpToDateGetsNothingButIsRecovered) {
+  Cluster c(2);
+  const std::string room = room_owned_by(c.shard(0), 0);
+  c.join(0, room, 1);
+  c.publish(0, 1, "a");
+  const uint64_t epoch = c.epoch_of(room);
+  c.resume(1, room, 5, {epoch, 1});
+  c.settle();
+  ASSERT_EQ(c.answers(1).size(), 1u);
+  EXPECT_TRUE(c.answers(1)[0].recovered);
+  EXPECT_TRUE(seqs_of(c.got(1), 5).empty());
+}
+
+TEST(RoomService, OverTheShardsHistoryBudgetTheLeastRecentRoomLosesItsHistoryAndEpoch) {
+  HistoryConfig h;
+  h.shard_total = 6000;  // a few records' worth
+  Cluster c(1, h);
+  c.join(0, "old", 1);
+  c.join(0, "new", 2);
+  c.publish(0, 1, "o");
+  const uint64_t old_epoch = c.epoch_of("old");
+  for (int i = 0; i < 40; ++i) c.publish(0, 2, std::string(100, 'n'));
+  EXPECT_LE(c.shard(0).history_bytes(), h.shard_total);
+  EXPECT_NE(c.epoch_of("old"), old_epoch) << "lost history must show as a new epoch";
+  c.resume(0, "old", 3, {old_epoch, 0});
+  EXPECT_FALSE(c.answers(0).back().recovered);
+}
+
 // Random joins, leaves and publishes on 3 shards, mail drained in random
 // interleavings: each member, from its confirmation on, sees its room's
 // messages in seq order with no gap and no duplicate.
@@ -378,6 +526,76 @@ TEST(RoomService, RandomInterleavingsKeepOneOrderPerRoom) {
           ASSERT_EQ(g.seq, it->second + 1) << "seed " << seed << " member " << g.member;
           it->second = g.seq;
         }
+      }
+    }
+  }
+}
+
+// Members reconnect at random, resuming from the last message they got,
+// while others publish and the mail drains in random interleavings; the
+// history is short, so some resumes come too late. Every incarnation sees a
+// gapless run of seqs, and a recovered one starts right after its position.
+TEST(RoomService, RandomReconnectsResumeWithoutGapOrDuplicate) {
+  for (unsigned seed = 1; seed <= 20; ++seed) {
+    std::mt19937 rng(seed);
+    HistoryConfig h;
+    h.per_room.max_messages = 30;
+    Cluster c(3, h);
+    const std::string room = "lobby";
+    struct Live {
+      unsigned shard;
+      uint64_t since = 0;
+      bool resumed = false;
+    };
+    std::map<uint32_t, Live> live;
+    std::map<uint32_t, Live> all;
+    uint32_t next = 1;
+    auto last_seq = [&](uint32_t m) {
+      uint64_t last = 0;
+      for (unsigned s = 0; s < 3; ++s) {
+        for (const auto& g : c.got(s)) {
+          if (g.member == m) last = g.seq;
+        }
+      }
+      return last;
+    };
+    for (int step = 0; step < 1500; ++step) {
+      const unsigned op = rng() % 10;
+      if (op < 1 || live.size() < 2) {
+        const unsigned s = rng() % 3;
+        c.join(s, room, next);
+        all[next] = live[next] = {s};
+        ++next;
+      } else if (op < 2) {
+        auto it = std::next(live.begin(), static_cast<long>(rng() % live.size()));
+        const uint32_t old = it->first;
+        const uint64_t since = last_seq(old);
+        c.leave(it->second.shard, old);
+        live.erase(it);
+        const unsigned s = rng() % 3;
+        c.resume(s, room, next, {c.epoch_of(room), since});
+        all[next] = live[next] = {s, since, true};
+        ++next;
+      } else if (op < 5) {
+        auto it = std::next(live.begin(), static_cast<long>(rng() % live.size()));
+        c.publish(it->second.shard, it->first, "m");
+      } else {
+        c.pump_random(rng);
+      }
+    }
+    c.settle();
+    std::map<uint32_t, bool> recovered;
+    for (unsigned s = 0; s < 3; ++s) {
+      for (const auto& a : c.answers(s)) recovered[a.member] = a.recovered;
+    }
+    for (const auto& [m, info] : all) {
+      const unsigned s = info.shard;
+      const std::vector<uint64_t> seqs = seqs_of(c.got(s), m);
+      for (size_t i = 1; i < seqs.size(); ++i) {
+        ASSERT_EQ(seqs[i], seqs[i - 1] + 1) << "seed " << seed << " member " << m;
+      }
+      if (info.resumed && recovered[m] && !seqs.empty()) {
+        ASSERT_EQ(seqs.front(), info.since + 1) << "seed " << seed << " member " << m;
       }
     }
   }

@@ -2,8 +2,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "ringchat/chat/message.h"
 #include "ringchat/core/mailbox.h"
@@ -65,12 +67,51 @@ struct AckMsg {
   uint64_t seq;
 };
 
+// A resuming member's question to the room's owner. Owned by the message
+// that carries it (the receiver deletes it).
+struct HistoryQuery {
+  std::string room;
+  Position since;
+  uint32_t slot;  // the member
+  uint32_t gen;
+};
+
+// The owner's answer: what history holds after `since`. It travels in
+// order with the room's deliveries, so every message sequenced before it is
+// in `msgs` (when recovered) and every later one is delivered live.
+// Owned by the message that carries it; holds one reference of each record.
+struct HistoryBatch {
+  std::string room;
+  uint32_t slot;
+  uint32_t gen;
+  Position since;
+  uint64_t epoch = 0;            // the room's epoch now
+  uint64_t seq = 0;              // its last seq when answered
+  bool recovered = false;        // `msgs` holds every message after `since`
+  std::vector<Sequenced*> msgs;  // oldest first; when not recovered, what history still holds
+  HistoryBatch() = default;
+  HistoryBatch(const HistoryBatch&) = delete;
+  HistoryBatch& operator=(const HistoryBatch&) = delete;
+  ~HistoryBatch() {
+    for (Sequenced* m : msgs) m->release();
+  }
+};
+
+struct HistoryReqMsg {
+  HistoryQuery* query;
+};
+
+struct HistoryMsg {
+  HistoryBatch* batch;
+};
+
 // A shard to a room's owner: its last local member of the room left.
 struct LeaveMsg {
   net::SharedBuf* room;
 };
 
-using MailMsg = std::variant<PublishMsg, DeliverMsg, JoinMsg, JoinedMsg, LeaveMsg, AckMsg>;
+using MailMsg = std::variant<PublishMsg, DeliverMsg, JoinMsg, JoinedMsg, LeaveMsg, AckMsg,
+                             HistoryReqMsg, HistoryMsg>;
 static_assert(sizeof(MailMsg) <= 32, "every ring slot holds one");
 
 // Drops the references `m` carries (mail never delivered, at shutdown).

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 
@@ -21,6 +22,17 @@ struct Sender {
   uint16_t shard = kNoShard;
   friend bool operator==(const Sender&, const Sender&) = default;
 };
+
+// Where a client stands in a room: the last message it has, EPOCH:SEQ.
+struct Position {
+  uint64_t epoch = 0;
+  uint64_t seq = 0;
+  friend bool operator==(const Position&, const Position&) = default;
+};
+
+// "EPOCH:SEQ" (epoch in hex, as the server writes it: 16 digits; seq in
+// decimal) -> Position; nullopt for anything else.
+std::optional<Position> parse_position(std::string_view s);
 
 // A sequenced message, as the wire encoders read it. A plain view: it points
 // into the Sequenced record that holds the bytes (or into a test's).
@@ -60,6 +72,11 @@ class Sequenced {
   uint64_t seq() const { return seq_; }
   const Sender& from() const { return from_; }
   size_t payload_size() const { return body_->size - room_len_; }
+  // Memory the record holds: itself, the body and the wire bytes.
+  size_t footprint() const;
+  // One more holder. REQUIRES: the caller holds a reference (the owner's
+  // history does, when it hands records to a history answer).
+  void retain() { refs_.fetch_add(1, std::memory_order_relaxed); }
   // The bytes of `f`, or null if they were not built.
   net::SharedBuf* wire(Format f) const { return wire_[static_cast<size_t>(f)]; }
 

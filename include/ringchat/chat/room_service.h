@@ -23,12 +23,16 @@ namespace ringchat::chat {
 //   O: counts M, answers            -> JoinedMsg to M, in order before any DeliverMsg
 //   M: confirmed: waiting members may be told they joined
 //   any member publishes            -> PublishMsg to O
-//   O: assigns seq, builds the wire bytes once, one DeliverMsg per member shard
-//      (and an AckMsg to the publisher's shard if it asked; a room with no
-//      member is sequenced too, in a new epoch, and forgotten)
+//   O: assigns seq, builds the wire bytes once, keeps the message in the
+//      room's history, one DeliverMsg per member shard (and an AckMsg to the
+//      publisher's shard if it asked; a room with no member is sequenced too)
 //   M: hands the message to its local members in seq order
 //   M: last local member leaves     -> LeaveMsg to O; O forgets the room when
-//                                      no shard has members.
+//                                      no shard has members, once its history
+//                                      has been idle for the room TTL.
+//   M: a member joins with EPOCH:SEQ -> HistoryReqMsg to O; the member gets no
+//      live message until O's HistoryMsg (in order with the deliveries)
+//      brings it up to date: no gap, no duplicate.
 // Thread: owner shard only (one service per shard).
 class RoomService {
  public:
@@ -49,6 +53,10 @@ class RoomService {
     // A publish of (slot, gen) on this shard that asked for it
     // (PublishMsg::ack) was sequenced at `epoch`:`seq`.
     virtual void acked(uint32_t slot, uint32_t gen, uint64_t epoch, uint64_t seq) = 0;
+    // The history answer for `member`, which joined with a position: queue
+    // batch.msgs (with seq > batch.since.seq when recovered) before any live
+    // message; the member is a full member when this returns.
+    virtual void history(uint32_t member, const HistoryBatch& batch) = 0;
   };
 
   // A member's place in a room, for an O(1) leave.
@@ -59,7 +67,7 @@ class RoomService {
 
   // `host` and `metrics` (publishes sequenced, rooms owned) outlive it.
   RoomService(unsigned shard, unsigned shards, Host& host, obs::ShardMetrics& metrics,
-              uint64_t seed);
+              uint64_t seed, const HistoryConfig& history = {});
   RoomService(const RoomService&) = delete;
   RoomService& operator=(const RoomService&) = delete;
 
@@ -73,6 +81,11 @@ class RoomService {
     bool confirmed;
   };
   Joined join(std::string_view room, uint32_t member);
+  // Joins resuming after `since`: Host::history() brings the member up to
+  // date, then live messages follow. `gen` tells a reused member id apart.
+  // `confirmed`: the history answer came already (this shard owns the
+  // room), and the membership returned is the member's place among members.
+  Joined join(std::string_view room, uint32_t member, uint32_t gen, Position since);
   // REQUIRES: `m` is the member's current membership. Frees the room's
   // local entry after its last member.
   void leave(Membership m);
@@ -84,6 +97,10 @@ class RoomService {
 
   size_t local_rooms() const { return local_.size(); }
   size_t owned_rooms() const { return owned_.size(); }
+  size_t history_bytes() const { return owned_.history_bytes(); }
+  // The monotonic clock for room TTLs; forgets idle rooms (call about once
+  // a second).
+  void tick(uint64_t now_ms);
 
   // Unix time in ms for the next sequenced message (tests set a clock).
   void set_clock(uint64_t (*now_ms)()) { clock_ = now_ms; }
@@ -91,9 +108,10 @@ class RoomService {
  private:
   void tell_owner_join(LocalRoom& room);
   void sequence(const PublishMsg& m);
-  void fan_out(const PublishMsg& m, OwnedRoom& room);
   void deliver(Sequenced& msg);
   void on_joined(std::string_view room, uint32_t token);
+  void answer(HistoryQuery* q, unsigned to);
+  void on_history(HistoryBatch* batch);
   void count_shard(std::string_view room, unsigned shard);
   void uncount_shard(std::string_view room, unsigned shard);
 

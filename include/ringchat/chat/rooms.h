@@ -1,11 +1,15 @@
 #pragma once
 #include <cstdint>
+#include <list>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
+
+#include "ringchat/chat/history.h"
 
 namespace ringchat::chat {
 
@@ -24,6 +28,13 @@ struct LocalRoom {
   // handshake answer, and deliveries (stale, from an earlier membership) drop.
   bool confirmed = false;
   uint32_t join_token = 0;  // of the JoinMsg this shard's membership waits for
+  // Members that resume from a position: they get no live message until
+  // the owner's history answer has brought them up to date.
+  struct CatchingUp {
+    uint32_t slot;
+    uint32_t gen;
+  };
+  std::vector<CatchingUp> catching_up;
 };
 
 // The rooms a shard has local members in. Pure bookkeeping, no I/O.
@@ -35,15 +46,26 @@ class LocalRooms {
     uint32_t index;  // the member's position, for an O(1) leave
     bool first;      // the room had no local member before: tell the owner
   };
-  Joined join(std::string_view name, uint32_t slot);
+  // A member's index with this bit is its place in `catching_up`.
+  static constexpr uint32_t kCatchingUp = 0x80000000;
+  // Adds `slot` to the room's members, or, when `gen` is set, to the
+  // members catching up (their generation tells a reused slot apart).
+  Joined join(std::string_view name, uint32_t slot, std::optional<uint32_t> gen = {});
 
   struct Left {
     uint32_t moved_slot;  // the member now at the leaver's index, or kNone
     bool last;            // the room is gone from this shard: tell the owner
   };
   static constexpr uint32_t kNone = UINT32_MAX;
-  // REQUIRES: room->members[index] is the leaving member. May free `room`.
+  // REQUIRES: the leaving member is at `index`. May free `room`.
   Left leave(LocalRoom* room, uint32_t index);
+  // Moves the catching-up member at `pos` into the members. Returns its
+  // new index and the catching-up member moved into `pos` (or kNone).
+  struct Admitted {
+    uint32_t index;
+    uint32_t moved_slot;
+  };
+  Admitted admit(LocalRoom* room, uint32_t pos);
 
   LocalRoom* find(std::string_view name);
   size_t size() const { return rooms_.size(); }
@@ -52,33 +74,64 @@ class LocalRooms {
   std::unordered_map<std::string, std::unique_ptr<LocalRoom>, NameHash, std::equal_to<>> rooms_;
 };
 
-// A room whose owner is this shard: its authority (epoch, seq) and how many
-// members each shard has, so a message goes once to each member shard.
+// A room whose owner is this shard: its authority (epoch, seq), its history,
+// and how many members each shard has, so a message goes once to each
+// member shard.
 struct OwnedRoom {
   std::string name;
   uint64_t epoch = 0;  // random, new whenever the room's history is lost
   uint64_t seq = 0;    // of the last message
   std::vector<uint32_t> shard_members;
+  History history;
+  uint64_t last_active_ms = 0;          // a message, a join or a leave
+  std::list<OwnedRoom*>::iterator lru;  // in OwnedRooms' order of last message
+  bool has_members() const;
+};
+
+// What the owner keeps of rooms' pasts, per shard.
+struct HistoryConfig {
+  HistoryLimits per_room;
+  size_t shard_total = 64 << 20;   // bytes of history this shard may hold in all
+  uint64_t room_ttl_ms = 600'000;  // a room with no member is forgotten this long after its
+                                   // last message, join or leave
 };
 
 // Thread: owner shard only.
 class OwnedRooms {
  public:
-  explicit OwnedRooms(unsigned shards, uint64_t seed);
+  OwnedRooms(unsigned shards, uint64_t seed, const HistoryConfig& history = {});
+  ~OwnedRooms();
   // A shard got its first local member of `name`.
   OwnedRoom& add_shard(std::string_view name, unsigned shard);
   // A shard lost its last local member; the room goes when no shard has any.
   void remove_shard(std::string_view name, unsigned shard);
   // The room, created (new epoch, no member shard) if it is not known.
   OwnedRoom& get(std::string_view name);
-  // Forgets the room if no shard has members in it.
+  // Forgets the room if no shard has members in it and it keeps no history.
   void forget_if_empty(std::string_view name);
+  // Appends `m` (one reference) to `room`'s history. Over the shard's
+  // total, the rooms whose last message is oldest lose their history first
+  // (and get a new epoch); `room` itself keeps at least `m`.
+  void remember(OwnedRoom& room, Sequenced* m);
+  // Forgets rooms without members whose last activity is older than the
+  // TTL. Returns how many.
+  size_t sweep();
+  // The clock (monotonic ms) for activity and the TTL.
+  void set_now(uint64_t now_ms) { now_ms_ = now_ms; }
+  size_t history_bytes() const { return history_bytes_; }
   OwnedRoom* find(std::string_view name);
   size_t size() const { return rooms_.size(); }
 
  private:
+  void erase(OwnedRoom& room);
+  void lose_history(OwnedRoom& room);
+
   unsigned shards_;
   std::mt19937_64 rng_;
+  HistoryConfig cfg_;
+  uint64_t now_ms_ = 0;
+  size_t history_bytes_ = 0;
+  std::list<OwnedRoom*> lru_;  // rooms with history, least recently written first
   std::unordered_map<std::string, std::unique_ptr<OwnedRoom>, NameHash, std::equal_to<>> rooms_;
 };
 

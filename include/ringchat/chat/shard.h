@@ -30,6 +30,13 @@ struct ShardConfig {
   // consumers first until it is back under.
   size_t max_backlog = 8 << 20;
   size_t max_shard_backlog = 256 << 20;
+  // History the room owners keep: per room (--history, --history-bytes),
+  // and in all (--history-total, split evenly among the shards); a room with
+  // no member is forgotten --room-ttl after its last activity.
+  size_t history = 1000;
+  size_t history_bytes = 1 << 20;
+  size_t history_total = 256 << 20;  // app sets 25% of RAM unless given
+  uint64_t room_ttl_ms = 600'000;
   // Join the listening sockets of a server already on this port (rolling
   // restart); otherwise a port in use is an error at start.
   bool reuse_port = false;
