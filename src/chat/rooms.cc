@@ -135,8 +135,11 @@ void OwnedRooms::remember(OwnedRoom& room, Sequenced* m) {
   history_bytes_ += room.history.bytes();
   history_bytes_ -= before;
   room.last_active_ms = now_ms_;
-  if (room.lru != lru_.end()) lru_.erase(room.lru);
-  room.lru = lru_.insert(lru_.end(), &room);
+  if (room.lru == lru_.end()) {
+    room.lru = lru_.insert(lru_.end(), &room);
+  } else {
+    lru_.splice(lru_.end(), lru_, room.lru);  // most recent last, no allocation
+  }
   // Over the shard's budget: the least recently written rooms lose their
   // history first. A client resuming into one is told it was not recovered.
   while (history_bytes_ > cfg_.shard_total && lru_.front() != &room) lose_history(*lru_.front());
