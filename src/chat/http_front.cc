@@ -11,6 +11,7 @@
 #include "ringchat/http/uri.h"
 #include "ringchat/ws/handshake.h"
 #include "ringchat/ws/utf8.h"
+#include "wire.h"
 
 namespace ringchat::chat {
 
@@ -26,6 +27,7 @@ HttpFront::HttpFront(ShardContext& ctx, RawRoom& raw_room) : ctx_(ctx), raw_room
   router_.add({Method::kGet, Method::kPost, Method::kPut, Method::kDelete, Method::kOptions},
               "/ws/{room...}", &HttpFront::raw_room);  // says itself that it needs GET
   router_.add({Method::kPost}, "/rooms/{room}/messages", &HttpFront::publish);
+  router_.add({Method::kGet}, "/rooms/{room}/messages", &HttpFront::messages);
 }
 
 void HttpFront::on_open(net::Conn& c, Session& s) {
@@ -119,17 +121,81 @@ void HttpFront::publish(net::Conn& c, Session&, const http::Request& req,
   const auto payload = std::as_bytes(std::span(req.body.data(), req.body.size()));
   const ws::Opcode op = ws::is_valid_utf8(payload) ? ws::Opcode::kText : ws::Opcode::kBinary;
   const Sender from{ctx_.conns.slot_of(c), c.gen, static_cast<uint16_t>(ctx_.id)};
-  waiting_[from.slot] = Waiting{c.gen, req.keep_alive, std::string(room)};
+  waiting_[from.slot] = Waiting{c.gen, req.keep_alive, false, std::string(room)};
   ctx_.rooms.publish(make_publish(room, payload, from, op, true));
 }
 
-void HttpFront::acked(uint32_t slot, uint32_t gen, uint64_t epoch, uint64_t seq) {
+net::Conn* HttpFront::take_waiting(uint32_t slot, uint32_t gen, Waiting* out) {
   auto it = waiting_.find(slot);
-  if (it == waiting_.end() || it->second.gen != gen) return;  // gone meanwhile
-  const Waiting w = std::move(it->second);
+  if (it == waiting_.end() || it->second.gen != gen) return nullptr;  // gone meanwhile
+  *out = std::move(it->second);
   waiting_.erase(it);
   net::Conn* c = ctx_.conns.find(slot, gen);
-  if (!c || !c->usable()) return;
+  return c && c->usable() ? c : nullptr;
+}
+
+void HttpFront::messages(net::Conn& c, Session&, const http::Request& req,
+                         const http::RouteParams& params) {
+  constexpr uint32_t kDefaultLimit = 100;
+  constexpr uint32_t kMaxLimit = 1000;
+  const std::string_view room = params.get("room");
+  if (const char* why = room_name_error(room)) {
+    return answer(c, req, 400, "application/json",
+                  std::string(R"({"code":"bad_room","reason":")") + why + "\"}\n");
+  }
+  std::optional<Position> since;
+  if (auto v = http::query_param(req.query, "since")) {
+    since = parse_position(*v);
+    if (!since) {
+      return answer(c, req, 400, "application/json",
+                    R"({"code":"bad_since","reason":"since must be EPOCH:SEQ"})"
+                    "\n");
+    }
+  }
+  uint32_t limit = kDefaultLimit;
+  if (auto v = http::query_param(req.query, "limit")) {
+    char* end = nullptr;
+    const unsigned long n = std::strtoul(v->c_str(), &end, 10);
+    if (v->empty() || *end != '\0' || n < 1 || n > kMaxLimit) {
+      return answer(c, req, 400, "application/json",
+                    R"({"code":"bad_limit","reason":"limit must be 1 to 1000"})"
+                    "\n");
+    }
+    limit = static_cast<uint32_t>(n);
+  }
+  const uint32_t slot = ctx_.conns.slot_of(c);
+  waiting_[slot] = Waiting{c.gen, req.keep_alive, req.method == Method::kHead, std::string(room)};
+  ctx_.rooms.query(room, slot, c.gen, since, limit);
+}
+
+void HttpFront::history_read(uint32_t slot, uint32_t gen, const HistoryBatch& b) {
+  Waiting w;
+  net::Conn* c = take_waiting(slot, gen, &w);
+  if (!c) return;
+  char head[160];
+  std::snprintf(head, sizeof(head),
+                R"({"room":"%s","epoch":"%016)" PRIx64 R"(","seq":%)" PRIu64
+                R"(,"recovered":%s,"messages":[)",
+                w.room.c_str(), b.epoch, b.seq, b.recovered ? "true" : "false");
+  std::string body = head;
+  bool first = true;
+  for (const Sequenced* m : b.msgs) {
+    if (b.recovered && m->seq() <= b.since.seq) continue;
+    if (!first) body += ',';
+    first = false;
+    append_json(body, m->message());
+  }
+  body += "]}\n";
+  std::string resp = http::make_response(200, "application/json", body, w.keep_alive);
+  if (w.head) resp.resize(resp.size() - body.size());
+  ctx_.conns.send_copy(*c, resp);
+  if (!w.keep_alive) ctx_.conns.close(*c);
+}
+
+void HttpFront::acked(uint32_t slot, uint32_t gen, uint64_t epoch, uint64_t seq) {
+  Waiting w;
+  net::Conn* c = take_waiting(slot, gen, &w);
+  if (!c) return;
   // The epoch is a 64-bit random: a string, so JavaScript clients keep it whole.
   char body[256];
   std::snprintf(body, sizeof(body),

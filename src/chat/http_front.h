@@ -37,6 +37,8 @@ class HttpFront final : public Protocol {
 
   // The owner sequenced the publish of (slot, gen): answer it.
   void acked(uint32_t slot, uint32_t gen, uint64_t epoch, uint64_t seq);
+  // The owner's history answer for (slot, gen).
+  void history_read(uint32_t slot, uint32_t gen, const HistoryBatch& batch);
 
  private:
   // A route's handler: answers `req` on `c`, or hands `c` to another
@@ -50,6 +52,8 @@ class HttpFront final : public Protocol {
   void raw_room(net::Conn& c, Session& s, const http::Request& req,
                 const http::RouteParams& params);
   void publish(net::Conn& c, Session& s, const http::Request& req, const http::RouteParams& params);
+  void messages(net::Conn& c, Session& s, const http::Request& req,
+                const http::RouteParams& params);
   // Queues a whole response (no body for HEAD); closes after it unless the
   // request keeps the connection alive.
   void answer(net::Conn& c, const http::Request& req, int status, std::string_view type,
@@ -60,10 +64,14 @@ class HttpFront final : public Protocol {
   // A request whose answer comes later, by slot (rare: kept here, not in
   // every connection's slot).
   struct Waiting {
-    uint32_t gen;
-    bool keep_alive;
+    uint32_t gen = 0;
+    bool keep_alive = true;
+    bool head = false;  // a HEAD request: the answer has no body
     std::string room;
   };
+
+  // The waiting request of (slot, gen), taken out; null if it is gone.
+  net::Conn* take_waiting(uint32_t slot, uint32_t gen, Waiting* out);
 
   ShardContext& ctx_;
   RawRoom& raw_room_;

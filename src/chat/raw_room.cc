@@ -52,13 +52,21 @@ void RawRoom::history(uint32_t member, const HistoryBatch& batch) {
   net::Conn& c = ctx_.conns.conn(member);
   auto pending = pending_101_.find(member);
   if (pending != pending_101_.end()) {
-    // The raw protocol has no envelope: where the room stands and whether
-    // the client missed nothing come as headers of the 101.
-    char where[128];
+    // The raw protocol has no envelope: where the room stands, the seq of
+    // the first frame to come and whether the client missed nothing come as
+    // headers of the 101.
+    uint64_t first = batch.seq + 1;
+    for (const Sequenced* m : batch.msgs) {
+      if (!batch.recovered || m->seq() > batch.since.seq) {
+        first = m->seq();
+        break;
+      }
+    }
+    char where[160];
     std::snprintf(where, sizeof(where),
                   "X-Ringchat-Epoch: %016" PRIx64 "\r\nX-Ringchat-Seq: %" PRIu64
-                  "\r\nX-Ringchat-Recovered: %s\r\n",
-                  batch.epoch, batch.seq, batch.recovered ? "true" : "false");
+                  "\r\nX-Ringchat-First: %" PRIu64 "\r\nX-Ringchat-Recovered: %s\r\n",
+                  batch.epoch, batch.seq, first, batch.recovered ? "true" : "false");
     ctx_.conns.send_copy(c, http::make_response(101, {}, {}, true, pending->second + where));
     pending_101_.erase(pending);
   }

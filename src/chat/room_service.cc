@@ -54,13 +54,24 @@ RoomService::Joined RoomService::join(std::string_view room, uint32_t member, ui
   return {{r, static_cast<uint32_t>(r->members.size() - 1)}, true};
 }
 
+void RoomService::query(std::string_view room, uint32_t slot, uint32_t gen,
+                        std::optional<Position> since, uint32_t limit) {
+  auto* q =
+      new HistoryQuery{std::string(room), since.value_or(Position{}), slot, gen, false, limit};
+  const unsigned owner = owner_of(room);
+  if (owner == shard_) return answer(q, shard_);
+  host_.post(owner, HistoryReqMsg{q});
+}
+
 void RoomService::answer(HistoryQuery* q, unsigned to) {
   RC_DCHECK(owner_of(q->room) == shard_);
   auto* b = new HistoryBatch();
   b->room = std::move(q->room);
   b->slot = q->slot;
   b->gen = q->gen;
+  b->member = q->member;
   b->since = q->since;
+  const uint32_t limit = q->limit;
   delete q;
   if (const OwnedRoom* room = owned_.find(b->room)) {
     b->epoch = room->epoch;
@@ -70,8 +81,12 @@ void RoomService::answer(HistoryQuery* q, unsigned to) {
     // the client lacks (or it lacks none).
     b->recovered = b->since.epoch == room->epoch && b->since.seq <= room->seq &&
                    (b->since.seq == room->seq || (!h.empty() && h.first_seq() <= b->since.seq + 1));
-    const uint64_t after = b->recovered ? b->since.seq : 0;
-    h.each_after(after, SIZE_MAX, [&](Sequenced& m) {
+    uint64_t after = b->recovered ? b->since.seq : 0;
+    // A reader without a position gets the newest messages.
+    if (!b->member && b->since.epoch == 0 && h.size() > limit) {
+      after = h.first_seq() + h.size() - limit - 1;
+    }
+    h.each_after(after, limit, [&](Sequenced& m) {
       m.retain();
       b->msgs.push_back(&m);
     });
@@ -84,6 +99,11 @@ void RoomService::answer(HistoryQuery* q, unsigned to) {
 }
 
 void RoomService::on_history(HistoryBatch* b) {
+  if (!b->member) {
+    host_.history_read(b->slot, b->gen, *b);
+    delete b;
+    return;
+  }
   LocalRoom* room = local_.find(b->room);
   if (room) {
     for (uint32_t pos = 0; pos < room->catching_up.size(); ++pos) {

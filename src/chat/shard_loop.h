@@ -60,6 +60,9 @@ class ShardLoop final : public core::TurnHooks,
   void history(uint32_t member, const HistoryBatch& batch) override {
     raw_room_.history(member, batch);
   }
+  void history_read(uint32_t slot, uint32_t gen, const HistoryBatch& batch) override {
+    http_.history_read(slot, gen, batch);
+  }
 
   void drain_mail();
   void ring_doorbell(unsigned to);

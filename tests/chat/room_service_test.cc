@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <deque>
 #include <map>
@@ -48,6 +49,8 @@ class Cluster {
   std::vector<Got>& got(unsigned shard) { return hosts_[shard]->got; }
   std::vector<uint32_t>& confirmed(unsigned shard) { return hosts_[shard]->told; }
   auto& answers(unsigned shard) { return hosts_[shard]->answers; }
+  auto& host_reads(unsigned shard) { return hosts_[shard]->reads; }
+  auto& host_read_seqs(unsigned shard) { return hosts_[shard]->read_seqs; }
   std::vector<std::array<uint64_t, 4>>& acks(unsigned shard) { return hosts_[shard]->acks; }
   // A publish that asks for an ack, as the HTTP API sends it (no membership).
   void publish_acked(unsigned shard, uint32_t slot, std::string_view room, std::string_view text) {
@@ -143,6 +146,10 @@ class Cluster {
     void acked(uint32_t slot, uint32_t gen, uint64_t epoch, uint64_t seq) override {
       acks.push_back({slot, gen, epoch, seq});
     }
+    void history_read(uint32_t slot, uint32_t, const HistoryBatch& b) override {
+      reads.push_back({slot, b.recovered, b.epoch, b.seq});
+      for (const Sequenced* s : b.msgs) read_seqs.push_back(s->seq());
+    }
     void history(uint32_t member, const HistoryBatch& b) override {
       answers.push_back({member, b.recovered, b.epoch, b.seq});
       for (const Sequenced* s : b.msgs) {
@@ -170,6 +177,8 @@ class Cluster {
       uint64_t seq;
     };
     std::vector<Answer> answers;
+    std::vector<Answer> reads;
+    std::vector<uint64_t> read_seqs;
     std::map<uint32_t, RoomService::Membership> members;
   };
 
@@ -487,6 +496,36 @@ TEST(RoomService, OverTheShardsHistoryBudgetTheLeastRecentRoomLosesItsHistoryAnd
   EXPECT_NE(c.epoch_of("old"), old_epoch) << "lost history must show as a new epoch";
   c.resume(0, "old", 3, {old_epoch, 0});
   EXPECT_FALSE(c.answers(0).back().recovered);
+}
+
+TEST(RoomService, QueryReadsHistoryWithoutJoining) {
+  Cluster c(2);
+  const std::string room = room_owned_by(c.shard(0), 0);
+  c.join(0, room, 1);
+  for (int i = 0; i < 5; ++i) c.publish(0, 1, "m");
+  const uint64_t epoch = c.epoch_of(room);
+  c.shard(1).query(room, 40, 2, std::nullopt, 2);  // the newest two
+  c.shard(1).query(room, 41, 2, Position{epoch, 2}, 100);
+  c.shard(1).query("nowhere", 42, 2, std::nullopt, 100);
+  c.settle();
+  auto& reads = c.host_reads(1);
+  ASSERT_EQ(reads.size(), 3u);
+  // "nowhere" may be owned by shard 1 (answered at once): find each by slot.
+  auto by_slot = [&](uint32_t slot) {
+    for (const auto& r : reads) {
+      if (r.member == slot) return r;
+    }
+    ADD_FAILURE() << "no answer for " << slot;
+    return reads[0];
+  };
+  EXPECT_FALSE(by_slot(40).recovered) << "no position given";
+  EXPECT_TRUE(by_slot(41).recovered);
+  EXPECT_EQ(by_slot(41).epoch, epoch);
+  EXPECT_EQ(by_slot(42).epoch, 0u) << "an unknown room has no epoch";
+  auto seqs = c.host_read_seqs(1);
+  std::sort(seqs.begin(), seqs.end());
+  EXPECT_EQ(seqs, (std::vector<uint64_t>{3, 4, 4, 5, 5})) << "4,5 (newest two) and 3,4,5";
+  EXPECT_EQ(c.shard(1).local_rooms(), 0u) << "a reader is no member";
 }
 
 // Random joins, leaves and publishes on 3 shards, mail drained in random

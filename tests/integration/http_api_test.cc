@@ -122,8 +122,50 @@ TEST_P(HttpApiTest, BadRoomNameIs400WithACode) {
   std::string resp;
   EXPECT_EQ(api.http(post("bad%20room", "x"), &resp), 400);
   EXPECT_NE(resp.find(R"("code":"bad_room")"), std::string::npos) << resp;
-  EXPECT_EQ(api.http("GET /rooms/r/messages HTTP/1.1\r\nHost: x\r\n\r\n", &resp), 405);
-  EXPECT_NE(resp.find("Allow: POST"), std::string::npos);
+  EXPECT_EQ(api.http("PUT /rooms/r/messages HTTP/1.1\r\nHost: x\r\n\r\n", &resp), 405);
+  EXPECT_NE(resp.find("Allow: GET, HEAD, POST"), std::string::npos) << resp;
+}
+
+TEST_P(HttpApiTest, HistoryReadsTheRoomsLastMessagesAsJson) {
+  Client api(server.port());
+  for (int i = 1; i <= 5; ++i) ASSERT_EQ(api.http(post("hist", cat("m", std::to_string(i)))), 201);
+  ASSERT_EQ(api.http(post("hist", "say \"hi\"\n")), 201);
+  ASSERT_EQ(api.http(post("hist", std::string("\xff\x01", 2))), 201);
+  std::string resp;
+  ASSERT_EQ(api.http("GET /rooms/hist/messages HTTP/1.1\r\nHost: x\r\n\r\n", &resp), 200);
+  EXPECT_NE(resp.find(R"("seq":7,"recovered":false,"messages":[{"seq":1,)"), std::string::npos)
+      << resp;
+  EXPECT_NE(resp.find(R"("data":"m1"})"), std::string::npos) << resp;
+  EXPECT_NE(resp.find(R"("data":"say \"hi\"\u000a"})"), std::string::npos) << resp;
+  EXPECT_NE(resp.find(R"("data_base64":"/wE="})"), std::string::npos) << resp;
+  // The newest two.
+  ASSERT_EQ(api.http("GET /rooms/hist/messages?limit=2 HTTP/1.1\r\nHost: x\r\n\r\n", &resp), 200);
+  EXPECT_EQ(resp.find(R"("seq":5,)"), std::string::npos) << resp;
+  EXPECT_NE(resp.find(R"({"seq":6,)"), std::string::npos) << resp;
+  // After a position, with the epoch the publishes reported.
+  std::string pub;
+  ASSERT_EQ(api.http(post("hist", "m8"), &pub), 201);
+  const size_t e = pub.find(R"("epoch":")");
+  ASSERT_NE(e, std::string::npos);
+  const std::string epoch = pub.substr(e + 9, 16);
+  ASSERT_EQ(
+      api.http(cat("GET /rooms/hist/messages?since=", epoch, ":6 HTTP/1.1\r\nHost: x\r\n\r\n"),
+               &resp),
+      200);
+  EXPECT_NE(resp.find(R"("recovered":true,"messages":[{"seq":7,)"), std::string::npos) << resp;
+  EXPECT_NE(resp.find(R"("data":"m8"}]})"), std::string::npos) << resp;
+}
+
+TEST_P(HttpApiTest, HistoryRejectsBadParameters) {
+  Client api(server.port());
+  std::string resp;
+  EXPECT_EQ(api.http("GET /rooms/h/messages?limit=0 HTTP/1.1\r\nHost: x\r\n\r\n", &resp), 400);
+  EXPECT_NE(resp.find(R"("code":"bad_limit")"), std::string::npos) << resp;
+  EXPECT_EQ(api.http("GET /rooms/h/messages?since=zz HTTP/1.1\r\nHost: x\r\n\r\n", &resp), 400);
+  EXPECT_NE(resp.find(R"("code":"bad_since")"), std::string::npos) << resp;
+  EXPECT_EQ(api.http("GET /rooms/h/messages HTTP/1.1\r\nHost: x\r\n\r\n", &resp), 200)
+      << "an unknown room has an empty history";
+  EXPECT_NE(resp.find(R"("messages":[]})"), std::string::npos) << resp;
 }
 
 INSTANTIATE_TEST_SUITE_P(Shards, HttpApiTest, ::testing::Values(1u, 2u, 4u));

@@ -55,6 +55,7 @@ TEST_P(ResumeTest, ResumeGetsWhatItMissedThenLiveMessages) {
   EXPECT_EQ(header(resp, "X-Ringchat-Recovered"), "true");
   EXPECT_EQ(header(resp, "X-Ringchat-Epoch"), epoch);
   EXPECT_EQ(header(resp, "X-Ringchat-Seq"), "5");
+  EXPECT_EQ(header(resp, "X-Ringchat-First"), "3");
   EXPECT_NE(resp.find("Sec-WebSocket-Accept: "), std::string::npos);
   publish("lobby", "m6");
   for (int i = 3; i <= 6; ++i) {
@@ -93,6 +94,7 @@ TEST_P(ResumeTest, AnotherEpochIsNotRecoveredAndGetsWhatHistoryHolds) {
   ASSERT_EQ(c.upgrade("/ws/r?since=1:1", &resp), 101);
   EXPECT_EQ(header(resp, "X-Ringchat-Recovered"), "false");
   EXPECT_EQ(header(resp, "X-Ringchat-Epoch"), epoch);
+  EXPECT_EQ(header(resp, "X-Ringchat-First"), "1") << "history holds all of it";
   auto a = c.recv_data();
   auto b = c.recv_data();
   ASSERT_TRUE(a && b);

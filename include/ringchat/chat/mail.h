@@ -72,8 +72,13 @@ struct AckMsg {
 struct HistoryQuery {
   std::string room;
   Position since;
-  uint32_t slot;  // the member
+  uint32_t slot;  // the member, or the asking connection
   uint32_t gen;
+  // A member resuming (it joins when the answer arrives), or a reader (the
+  // HTTP API): then at most `limit` messages, the newest ones when `since`
+  // is not given (epoch 0).
+  bool member = true;
+  uint32_t limit = UINT32_MAX;
 };
 
 // The owner's answer: what history holds after `since`. It travels in
@@ -84,6 +89,7 @@ struct HistoryBatch {
   std::string room;
   uint32_t slot;
   uint32_t gen;
+  bool member = true;  // as the query's
   Position since;
   uint64_t epoch = 0;            // the room's epoch now
   uint64_t seq = 0;              // its last seq when answered

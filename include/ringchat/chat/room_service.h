@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 
@@ -57,6 +58,8 @@ class RoomService {
     // batch.msgs (with seq > batch.since.seq when recovered) before any live
     // message; the member is a full member when this returns.
     virtual void history(uint32_t member, const HistoryBatch& batch) = 0;
+    // The answer to query() of (slot, gen) on this shard.
+    virtual void history_read(uint32_t slot, uint32_t gen, const HistoryBatch& batch) = 0;
   };
 
   // A member's place in a room, for an O(1) leave.
@@ -89,6 +92,12 @@ class RoomService {
   // REQUIRES: `m` is the member's current membership. Frees the room's
   // local entry after its last member.
   void leave(Membership m);
+  // Asks the room's owner for its history on behalf of (slot, gen), not a
+  // member: at most `limit` messages after `since`, or the newest `limit`
+  // without it. Host::history_read() gets the answer (maybe before this
+  // returns, on the owner's shard).
+  void query(std::string_view room, uint32_t slot, uint32_t gen, std::optional<Position> since,
+             uint32_t limit);
   // A local member's message for its room: to the owner for a seq.
   // Takes the reference of `m.body`.
   void publish(const PublishMsg& m);
