@@ -11,14 +11,6 @@
 namespace ringchat::testing {
 namespace {
 
-// Concatenates (GCC 12 warns wrongly about `"literal" + std::string`).
-template <typename... Parts>
-std::string cat(const Parts&... parts) {
-  std::string out;
-  (out.append(parts), ...);
-  return out;
-}
-
 std::string post(std::string_view room, std::string_view body, std::string_view extra = {}) {
   return cat("POST /rooms/", room, "/messages HTTP/1.1\r\nHost: x\r\n",
              "Content-Length: ", std::to_string(body.size()), "\r\n", extra, "\r\n", body);

@@ -13,13 +13,6 @@
 namespace ringchat::testing {
 namespace {
 
-template <typename... Parts>
-std::string cat(const Parts&... parts) {
-  std::string out;
-  (out.append(parts), ...);
-  return out;
-}
-
 class ResumeTest : public ::testing::TestWithParam<unsigned> {
  protected:
   TestServer server{test_config(GetParam())};

@@ -18,6 +18,14 @@ namespace ringchat::testing {
 
 inline constexpr int kWaitMs = 5000;
 
+// Concatenates strings (GCC 12 warns wrongly about `"literal" + std::string`).
+template <typename... Parts>
+std::string cat(const Parts&... parts) {
+  std::string out;
+  (out.append(parts), ...);
+  return out;
+}
+
 // A server on 127.0.0.1 and an ephemeral port, stopped and joined on destruction.
 class TestServer {
  public:
