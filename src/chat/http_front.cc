@@ -94,12 +94,9 @@ void HttpFront::raw_room(net::Conn& c, Session& s, const http::Request& req,
     return answer(c, req, 400, "text/plain", std::string("400 Bad Request: ") + why + "\n");
   }
   std::optional<Position> since;
-  if (auto v = http::query_param(req.query, "since")) {
-    since = parse_position(*v);
-    if (!since) {
-      return answer(c, req, 400, "text/plain",
-                    "400 Bad Request: since must be EPOCH:SEQ (epoch in hex, seq in decimal)\n");
-    }
+  if (!read_since(req, &since)) {
+    return answer(c, req, 400, "text/plain",
+                  "400 Bad Request: since must be EPOCH:SEQ (epoch in hex, seq in decimal)\n");
   }
   ws::Upgrade up = ws::check_upgrade(req);
   if (up.status != 101) return fail(c, up.status, up.detail, up.headers);
@@ -112,10 +109,7 @@ void HttpFront::raw_room(net::Conn& c, Session& s, const http::Request& req,
 void HttpFront::publish(net::Conn& c, Session&, const http::Request& req,
                         const http::RouteParams& params) {
   const std::string_view room = params.get("room");
-  if (const char* why = room_name_error(room)) {
-    return answer(c, req, 400, "application/json",
-                  std::string(R"({"code":"bad_room","reason":")") + why + "\"}\n");
-  }
+  if (const char* why = room_name_error(room)) return json_error(c, req, "bad_room", why);
   // The body goes to raw room sockets as a text frame when it is UTF-8
   // (RFC 6455 §5.6 requires it of text), as binary otherwise.
   const auto payload = std::as_bytes(std::span(req.body.data(), req.body.size()));
@@ -139,27 +133,15 @@ void HttpFront::messages(net::Conn& c, Session&, const http::Request& req,
   constexpr uint32_t kDefaultLimit = 100;
   constexpr uint32_t kMaxLimit = 1000;
   const std::string_view room = params.get("room");
-  if (const char* why = room_name_error(room)) {
-    return answer(c, req, 400, "application/json",
-                  std::string(R"({"code":"bad_room","reason":")") + why + "\"}\n");
-  }
+  if (const char* why = room_name_error(room)) return json_error(c, req, "bad_room", why);
   std::optional<Position> since;
-  if (auto v = http::query_param(req.query, "since")) {
-    since = parse_position(*v);
-    if (!since) {
-      return answer(c, req, 400, "application/json",
-                    R"({"code":"bad_since","reason":"since must be EPOCH:SEQ"})"
-                    "\n");
-    }
-  }
+  if (!read_since(req, &since)) return json_error(c, req, "bad_since", "since must be EPOCH:SEQ");
   uint32_t limit = kDefaultLimit;
   if (auto v = http::query_param(req.query, "limit")) {
     char* end = nullptr;
     const unsigned long n = std::strtoul(v->c_str(), &end, 10);
     if (v->empty() || *end != '\0' || n < 1 || n > kMaxLimit) {
-      return answer(c, req, 400, "application/json",
-                    R"({"code":"bad_limit","reason":"limit must be 1 to 1000"})"
-                    "\n");
+      return json_error(c, req, "bad_limit", "limit must be 1 to 1000");
     }
     limit = static_cast<uint32_t>(n);
   }
@@ -180,7 +162,6 @@ void HttpFront::history_read(uint32_t slot, uint32_t gen, const HistoryBatch& b)
   std::string body = head;
   bool first = true;
   for (const Sequenced* m : b.msgs) {
-    if (b.recovered && m->seq() <= b.since.seq) continue;
     if (!first) body += ',';
     first = false;
     append_json(body, m->message());
@@ -213,6 +194,23 @@ void HttpFront::answer(net::Conn& c, const http::Request& req, int status, std::
   if (req.method == Method::kHead) resp.resize(resp.size() - body.size());
   ctx_.conns.send_copy(c, resp);
   if (!req.keep_alive) ctx_.conns.close(c);
+}
+
+bool HttpFront::read_since(const http::Request& req, std::optional<Position>* since) {
+  auto v = http::query_param(req.query, "since");
+  if (!v) return true;
+  *since = parse_position(*v);
+  return since->has_value();
+}
+
+void HttpFront::json_error(net::Conn& c, const http::Request& req, std::string_view code,
+                           std::string_view reason) {
+  std::string body = R"({"code":)";
+  append_json_string(body, code);
+  body += R"(,"reason":)";
+  append_json_string(body, reason);
+  body += "}\n";
+  answer(c, req, 400, "application/json", body);
 }
 
 void HttpFront::fail(net::Conn& c, int status, std::string_view detail, std::string_view extra) {

@@ -1,6 +1,7 @@
 #pragma once
 // Private to the chat module: HTTP/1.1 on a connection (keep-alive,
 // pipelining) and the routes of the server.
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -58,6 +59,12 @@ class HttpFront final : public Protocol {
   // request keeps the connection alive.
   void answer(net::Conn& c, const http::Request& req, int status, std::string_view type,
               std::string_view body, std::string_view extra = {});
+  // A 400 with a JSON body {"code": ..., "reason": ...} (the HTTP API's).
+  void json_error(net::Conn& c, const http::Request& req, std::string_view code,
+                  std::string_view reason);
+  // The request's `since` query parameter into *since (left empty when
+  // absent). False when it is there but not EPOCH:SEQ.
+  static bool read_since(const http::Request& req, std::optional<Position>* since);
   // An error answer that ends the connection.
   void fail(net::Conn& c, int status, std::string_view detail, std::string_view extra = {});
 

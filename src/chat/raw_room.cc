@@ -55,13 +55,7 @@ void RawRoom::history(uint32_t member, const HistoryBatch& batch) {
     // The raw protocol has no envelope: where the room stands, the seq of
     // the first frame to come and whether the client missed nothing come as
     // headers of the 101.
-    uint64_t first = batch.seq + 1;
-    for (const Sequenced* m : batch.msgs) {
-      if (!batch.recovered || m->seq() > batch.since.seq) {
-        first = m->seq();
-        break;
-      }
-    }
+    const uint64_t first = batch.msgs.empty() ? batch.seq + 1 : batch.msgs.front()->seq();
     char where[160];
     std::snprintf(where, sizeof(where),
                   "X-Ringchat-Epoch: %016" PRIx64 "\r\nX-Ringchat-Seq: %" PRIu64
@@ -72,7 +66,6 @@ void RawRoom::history(uint32_t member, const HistoryBatch& batch) {
   }
   // After the 101, before any live message: what the client missed.
   for (const Sequenced* m : batch.msgs) {
-    if (batch.recovered && m->seq() <= batch.since.seq) continue;
     net::SharedBuf* raw = m->wire(Format::kRawWs);
     raw->refs.fetch_add(1, std::memory_order_relaxed);
     ctx_.conns.queue(c, ctx_.conns.local(raw, 1));

@@ -189,7 +189,9 @@ void RoomService::sequence(const PublishMsg& m) {
   RC_DCHECK(owner_of(m.room()) == shard_);
   // A room nobody is in (every member left before the message arrived, or
   // an HTTP publish) is sequenced too and keeps the message in its history.
+  const size_t rooms = owned_.size();
   OwnedRoom& room = owned_.get(m.room());
+  if (owned_.size() != rooms) metrics_.set(obs::Metric::kRoomsOwned, owned_.size());
   const uint64_t seq = ++room.seq;
   metrics_.add(obs::Metric::kPublishes);
   Sequenced* msg =
@@ -203,7 +205,6 @@ void RoomService::sequence(const PublishMsg& m) {
   // history. The ring push (release) publishes the count with the record.
   msg->share(shards + 1);
   owned_.remember(room, msg);
-  metrics_.set(obs::Metric::kRoomsOwned, owned_.size());
   for (unsigned s = 0; s < room.shard_members.size(); ++s) {
     if (room.shard_members[s] == 0) continue;
     if (s == shard_) {

@@ -134,7 +134,6 @@ void OwnedRooms::remember(OwnedRoom& room, Sequenced* m) {
   room.history.append(m, cfg_.per_room);
   history_bytes_ += room.history.bytes();
   history_bytes_ -= before;
-  room.last_active_ms = now_ms_;
   if (room.lru == lru_.end()) {
     room.lru = lru_.insert(lru_.end(), &room);
   } else {

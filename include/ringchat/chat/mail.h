@@ -91,10 +91,11 @@ struct HistoryBatch {
   uint32_t gen;
   bool member = true;  // as the query's
   Position since;
-  uint64_t epoch = 0;            // the room's epoch now
-  uint64_t seq = 0;              // its last seq when answered
-  bool recovered = false;        // `msgs` holds every message after `since`
-  std::vector<Sequenced*> msgs;  // oldest first; when not recovered, what history still holds
+  uint64_t epoch = 0;      // the room's epoch now
+  uint64_t seq = 0;        // its last seq when answered
+  bool recovered = false;  // `msgs` holds every message after `since` (and none before)
+  // Oldest first; when not recovered, what history still holds.
+  std::vector<Sequenced*> msgs;
   HistoryBatch() = default;
   HistoryBatch(const HistoryBatch&) = delete;
   HistoryBatch& operator=(const HistoryBatch&) = delete;
