@@ -113,10 +113,10 @@ void HttpFront::publish(net::Conn& c, Session&, const http::Request& req,
   // The body goes to raw room sockets as a text frame when it is UTF-8
   // (RFC 6455 §5.6 requires it of text), as binary otherwise.
   const auto payload = std::as_bytes(std::span(req.body.data(), req.body.size()));
-  const ws::Opcode op = ws::is_valid_utf8(payload) ? ws::Opcode::kText : ws::Opcode::kBinary;
+  const Kind kind = ws::is_valid_utf8(payload) ? Kind::kText : Kind::kBinary;
   const Sender from{ctx_.conns.slot_of(c), c.gen, static_cast<uint16_t>(ctx_.id)};
   waiting_[from.slot] = Waiting{c.gen, req.keep_alive, false, std::string(room)};
-  ctx_.rooms.publish(make_publish(room, payload, from, op, true));
+  ctx_.rooms.publish(make_publish(room, payload, from, kind, true));
 }
 
 net::Conn* HttpFront::take_waiting(uint32_t slot, uint32_t gen, Waiting* out) {

@@ -35,12 +35,12 @@ std::optional<Position> parse_position(std::string_view s) {
   return p;
 }
 
-Sequenced* Sequenced::create(net::SharedBuf* body, uint16_t room_len, ws::Opcode opcode,
-                             Sender from, uint64_t epoch, uint64_t seq, uint64_t ts_ms) {
+Sequenced* Sequenced::create(net::SharedBuf* body, uint16_t room_len, Kind kind, Sender from,
+                             uint64_t epoch, uint64_t seq, uint64_t ts_ms) {
   auto* s = new Sequenced();
   s->body_ = body;
   s->room_len_ = room_len;
-  s->opcode_ = opcode;
+  s->kind_ = kind;
   s->from_ = from;
   s->epoch_ = epoch;
   s->seq_ = seq;
@@ -64,7 +64,7 @@ size_t Sequenced::footprint() const {
 }
 
 Message Sequenced::message() const {
-  return Message{room(), epoch_, seq_, ts_ms_, from_, body_->bytes().subspan(room_len_), opcode_};
+  return Message{room(), epoch_, seq_, ts_ms_, from_, body_->bytes().subspan(room_len_), kind_};
 }
 
 void Sequenced::release() {
@@ -72,12 +72,12 @@ void Sequenced::release() {
 }
 
 PublishMsg make_publish(std::string_view room, std::span<const std::byte> payload, Sender from,
-                        ws::Opcode opcode, bool ack) {
+                        Kind kind, bool ack) {
   net::SharedBuf* body = net::SharedBuf::create(room.size() + payload.size());
   std::memcpy(body->data(), room.data(), room.size());
   if (!payload.empty()) std::memcpy(body->data() + room.size(), payload.data(), payload.size());
-  return PublishMsg{body,   from.slot, from.gen, from.shard, static_cast<uint16_t>(room.size()),
-                    opcode, ack};
+  return PublishMsg{body, from.slot, from.gen, from.shard, static_cast<uint16_t>(room.size()),
+                    kind, ack};
 }
 
 void release(const MailMsg& m) {

@@ -121,7 +121,8 @@ std::span<std::byte> RawRoom::on_data(net::Conn& c, Session& s, std::span<std::b
 void RawRoom::publish(net::Conn& c, Session& s, ws::Opcode op, std::span<const std::byte> payload) {
   s.publishing += static_cast<uint32_t>(payload.size());
   const Sender from{ctx_.conns.slot_of(c), c.gen, static_cast<uint16_t>(ctx_.id)};
-  ctx_.rooms.publish(make_publish(s.room->name, payload, from, op, false));
+  const Kind kind = op == ws::Opcode::kBinary ? Kind::kBinary : Kind::kText;
+  ctx_.rooms.publish(make_publish(s.room->name, payload, from, kind, false));
 }
 
 void RawRoom::deliver(std::span<const uint32_t> members, const Sequenced& msg) {

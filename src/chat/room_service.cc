@@ -195,7 +195,7 @@ void RoomService::sequence(const PublishMsg& m) {
   const uint64_t seq = ++room.seq;
   metrics_.add(obs::Metric::kPublishes);
   Sequenced* msg =
-      Sequenced::create(m.body, m.room_len, m.opcode, m.from(), room.epoch, seq, clock_());
+      Sequenced::create(m.body, m.room_len, m.kind, m.from(), room.epoch, seq, clock_());
   // Built once, here, after sequencing: every member on every shard sends
   // these bytes, and so does every resume from the history.
   msg->set_wire(Format::kRawWs, encode(Format::kRawWs, msg->message()));

@@ -7,8 +7,13 @@ namespace ringchat::chat {
 net::SharedBuf* encode(Format f, const Message& m) {
   switch (f) {
     case Format::kRawWs:
-      // A raw room socket gets the payload as it was sent, same opcode.
-      return ws::make_server_frame(m.opcode, m.payload);
+      // A raw room socket gets the payload as it was sent: text (JSON is
+      // text) or binary.
+      return ws::make_server_frame(
+          m.kind == Kind::kBinary ? ws::Opcode::kBinary : ws::Opcode::kText, m.payload);
+    case Format::kJsonWs:
+    case Format::kSse:
+      break;  // not built yet
   }
   return nullptr;
 }
@@ -67,7 +72,7 @@ void append_json(std::string& out, const Message& m) {
   out += '-';
   out += std::to_string(m.from.gen);
   out += '"';
-  if (m.opcode == ws::Opcode::kText) {
+  if (m.kind != Kind::kBinary) {
     out += ",\"data\":";
     append_json_string(out, {reinterpret_cast<const char*>(m.payload.data()), m.payload.size()});
   } else {

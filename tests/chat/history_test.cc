@@ -14,7 +14,7 @@ namespace {
 Sequenced* record(uint64_t seq, size_t payload = 10) {
   std::string body(payload + 1, 'x');
   body[0] = 'r';  // the room name, one byte
-  return Sequenced::create(net::SharedBuf::copy_of(body), 1, ws::Opcode::kText, {}, 7, seq, 0);
+  return Sequenced::create(net::SharedBuf::copy_of(body), 1, Kind::kText, {}, 7, seq, 0);
 }
 
 std::vector<uint64_t> after(const History& h, uint64_t seq, size_t limit = SIZE_MAX) {

@@ -54,9 +54,8 @@ class Cluster {
   std::vector<std::array<uint64_t, 4>>& acks(unsigned shard) { return hosts_[shard]->acks; }
   // A publish that asks for an ack, as the HTTP API sends it (no membership).
   void publish_acked(unsigned shard, uint32_t slot, std::string_view room, std::string_view text) {
-    services_[shard]->publish(make_publish(room, ws::as_bytes(text),
-                                           {slot, 9, static_cast<uint16_t>(shard)},
-                                           ws::Opcode::kText, true));
+    services_[shard]->publish(make_publish(
+        room, ws::as_bytes(text), {slot, 9, static_cast<uint16_t>(shard)}, Kind::kText, true));
   }
   std::map<uint32_t, RoomService::Membership>& members(unsigned shard) {
     return hosts_[shard]->members;
@@ -78,8 +77,8 @@ class Cluster {
   void publish(unsigned shard, uint32_t member, std::string_view payload) {
     const RoomService::Membership& m = hosts_[shard]->members.at(member);
     services_[shard]->publish(make_publish(m.room->name, ws::as_bytes(payload),
-                                           {member, 7, static_cast<uint16_t>(shard)},
-                                           ws::Opcode::kText, false));
+                                           {member, 7, static_cast<uint16_t>(shard)}, Kind::kText,
+                                           false));
   }
 
   // Joins `member` resuming after `since`.

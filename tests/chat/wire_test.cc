@@ -46,11 +46,11 @@ TEST(Wire, JsonMessageCarriesSeqTsSenderAndData) {
   m.ts_ms = 1700000000123;
   m.from = {12, 3, 1};
   m.payload = ws::as_bytes("hi \"you\"");
-  m.opcode = ws::Opcode::kText;
+  m.kind = Kind::kText;
   std::string out;
   append_json(out, m);
   EXPECT_EQ(out, R"({"seq":7,"ts":1700000000123,"from":"1-12-3","data":"hi \"you\""})");
-  m.opcode = ws::Opcode::kBinary;
+  m.kind = Kind::kBinary;
   m.payload = ws::as_bytes("foo");
   out.clear();
   append_json(out, m);
@@ -60,7 +60,7 @@ TEST(Wire, JsonMessageCarriesSeqTsSenderAndData) {
 TEST(Wire, RawFormatIsAServerFrameWithTheMessagesOpcode) {
   Message m;
   m.payload = ws::as_bytes("abc");
-  m.opcode = ws::Opcode::kBinary;
+  m.kind = Kind::kBinary;
   net::SharedBuf* b = encode(Format::kRawWs, m);
   std::string expected;
   ws::append_server_frame(expected, ws::Opcode::kBinary, ws::as_bytes("abc"));

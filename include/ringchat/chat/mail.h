@@ -25,7 +25,7 @@ struct PublishMsg {
   uint32_t gen;
   uint16_t shard;
   uint16_t room_len;
-  ws::Opcode opcode;
+  Kind kind;
   bool ack;  // the sender waits for an AckMsg (an HTTP publish answers with the seq)
   std::string_view room() const { return body->view().substr(0, room_len); }
   Sender from() const { return {slot, gen, shard}; }
@@ -34,7 +34,7 @@ struct PublishMsg {
 // A publish of `payload` to `room` by `from`: the room name and the payload
 // copied into one new buffer.
 PublishMsg make_publish(std::string_view room, std::span<const std::byte> payload, Sender from,
-                        ws::Opcode opcode, bool ack);
+                        Kind kind, bool ack);
 
 // The owner to a member shard: a sequenced message of one of its rooms.
 struct DeliverMsg {

@@ -34,6 +34,11 @@ struct Position {
 // decimal) -> Position; nullopt for anything else.
 std::optional<Position> parse_position(std::string_view s);
 
+// What a message's payload is. Text and binary are what a WebSocket client
+// sent (text is UTF-8); JSON is one JSON value (RFC 8259, validated, UTF-8),
+// from a JSON socket's `pub` or an HTTP publish of application/json.
+enum class Kind : uint8_t { kText, kBinary, kJson };
+
 // A sequenced message, as the wire encoders read it. A plain view: it points
 // into the Sequenced record that holds the bytes (or into a test's).
 struct Message {
@@ -43,13 +48,16 @@ struct Message {
   uint64_t ts_ms = 0;  // when the owner sequenced it (Unix ms)
   Sender from;
   std::span<const std::byte> payload;
-  ws::Opcode opcode = ws::Opcode::kText;
+  Kind kind = Kind::kText;
 };
 
 // The wire formats a member may receive a message in; chat/wire builds each
 // once per message, on the owner, for the formats that have subscribers.
-enum class Format : uint8_t { kRawWs };
-inline constexpr size_t kFormats = 1;
+//   kRawWs   a raw room socket's frame: the payload as it was sent
+//   kJsonWs  a JSON socket's text frame: the `msg` envelope
+//   kSse     an SSE stream's event: id, data lines
+enum class Format : uint8_t { kRawWs, kJsonWs, kSse };
+inline constexpr size_t kFormats = 3;
 
 // What the owner shard made of one publish: the message and its wire bytes,
 // built once and shared by every member shard (and, later, the history).
@@ -62,7 +70,7 @@ class Sequenced {
  public:
   // Takes the reference of `body`, which holds the room name (`room_len`
   // bytes) and then the payload, as the publisher sent them.
-  static Sequenced* create(net::SharedBuf* body, uint16_t room_len, ws::Opcode opcode, Sender from,
+  static Sequenced* create(net::SharedBuf* body, uint16_t room_len, Kind kind, Sender from,
                            uint64_t epoch, uint64_t seq, uint64_t ts_ms);
   Sequenced(const Sequenced&) = delete;
   Sequenced& operator=(const Sequenced&) = delete;
@@ -93,7 +101,7 @@ class Sequenced {
 
   std::atomic<uint32_t> refs_{1};
   uint16_t room_len_ = 0;
-  ws::Opcode opcode_ = ws::Opcode::kText;
+  Kind kind_ = Kind::kText;
   Sender from_;
   uint64_t epoch_ = 0;
   uint64_t seq_ = 0;
