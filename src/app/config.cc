@@ -121,6 +121,21 @@ void declare(CLI::App& app, Config& c) {
       ->capture_default_str()
       ->check(CLI::Range(0, 86400000))
       ->envname("RINGCHAT_ROOM_TTL");
+  app.add_option("--max-rooms-per-conn", s.max_rooms_per_conn,
+                 "Rooms one JSON socket may be in at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000))
+      ->envname("RINGCHAT_MAX_ROOMS_PER_CONN");
+  app.add_option("--presence-events-max", s.presence_events_max,
+                 "Rooms of at most this many members send JSON sockets join and leave events")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1000000))
+      ->envname("RINGCHAT_PRESENCE_EVENTS_MAX");
+  app.add_option("--sse-heartbeat", s.sse_heartbeat_ms,
+                 "Milliseconds between the comments that keep an idle event stream alive")
+      ->capture_default_str()
+      ->check(CLI::Range(100, 3600000))
+      ->envname("RINGCHAT_SSE_HEARTBEAT");
   app.add_flag_callback(
          "--no-echo", [&s] { s.echo = false; }, "Do not deliver a client's messages back to itself")
       ->envname("RINGCHAT_NO_ECHO");

@@ -33,6 +33,11 @@ struct ShardContext {
   RoomService& rooms;
   Outbox& outbox;
   bool draining = false;
+  uint32_t last_token = 0;
+
+  // A token for an answer from another shard (PublishMsg::ack,
+  // RoomService::query): unique on this shard for 2^32 requests, never 0.
+  uint32_t ack_token() { return ++last_token != 0 ? last_token : ++last_token; }
 
   Session& session(const net::Conn& c) { return sessions[conns.slot_of(c)]; }
   uint64_t now_ms() const { return conns.now_ms(); }

@@ -5,12 +5,14 @@
 #include <cstring>
 #include <string>
 
+#include "json_socket.h"
 #include "raw_room.h"
 #include "ringchat/chat/room_name.h"
 #include "ringchat/http/response.h"
 #include "ringchat/http/uri.h"
 #include "ringchat/ws/handshake.h"
 #include "ringchat/ws/utf8.h"
+#include "sse.h"
 #include "wire.h"
 
 namespace ringchat::chat {
@@ -18,16 +20,21 @@ namespace ringchat::chat {
 using http::Method;
 using obs::Metric;
 
-HttpFront::HttpFront(ShardContext& ctx, RawRoom& raw_room) : ctx_(ctx), raw_room_(raw_room) {
+HttpFront::HttpFront(ShardContext& ctx, RawRoom& raw_room, JsonSocket& json, SseStream& sse)
+    : ctx_(ctx), raw_room_(raw_room), json_(json), sse_(sse) {
   router_.add({Method::kGet}, "/healthz", &HttpFront::healthz);
   router_.add({Method::kGet}, "/readyz", &HttpFront::readyz);
   router_.add({Method::kGet}, "/metrics", &HttpFront::metrics);
+  router_.add({Method::kGet}, "/ws", &HttpFront::json_socket);
+  router_.add({Method::kGet}, "/sse/{room...}", &HttpFront::sse);
   // Room names never hold '/': the rest of the path is taken whole, so a
   // name with one gets the room-name error rather than a 404.
   router_.add({Method::kGet, Method::kPost, Method::kPut, Method::kDelete, Method::kOptions},
               "/ws/{room...}", &HttpFront::raw_room);  // says itself that it needs GET
   router_.add({Method::kPost}, "/rooms/{room}/messages", &HttpFront::publish);
   router_.add({Method::kGet}, "/rooms/{room}/messages", &HttpFront::messages);
+  router_.add({Method::kGet}, "/rooms/{room}/presence", &HttpFront::presence);
+  router_.add({Method::kGet}, "/rooms", &HttpFront::rooms);
 }
 
 void HttpFront::on_open(net::Conn& c, Session& s) {
@@ -106,76 +113,198 @@ void HttpFront::raw_room(net::Conn& c, Session& s, const http::Request& req,
   raw_room_.start(c, s, std::string(room));
 }
 
+void HttpFront::sse(net::Conn& c, Session& s, const http::Request& req,
+                    const http::RouteParams& params) {
+  const std::string_view room = params.get("room");
+  if (const char* why = room_name_error(room)) return json_error(c, req, "bad_room", why);
+  // Last-Event-ID is what EventSource sends when it reconnects: one it
+  // cannot read (not ours) starts afresh rather than failing the stream
+  // for good. ?lastEventId= is the client's own choice: a bad one is an error.
+  std::optional<Position> since = parse_position(req.last_event_id);
+  if (!since) {
+    if (auto v = http::query_param(req.query, "lastEventId")) {
+      since = parse_position(*v);
+      if (!since) return json_error(c, req, "bad_since", "lastEventId must be EPOCH:SEQ");
+    }
+  }
+  sse_.start(c, s, std::string(room), since);
+}
+
+bool HttpFront::is_json(std::string_view content_type) {
+  // application/json, with parameters (charset) or not.
+  const std::string_view type = content_type.substr(0, content_type.find(';'));
+  return http::iequals(type.substr(0, type.find_last_not_of(" \t") + 1), "application/json");
+}
+
+void HttpFront::json_socket(net::Conn& c, Session& s, const http::Request& req,
+                            const http::RouteParams&) {
+  ws::Upgrade up = ws::check_upgrade(req);
+  if (up.status != 101) return fail(c, up.status, up.detail, up.headers);
+  ctx_.conns.send_copy(c, http::make_response(101, {}, {}, true, up.headers));
+  json_.start(c, s);
+}
+
 void HttpFront::publish(net::Conn& c, Session&, const http::Request& req,
                         const http::RouteParams& params) {
   const std::string_view room = params.get("room");
   if (const char* why = room_name_error(room)) return json_error(c, req, "bad_room", why);
-  // The body goes to raw room sockets as a text frame when it is UTF-8
-  // (RFC 6455 §5.6 requires it of text), as binary otherwise.
-  const auto payload = std::as_bytes(std::span(req.body.data(), req.body.size()));
-  const Kind kind = ws::is_valid_utf8(payload) ? Kind::kText : Kind::kBinary;
+  // A JSON body is one JSON value (JSON sockets get it as `data`); any
+  // other goes to raw room sockets as a text frame when it is UTF-8 (RFC
+  // 6455 §5.6 requires it of text), as binary otherwise.
+  auto payload = std::as_bytes(std::span(req.body.data(), req.body.size()));
+  Kind kind = ws::is_valid_utf8(payload) ? Kind::kText : Kind::kBinary;
+  if (is_json(req.content_type)) {
+    auto value = json_parser_.minify(req.body);
+    if (!value) return json_error(c, req, "bad_json", "the body is not one JSON value");
+    payload = std::as_bytes(std::span(value->data(), value->size()));
+    kind = Kind::kJson;
+  }
   const Sender from{ctx_.conns.slot_of(c), c.gen, static_cast<uint16_t>(ctx_.id)};
-  waiting_[from.slot] = Waiting{c.gen, req.keep_alive, false, std::string(room)};
-  ctx_.rooms.publish(make_publish(room, payload, from, kind, true));
+  ctx_.rooms.publish(make_publish(room, payload, from, kind, wait(c, req, room)));
 }
 
-net::Conn* HttpFront::take_waiting(uint32_t slot, uint32_t gen, Waiting* out) {
+uint32_t HttpFront::wait(net::Conn& c, const http::Request& req, std::string_view room) {
+  const uint32_t token = ctx_.ack_token();
+  Waiting& w = waiting_[ctx_.conns.slot_of(c)];
+  w = Waiting{};
+  w.gen = c.gen;
+  w.token = token;
+  w.keep_alive = req.keep_alive;
+  w.head = req.method == Method::kHead;
+  w.room = std::string(room);
+  return token;
+}
+
+void HttpFront::reply(net::Conn& c, const Waiting& w, std::string_view body) {
+  std::string resp = http::make_response(200, "application/json", body, w.keep_alive);
+  if (w.head) resp.resize(resp.size() - body.size());
+  ctx_.conns.send_copy(c, resp);
+  if (!w.keep_alive) ctx_.conns.close(c);
+}
+
+bool HttpFront::read_limit(net::Conn& c, const http::Request& req, uint32_t dflt, uint32_t* limit) {
+  constexpr uint32_t kMaxLimit = 1000;
+  *limit = dflt;
+  auto v = http::query_param(req.query, "limit");
+  if (!v) return true;
+  char* end = nullptr;
+  const unsigned long n = std::strtoul(v->c_str(), &end, 10);
+  if (v->empty() || *end != '\0' || n < 1 || n > kMaxLimit) {
+    json_error(c, req, "bad_limit", "limit must be 1 to 1000");
+    return false;
+  }
+  *limit = static_cast<uint32_t>(n);
+  return true;
+}
+
+void HttpFront::presence(net::Conn& c, Session&, const http::Request& req,
+                         const http::RouteParams& params) {
+  const std::string_view room = params.get("room");
+  if (const char* why = room_name_error(room)) return json_error(c, req, "bad_room", why);
+  ctx_.rooms.presence(room, ctx_.conns.slot_of(c), wait(c, req, room));
+}
+
+void HttpFront::rooms(net::Conn& c, Session&, const http::Request& req, const http::RouteParams&) {
+  constexpr uint32_t kDefaultLimit = 100;
+  uint32_t limit = 0;
+  if (!read_limit(c, req, kDefaultLimit, &limit)) return;
+  const std::string after = http::query_param(req.query, "after").value_or(std::string());
+  const uint32_t token = wait(c, req, {});
+  Waiting& w = waiting_[ctx_.conns.slot_of(c)];
+  w.answers_left = ctx_.cfg.shards;
+  w.limit = limit;
+  // One more than the page from each: whether there is a next page.
+  ctx_.rooms.rooms(after, limit + 1, ctx_.conns.slot_of(c), token);
+}
+
+net::Conn* HttpFront::take_waiting(uint32_t slot, uint32_t token, Waiting* out) {
   auto it = waiting_.find(slot);
-  if (it == waiting_.end() || it->second.gen != gen) return nullptr;  // gone meanwhile
+  if (it == waiting_.end() || it->second.token != token) return nullptr;  // gone meanwhile
   *out = std::move(it->second);
   waiting_.erase(it);
-  net::Conn* c = ctx_.conns.find(slot, gen);
+  net::Conn* c = ctx_.conns.find(slot, out->gen);
   return c && c->usable() ? c : nullptr;
 }
 
 void HttpFront::messages(net::Conn& c, Session&, const http::Request& req,
                          const http::RouteParams& params) {
   constexpr uint32_t kDefaultLimit = 100;
-  constexpr uint32_t kMaxLimit = 1000;
   const std::string_view room = params.get("room");
   if (const char* why = room_name_error(room)) return json_error(c, req, "bad_room", why);
   std::optional<Position> since;
   if (!read_since(req, &since)) return json_error(c, req, "bad_since", "since must be EPOCH:SEQ");
-  uint32_t limit = kDefaultLimit;
-  if (auto v = http::query_param(req.query, "limit")) {
-    char* end = nullptr;
-    const unsigned long n = std::strtoul(v->c_str(), &end, 10);
-    if (v->empty() || *end != '\0' || n < 1 || n > kMaxLimit) {
-      return json_error(c, req, "bad_limit", "limit must be 1 to 1000");
-    }
-    limit = static_cast<uint32_t>(n);
-  }
-  const uint32_t slot = ctx_.conns.slot_of(c);
-  waiting_[slot] = Waiting{c.gen, req.keep_alive, req.method == Method::kHead, std::string(room)};
-  ctx_.rooms.query(room, slot, c.gen, since, limit);
+  uint32_t limit = 0;
+  if (!read_limit(c, req, kDefaultLimit, &limit)) return;
+  ctx_.rooms.query(room, ctx_.conns.slot_of(c), wait(c, req, room), since, limit);
 }
 
-void HttpFront::history_read(uint32_t slot, uint32_t gen, const HistoryBatch& b) {
+void HttpFront::answered(uint32_t slot, uint32_t token, const HistoryBatch& b) {
+  if (b.what == HistoryQuery::What::kRooms) {
+    // Every shard answers with its first rooms after the cursor: the
+    // page is the first `limit` of them all.
+    auto it = waiting_.find(slot);
+    if (it == waiting_.end() || it->second.token != token) return;
+    Waiting& w = it->second;
+    w.rooms.insert(w.rooms.end(), b.rooms.begin(), b.rooms.end());
+    if (--w.answers_left > 0) return;
+  }
   Waiting w;
-  net::Conn* c = take_waiting(slot, gen, &w);
+  net::Conn* c = take_waiting(slot, token, &w);
   if (!c) return;
+  switch (b.what) {
+    case HistoryQuery::What::kHistory:
+      return reply(*c, w, history_json(w, b));
+    case HistoryQuery::What::kPresence: {
+      std::string body = R"({"room":)";
+      append_json_string(body, w.room);
+      body += R"(,"count":)";
+      body += std::to_string(b.present.size());
+      body += R"(,"members":)";
+      append_members(body, b.present);
+      body += "}\n";
+      return reply(*c, w, body);
+    }
+    case HistoryQuery::What::kRooms: {
+      std::sort(w.rooms.begin(), w.rooms.end(),
+                [](const auto& x, const auto& y) { return x.name < y.name; });
+      const bool more = w.rooms.size() > w.limit;
+      if (more) w.rooms.resize(w.limit);
+      std::string body = R"({"rooms":[)";
+      for (size_t i = 0; i < w.rooms.size(); ++i) {
+        if (i > 0) body += ',';
+        body += R"({"room":)";
+        append_json_string(body, w.rooms[i].name);
+        body += R"(,"members":)";
+        body += std::to_string(w.rooms[i].members);
+        body += '}';
+      }
+      body += R"(],"next":)";
+      if (more) {
+        append_json_string(body, w.rooms.back().name);
+      } else {
+        body += "null";
+      }
+      body += "}\n";
+      return reply(*c, w, body);
+    }
+  }
+}
+
+std::string HttpFront::history_json(const Waiting& w, const HistoryBatch& b) {
   char head[160];
   std::snprintf(head, sizeof(head),
                 R"({"room":"%s","epoch":"%016)" PRIx64 R"(","seq":%)" PRIu64
-                R"(,"recovered":%s,"messages":[)",
+                R"(,"recovered":%s,"messages":)",
                 w.room.c_str(), b.epoch, b.seq, b.recovered ? "true" : "false");
   std::string body = head;
-  bool first = true;
-  for (const Sequenced* m : b.msgs) {
-    if (!first) body += ',';
-    first = false;
-    append_json(body, m->message());
-  }
-  body += "]}\n";
-  std::string resp = http::make_response(200, "application/json", body, w.keep_alive);
-  if (w.head) resp.resize(resp.size() - body.size());
-  ctx_.conns.send_copy(*c, resp);
-  if (!w.keep_alive) ctx_.conns.close(*c);
+  append_messages(body, b.msgs);
+  body += "}\n";
+  return body;
 }
 
-void HttpFront::acked(uint32_t slot, uint32_t gen, uint64_t epoch, uint64_t seq) {
+void HttpFront::acked(uint32_t slot, uint32_t token, uint64_t epoch, uint64_t seq) {
   Waiting w;
-  net::Conn* c = take_waiting(slot, gen, &w);
+  net::Conn* c = take_waiting(slot, token, &w);
   if (!c) return;
   // The epoch is a 64-bit random: a string, so JavaScript clients keep it whole.
   char body[256];

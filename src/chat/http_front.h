@@ -4,14 +4,18 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "front.h"
+#include "json_op.h"
 #include "ringchat/http/request.h"
 #include "ringchat/http/router.h"
 
 namespace ringchat::chat {
 
 class RawRoom;
+class JsonSocket;
+class SseStream;
 
 // The protocol every connection starts with. Requests are parsed one at a
 // time, routed (method + path) and answered in order; the answers of
@@ -24,7 +28,7 @@ class RawRoom;
 // Thread: owner shard only.
 class HttpFront final : public Protocol {
  public:
-  HttpFront(ShardContext& ctx, RawRoom& raw_room);
+  HttpFront(ShardContext& ctx, RawRoom& raw_room, JsonSocket& json, SseStream& sse);
 
   void on_open(net::Conn& c, Session& s) override;
   std::span<std::byte> on_data(net::Conn& c, Session& s, std::span<std::byte> data) override;
@@ -36,10 +40,10 @@ class HttpFront final : public Protocol {
   void on_close_requested(net::Conn& c, Session& s, net::CloseWhy why) override;
   void on_closed(net::Conn& c, Session& s) override;
 
-  // The owner sequenced the publish of (slot, gen): answer it.
-  void acked(uint32_t slot, uint32_t gen, uint64_t epoch, uint64_t seq);
-  // The owner's history answer for (slot, gen).
-  void history_read(uint32_t slot, uint32_t gen, const HistoryBatch& batch);
+  // The owner sequenced the publish of (slot, token): answer it.
+  void acked(uint32_t slot, uint32_t token, uint64_t epoch, uint64_t seq);
+  // The owner's history answer for (slot, token).
+  void answered(uint32_t slot, uint32_t token, const HistoryBatch& batch);
 
  private:
   // A route's handler: answers `req` on `c`, or hands `c` to another
@@ -52,9 +56,20 @@ class HttpFront final : public Protocol {
   void metrics(net::Conn& c, Session& s, const http::Request& req, const http::RouteParams&);
   void raw_room(net::Conn& c, Session& s, const http::Request& req,
                 const http::RouteParams& params);
+  void json_socket(net::Conn& c, Session& s, const http::Request& req, const http::RouteParams&);
+  void sse(net::Conn& c, Session& s, const http::Request& req, const http::RouteParams& params);
   void publish(net::Conn& c, Session& s, const http::Request& req, const http::RouteParams& params);
   void messages(net::Conn& c, Session& s, const http::Request& req,
                 const http::RouteParams& params);
+  void presence(net::Conn& c, Session& s, const http::Request& req,
+                const http::RouteParams& params);
+  void rooms(net::Conn& c, Session& s, const http::Request& req, const http::RouteParams&);
+  // The request's `limit` query parameter (1 to 1000, `dflt` when absent)
+  // into *limit; false after answering a bad one.
+  bool read_limit(net::Conn& c, const http::Request& req, uint32_t dflt, uint32_t* limit);
+  // Waits for an answer of the room service to the request of `c`: returns
+  // the token to ask with.
+  uint32_t wait(net::Conn& c, const http::Request& req, std::string_view room);
   // Queues a whole response (no body for HEAD); closes after it unless the
   // request keeps the connection alive.
   void answer(net::Conn& c, const http::Request& req, int status, std::string_view type,
@@ -65,6 +80,8 @@ class HttpFront final : public Protocol {
   // The request's `since` query parameter into *since (left empty when
   // absent). False when it is there but not EPOCH:SEQ.
   static bool read_since(const http::Request& req, std::optional<Position>* since);
+  // A Content-Type of application/json.
+  static bool is_json(std::string_view content_type);
   // An error answer that ends the connection.
   void fail(net::Conn& c, int status, std::string_view detail, std::string_view extra = {});
 
@@ -72,17 +89,28 @@ class HttpFront final : public Protocol {
   // every connection's slot).
   struct Waiting {
     uint32_t gen = 0;
+    uint32_t token = 0;  // of the publish or query (ShardContext::ack_token())
     bool keep_alive = true;
     bool head = false;  // a HEAD request: the answer has no body
     std::string room;
+    // GET /rooms: every shard answers; the rooms so far, by name.
+    uint32_t answers_left = 1;
+    uint32_t limit = 0;
+    std::vector<HistoryBatch::RoomCount> rooms;
   };
 
-  // The waiting request of (slot, gen), taken out; null if it is gone.
-  net::Conn* take_waiting(uint32_t slot, uint32_t gen, Waiting* out);
+  // The waiting request of (slot, token), taken out; null if it is gone.
+  net::Conn* take_waiting(uint32_t slot, uint32_t token, Waiting* out);
+  static std::string history_json(const Waiting& w, const HistoryBatch& b);
+  // The answer `w` waited for: a 200 with `body` (none for HEAD).
+  void reply(net::Conn& c, const Waiting& w, std::string_view body);
 
   ShardContext& ctx_;
   RawRoom& raw_room_;
+  JsonSocket& json_;
+  SseStream& sse_;
   http::Router<Handler> router_;
+  OpParser json_parser_;  // validates JSON bodies
   std::unordered_map<uint32_t, Waiting> waiting_;
 };
 

@@ -3,6 +3,8 @@
 #include <cstring>
 
 #include "ringchat/chat/mail.h"
+#include "ringchat/chat/room_name.h"
+#include "ringchat/core/check.h"
 
 namespace ringchat::chat {
 
@@ -72,12 +74,13 @@ void Sequenced::release() {
 }
 
 PublishMsg make_publish(std::string_view room, std::span<const std::byte> payload, Sender from,
-                        Kind kind, bool ack) {
+                        Kind kind, uint32_t ack) {
+  RC_CHECK(room.size() <= kMaxRoomName);
   net::SharedBuf* body = net::SharedBuf::create(room.size() + payload.size());
   std::memcpy(body->data(), room.data(), room.size());
   if (!payload.empty()) std::memcpy(body->data() + room.size(), payload.data(), payload.size());
-  return PublishMsg{body, from.slot, from.gen, from.shard, static_cast<uint16_t>(room.size()),
-                    kind, ack};
+  return PublishMsg{body, from.slot, from.gen, ack, from.shard, static_cast<uint8_t>(room.size()),
+                    kind};
 }
 
 void release(const MailMsg& m) {

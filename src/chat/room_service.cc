@@ -3,11 +3,13 @@
 // and sends one deliver record per member shard.
 #include "ringchat/chat/room_service.h"
 
+#include <algorithm>
 #include <chrono>
 #include <type_traits>
 
 #include "ringchat/chat/room_name.h"
 #include "ringchat/core/check.h"
+#include "ringchat/ws/frame_encoder.h"
 #include "wire.h"
 
 namespace ringchat::chat {
@@ -27,7 +29,8 @@ RoomService::RoomService(unsigned shard, unsigned shards, Host& host, obs::Shard
       host_(host),
       metrics_(metrics),
       owned_(shards, seed, history),
-      clock_(unix_ms) {}
+      clock_(unix_ms),
+      presence_events_max_(history.presence_events_max) {}
 
 void RoomService::tick(uint64_t now_ms) {
   owned_.set_now(now_ms);
@@ -35,13 +38,16 @@ void RoomService::tick(uint64_t now_ms) {
 }
 
 RoomService::Joined RoomService::join(std::string_view room, uint32_t member, uint32_t gen,
-                                      Position since) {
-  auto joined = local_.join(room, member, gen);
+                                      Format format, Position since, uint32_t limit) {
+  const uint32_t token = ++next_token_;
+  auto joined = local_.join(room, member, LocalRoom::CatchingUp{member, gen, token});
   if (joined.first) {
     joined.room->owner = owner_of(room);
     tell_owner_join(*joined.room);
   }
-  auto* q = new HistoryQuery{std::string(room), since, member, gen};
+  want(*joined.room, format);
+  report(*joined.room, {member, gen, static_cast<uint16_t>(shard_)}, true);
+  auto* q = new HistoryQuery{std::string(room), since, member, gen, true, token, limit};
   if (joined.room->owner != shard_) {
     host_.post(joined.room->owner, HistoryReqMsg{q});
     return {{joined.room, joined.index}, false};
@@ -54,26 +60,63 @@ RoomService::Joined RoomService::join(std::string_view room, uint32_t member, ui
   return {{r, static_cast<uint32_t>(r->members.size() - 1)}, true};
 }
 
-void RoomService::query(std::string_view room, uint32_t slot, uint32_t gen,
-                        std::optional<Position> since, uint32_t limit) {
-  auto* q =
-      new HistoryQuery{std::string(room), since.value_or(Position{}), slot, gen, false, limit};
-  const unsigned owner = owner_of(room);
-  if (owner == shard_) return answer(q, shard_);
-  host_.post(owner, HistoryReqMsg{q});
+void RoomService::query(std::string_view room, uint32_t slot, uint32_t token,
+                        std::optional<Position> since, uint32_t limit, uint64_t before) {
+  ask(new HistoryQuery{std::string(room), since.value_or(Position{}), slot, 0, false, token, limit,
+                       before},
+      owner_of(room));
+}
+
+void RoomService::presence(std::string_view room, uint32_t slot, uint32_t token) {
+  ask(
+      new HistoryQuery{
+          std::string(room), {}, slot, 0, false, token, 0, 0, HistoryQuery::What::kPresence},
+      owner_of(room));
+}
+
+void RoomService::rooms(std::string_view after, uint32_t limit, uint32_t slot, uint32_t token) {
+  for (unsigned s = 0; s < shards_; ++s) {
+    ask(
+        new HistoryQuery{
+            std::string(after), {}, slot, 0, false, token, limit, 0, HistoryQuery::What::kRooms},
+        s);
+  }
+}
+
+void RoomService::ask(HistoryQuery* q, unsigned shard) {
+  if (shard == shard_) return answer(q, shard_);
+  host_.post(shard, HistoryReqMsg{q});
 }
 
 void RoomService::answer(HistoryQuery* q, unsigned to) {
-  RC_DCHECK(owner_of(q->room) == shard_);
   auto* b = new HistoryBatch();
   b->room = std::move(q->room);
   b->slot = q->slot;
   b->gen = q->gen;
   b->member = q->member;
+  b->token = q->token;
+  b->what = q->what;
   b->since = q->since;
-  const uint32_t limit = q->limit;
+  uint64_t limit = q->limit;
+  const uint64_t before = q->before;
   delete q;
-  if (const OwnedRoom* room = owned_.find(b->room)) {
+  const OwnedRoom* room = nullptr;
+  if (b->what == HistoryQuery::What::kRooms) {
+    owned_.each([&](const OwnedRoom& r) {
+      if (r.name > b->room) b->rooms.push_back({r.name, r.present.size()});
+    });
+    std::sort(b->rooms.begin(), b->rooms.end(),
+              [](const auto& x, const auto& y) { return x.name < y.name; });
+    if (b->rooms.size() > limit) b->rooms.resize(limit);
+  } else {
+    RC_DCHECK(owner_of(b->room) == shard_);
+    room = owned_.find(b->room);
+  }
+  if (room && b->what == HistoryQuery::What::kPresence) {
+    b->epoch = room->epoch;
+    b->seq = room->seq;
+    b->present.assign(room->present.begin(), room->present.end());
+  } else if (room && b->what == HistoryQuery::What::kHistory) {
     b->epoch = room->epoch;
     b->seq = room->seq;
     const History& h = room->history;
@@ -82,9 +125,12 @@ void RoomService::answer(HistoryQuery* q, unsigned to) {
     b->recovered = b->since.epoch == room->epoch && b->since.seq <= room->seq &&
                    (b->since.seq == room->seq || (!h.empty() && h.first_seq() <= b->since.seq + 1));
     uint64_t after = b->recovered ? b->since.seq : 0;
-    // A reader without a position gets the newest messages.
-    if (!b->member && b->since.epoch == 0 && h.size() > limit) {
-      after = h.first_seq() + h.size() - limit - 1;
+    // A reader without a position gets the newest messages (before `before`).
+    if (!b->member && b->since.epoch == 0 && !h.empty()) {
+      const uint64_t end = before == 0 ? room->seq + 1 : std::min(before, room->seq + 1);
+      const uint64_t first = std::max(end > limit ? end - limit : 0, h.first_seq());
+      after = first - 1;
+      limit = end > first ? std::min(limit, end - first) : 0;
     }
     h.each_after(after, limit, [&](Sequenced& m) {
       m.retain();
@@ -100,7 +146,7 @@ void RoomService::answer(HistoryQuery* q, unsigned to) {
 
 void RoomService::on_history(HistoryBatch* b) {
   if (!b->member) {
-    host_.history_read(b->slot, b->gen, *b);
+    host_.answered(b->slot, b->token, *b);
     delete b;
     return;
   }
@@ -108,7 +154,7 @@ void RoomService::on_history(HistoryBatch* b) {
   if (room) {
     for (uint32_t pos = 0; pos < room->catching_up.size(); ++pos) {
       const auto& c = room->catching_up[pos];
-      if (c.slot != b->slot || c.gen != b->gen) continue;
+      if (c.slot != b->slot || c.gen != b->gen || c.token != b->token) continue;
       host_.history(b->slot, *b);
       auto admitted = local_.admit(room, pos);
       if (admitted.moved_slot != LocalRooms::kNone) {
@@ -125,13 +171,27 @@ unsigned RoomService::owner_of(std::string_view room) const {
   return shard_for(room_hash(room), shards_);
 }
 
-RoomService::Joined RoomService::join(std::string_view room, uint32_t member) {
+RoomService::Joined RoomService::join(std::string_view room, uint32_t member, uint32_t gen,
+                                      Format format) {
   auto joined = local_.join(room, member);
   if (joined.first) {
     joined.room->owner = owner_of(room);
     tell_owner_join(*joined.room);
   }
+  want(*joined.room, format);
+  report(*joined.room, {member, gen, static_cast<uint16_t>(shard_)}, true);
   return {{joined.room, joined.index}, joined.room->confirmed};
+}
+
+void RoomService::want(LocalRoom& room, Format format) {
+  const uint8_t bit = format_bit(format);
+  if (room.formats & bit) return;
+  room.formats |= bit;
+  if (room.owner != shard_) {
+    // After the JoinMsg: the owner knows the room when this arrives.
+    return host_.post(room.owner, WantMsg{net::SharedBuf::copy_of(room.name), room.formats});
+  }
+  if (OwnedRoom* owned = owned_.find(room.name)) owned->formats |= room.formats;
 }
 
 void RoomService::tell_owner_join(LocalRoom& room) {
@@ -156,8 +216,60 @@ void RoomService::uncount_shard(std::string_view room, unsigned shard) {
   metrics_.set(obs::Metric::kRoomsOwned, owned_.size());
 }
 
-void RoomService::leave(Membership m) {
+void RoomService::report(const LocalRoom& room, Sender who, bool here) {
+  if (room.owner == shard_) return on_member(room.name, who, here);
+  host_.post(room.owner, MemberMsg{net::SharedBuf::copy_of(room.name), who, here});
+}
+
+void RoomService::on_member(std::string_view name, Sender who, bool here) {
+  OwnedRoom* room = owned_.find(name);
+  if (!room) return;
+  const size_t before = room->present.size();
+  if (here) {
+    room->present.insert(who);
+  } else {
+    room->present.erase(who);
+  }
+  if (room->present.size() == before) return;
+  // Rooms up to --presence-events-max members hear who comes and goes (a
+  // leave counts the room as it was): an event, not a message of the
+  // room's sequence, in order with its messages.
+  if (std::max(before, room->present.size()) > presence_events_max_) return;
+  std::string event = here ? R"({"type":"join","room":)" : R"({"type":"leave","room":)";
+  append_json_string(event, room->name);
+  event += R"(,"member":)";
+  append_member(event, who);
+  event += '}';
+  Sequenced* msg = Sequenced::create(net::SharedBuf::copy_of(room->name),
+                                     static_cast<uint16_t>(room->name.size()), Kind::kJson, who,
+                                     room->epoch, 0, clock_());
+  msg->set_wire(Format::kJsonWs, ws::make_server_frame(ws::Opcode::kText, ws::as_bytes(event)));
+  fan_out(*room, msg, 0);
+}
+
+void RoomService::fan_out(const OwnedRoom& room, Sequenced* msg, uint32_t extra) {
+  uint32_t shards = 0;
+  for (uint32_t n : room.shard_members) shards += n > 0;
+  // We hold the only reference: one for each member shard, and the
+  // caller's. The ring push (release) publishes the count with the record.
+  if (shards + extra == 0) return msg->release();  // nobody takes it
+  msg->share(shards + extra);
+  for (unsigned s = 0; s < room.shard_members.size(); ++s) {
+    if (room.shard_members[s] == 0) continue;
+    if (s == shard_) {
+      deliver(*msg);
+    } else {
+      host_.post(s, DeliverMsg{msg});
+    }
+  }
+}
+
+void RoomService::leave(Membership m, uint32_t gen) {
   RC_CHECK(m.room != nullptr);
+  const uint32_t slot = m.index & LocalRooms::kCatchingUp
+                            ? m.room->catching_up[m.index & ~LocalRooms::kCatchingUp].slot
+                            : m.room->members[m.index];
+  report(*m.room, {slot, gen, static_cast<uint16_t>(shard_)}, false);
   const unsigned owner = m.room->owner;
   // The name must outlive the room, which leave() may free.
   net::SharedBuf* name = nullptr;
@@ -198,26 +310,17 @@ void RoomService::sequence(const PublishMsg& m) {
       Sequenced::create(m.body, m.room_len, m.kind, m.from(), room.epoch, seq, clock_());
   // Built once, here, after sequencing: every member on every shard sends
   // these bytes, and so does every resume from the history.
-  msg->set_wire(Format::kRawWs, encode(Format::kRawWs, msg->message()));
-  uint32_t shards = 0;
-  for (uint32_t n : room.shard_members) shards += n > 0;
-  // We hold the only reference: one for each member shard and one for the
-  // history. The ring push (release) publishes the count with the record.
-  msg->share(shards + 1);
-  owned_.remember(room, msg);
-  for (unsigned s = 0; s < room.shard_members.size(); ++s) {
-    if (room.shard_members[s] == 0) continue;
-    if (s == shard_) {
-      deliver(*msg);
-    } else {
-      host_.post(s, DeliverMsg{msg});
-    }
+  for (size_t f = 0; f < kFormats; ++f) {
+    const auto format = static_cast<Format>(f);
+    if (room.formats & format_bit(format)) msg->set_wire(format, encode(format, msg->message()));
   }
+  fan_out(room, msg, 1);  // and one reference for the history
+  owned_.remember(room, msg);
   if (m.ack) {
     if (m.shard == shard_) {
-      host_.acked(m.slot, m.gen, room.epoch, seq);
+      host_.acked(m.slot, m.ack, room.epoch, seq);
     } else {
-      host_.post(m.shard, AckMsg{m.slot, m.gen, room.epoch, seq});
+      host_.post(m.shard, AckMsg{m.slot, m.ack, room.epoch, seq});
     }
   }
 }
@@ -255,11 +358,17 @@ void RoomService::on_mail(unsigned from, const MailMsg& mail) {
           count_shard(m.room->view(), from);
           host_.post(from, JoinedMsg{m.room, m.token});  // the name goes back with it
         } else if constexpr (std::is_same_v<T, AckMsg>) {
-          host_.acked(m.slot, m.gen, m.epoch, m.seq);
+          host_.acked(m.slot, m.token, m.epoch, m.seq);
         } else if constexpr (std::is_same_v<T, HistoryReqMsg>) {
           answer(m.query, from);
         } else if constexpr (std::is_same_v<T, HistoryMsg>) {
           on_history(m.batch);
+        } else if constexpr (std::is_same_v<T, MemberMsg>) {
+          on_member(m.room->view(), m.who, m.here);
+          m.room->release();
+        } else if constexpr (std::is_same_v<T, WantMsg>) {
+          if (OwnedRoom* owned = owned_.find(m.room->view())) owned->formats |= m.formats;
+          m.room->release();
         } else if constexpr (std::is_same_v<T, JoinedMsg>) {
           on_joined(m.room->view(), m.token);
           m.room->release();

@@ -8,7 +8,7 @@ namespace ringchat::chat {
 size_t NameHash::operator()(std::string_view s) const { return room_hash(s); }
 
 LocalRooms::Joined LocalRooms::join(std::string_view name, uint32_t slot,
-                                    std::optional<uint32_t> gen) {
+                                    std::optional<LocalRoom::CatchingUp> up) {
   auto it = rooms_.find(name);
   bool first = false;
   if (it == rooms_.end()) {
@@ -18,8 +18,9 @@ LocalRooms::Joined LocalRooms::join(std::string_view name, uint32_t slot,
     first = true;
   }
   LocalRoom* room = it->second.get();
-  if (gen) {
-    room->catching_up.push_back({slot, *gen});
+  if (up) {
+    RC_DCHECK(up->slot == slot);
+    room->catching_up.push_back(*up);
     return {room, kCatchingUp | static_cast<uint32_t>(room->catching_up.size() - 1), first};
   }
   room->members.push_back(slot);

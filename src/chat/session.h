@@ -17,10 +17,17 @@
 
 namespace ringchat::chat {
 
+struct JsonState;  // json_socket.h
+struct JsonStateDelete {
+  void operator()(JsonState* p) const;
+};
+
 // Which protocol holds a connection (net::Conn::protocol).
 enum class ProtocolId : uint8_t {
   kHttp,     // requests, keep-alive, pipelining; may upgrade
   kRawRoom,  // GET /ws/{room}: a WebSocket whose messages are the room's
+  kJson,     // GET /ws: a WebSocket speaking the JSON protocol
+  kSse,      // GET /sse/{room}: an event stream of the room's messages
   kCount,
 };
 
@@ -30,6 +37,7 @@ enum class ProtocolId : uint8_t {
 // Thread: owner shard only.
 struct Session {
   std::variant<std::monostate, std::unique_ptr<http::RequestParser>, ws::FrameParser> parser;
+  std::unique_ptr<JsonState, JsonStateDelete> json;  // a JSON socket's rooms and requests
   LocalRoom* room = nullptr;  // a raw room socket's one room (RoomService::Membership)
   uint32_t member_index = 0;
   // Bytes of its publishes on their way to the room's owner and back: they
@@ -41,7 +49,7 @@ struct Session {
   ws::FrameParser& ws() { return std::get<ws::FrameParser>(parser); }
   RoomService::Membership membership() const { return {room, member_index}; }
 };
-static_assert(sizeof(Session) <= 80, "every connection slot holds one");
+static_assert(sizeof(Session) <= 88, "every connection slot holds one");
 
 // What holds a connection: HTTP until an upgrade, then a WebSocket
 // protocol (the raw room socket now; JSON sockets and SSE streams next).

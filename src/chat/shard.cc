@@ -23,6 +23,7 @@ HistoryConfig history_config(const ShardConfig& c) {
   h.per_room.max_bytes = c.history_bytes;
   h.shard_total = c.history_total / c.shards;
   h.room_ttl_ms = c.room_ttl_ms;
+  h.presence_events_max = c.presence_events_max;
   return h;
 }
 
@@ -56,11 +57,19 @@ ShardLoop::ShardLoop(unsigned id, Shared& shared)
              history_config(cfg_)),
       ctx_{id, shared, cfg_, metrics_, conns_, sessions_, rooms_, outbox_},
       front_(ctx_),
+      members_(ctx_),
       raw_room_(ctx_),
-      http_(ctx_, raw_room_),
+      json_(ctx_),
+      sse_(ctx_),
+      http_(ctx_, raw_room_, json_, sse_),
       acceptor_(loop_.reactor(), conns_, metrics_) {
   front_.set(ProtocolId::kHttp, http_);
   front_.set(ProtocolId::kRawRoom, raw_room_);
+  members_.set(ProtocolId::kRawRoom, raw_room_);
+  front_.set(ProtocolId::kJson, json_);
+  members_.set(ProtocolId::kJson, json_);
+  front_.set(ProtocolId::kSse, sse_);
+  members_.set(ProtocolId::kSse, sse_);
   loop_.on(Op::kAccept, acceptor_);
   loop_.on(Op::kRecv, conns_);
   loop_.on(Op::kSend, conns_);
@@ -157,6 +166,27 @@ int64_t ShardLoop::trim_before_sleep(int64_t timeout) {
   return timeout;
 }
 
+void ShardLoop::acked(uint32_t slot, uint32_t token, uint64_t epoch, uint64_t seq) {
+  // The token tells the asking connection apart from a later one on the slot.
+  net::Conn& c = conns_.conn(slot);
+  if (!c.usable()) return;
+  if (c.protocol == static_cast<uint8_t>(ProtocolId::kJson)) {
+    return json_.acked(c, sessions_[slot], token, seq);
+  }
+  if (c.protocol == static_cast<uint8_t>(ProtocolId::kHttp)) http_.acked(slot, token, epoch, seq);
+}
+
+void ShardLoop::answered(uint32_t slot, uint32_t token, const HistoryBatch& batch) {
+  net::Conn& c = conns_.conn(slot);
+  if (!c.usable()) return;
+  if (c.protocol == static_cast<uint8_t>(ProtocolId::kJson)) {
+    return json_.answered(c, sessions_[slot], token, batch);
+  }
+  if (c.protocol == static_cast<uint8_t>(ProtocolId::kHttp)) {
+    http_.answered(slot, token, batch);
+  }
+}
+
 void ShardLoop::drain_mail() {
   // A bounded batch per source per turn keeps one busy peer from starving
   // this shard's own connections.
@@ -190,6 +220,10 @@ void ShardLoop::begin_drain() {
   conns_.for_each_open([this](net::Conn& c) {
     if (c.protocol == static_cast<uint8_t>(ProtocolId::kRawRoom)) {
       raw_room_.goodbye(c, 1001, "server shutting down");
+    } else if (c.protocol == static_cast<uint8_t>(ProtocolId::kJson)) {
+      json_.goodbye(c, 1001, "server shutting down");
+    } else if (c.protocol == static_cast<uint8_t>(ProtocolId::kSse)) {
+      sse_.goodbye(c);
     } else {
       conns_.abort(c);
     }

@@ -5,6 +5,8 @@
 
 #include "front.h"
 #include "http_front.h"
+#include "json_socket.h"
+#include "members.h"
 #include "raw_room.h"
 #include "ringchat/chat/room_service.h"
 #include "ringchat/chat/shard.h"
@@ -13,6 +15,7 @@
 #include "ringchat/net/conn_io.h"
 #include "ringchat/net/conn_table.h"
 #include "session.h"
+#include "sse.h"
 
 namespace ringchat::chat {
 
@@ -48,21 +51,17 @@ class ShardLoop final : public core::TurnHooks,
   // RoomService::Host
   void post(unsigned shard, const MailMsg& m) override { outbox_.post(shard, m); }
   void deliver(std::span<const uint32_t> members, const Sequenced& msg) override {
-    raw_room_.deliver(members, msg);
+    members_.deliver(members, msg);
   }
-  void confirmed(std::span<const uint32_t> members) override { raw_room_.confirmed(members); }
+  void confirmed(std::span<const uint32_t> members) override { members_.confirmed(members); }
   void moved(uint32_t member, const LocalRoom* room, uint32_t index) override {
-    raw_room_.moved(member, room, index);
+    members_.moved(member, room, index);
   }
-  void acked(uint32_t slot, uint32_t gen, uint64_t epoch, uint64_t seq) override {
-    http_.acked(slot, gen, epoch, seq);
-  }
+  void acked(uint32_t slot, uint32_t token, uint64_t epoch, uint64_t seq) override;
   void history(uint32_t member, const HistoryBatch& batch) override {
-    raw_room_.history(member, batch);
+    members_.history(member, batch);
   }
-  void history_read(uint32_t slot, uint32_t gen, const HistoryBatch& batch) override {
-    http_.history_read(slot, gen, batch);
-  }
+  void answered(uint32_t slot, uint32_t token, const HistoryBatch& batch) override;
 
   void drain_mail();
   void ring_doorbell(unsigned to);
@@ -81,7 +80,10 @@ class ShardLoop final : public core::TurnHooks,
   RoomService rooms_;
   ShardContext ctx_;
   Front front_;
+  Members members_;
   RawRoom raw_room_;
+  JsonSocket json_;
+  SseStream sse_;
   HttpFront http_;
   net::Acceptor acceptor_;
   uint64_t drain_deadline_ms_ = 0;

@@ -16,6 +16,10 @@ void append_number(std::string& out, size_t n) {
 // announce any.
 bool has_no_content(int status) { return (status >= 100 && status < 200) || status == 204; }
 
+// A body of `content_length` bytes, or (kUntilClose) one that runs until
+// the connection closes.
+constexpr size_t kUntilClose = SIZE_MAX;
+
 void append_head(std::string& out, int status, std::string_view content_type, size_t content_length,
                  bool keep_alive, std::string_view extra_headers) {
   out += "HTTP/1.1 ";
@@ -28,7 +32,7 @@ void append_head(std::string& out, int status, std::string_view content_type, si
     out += content_type;
     out += "\r\n";
   }
-  if (!has_no_content(status)) {
+  if (!has_no_content(status) && content_length != kUntilClose) {
     out += "Content-Length: ";
     append_number(out, content_length);
     out += "\r\n";
@@ -109,6 +113,14 @@ std::string make_response_head(int status, std::string_view content_type, size_t
   std::string out;
   out.reserve(kHeadReserve + extra_headers.size());
   append_head(out, status, content_type, content_length, keep_alive, extra_headers);
+  return out;
+}
+
+std::string make_stream_head(int status, std::string_view content_type,
+                             std::string_view extra_headers) {
+  std::string out;
+  out.reserve(kHeadReserve + extra_headers.size());
+  append_head(out, status, content_type, kUntilClose, false, extra_headers);
   return out;
 }
 

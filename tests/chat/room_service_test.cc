@@ -55,15 +55,19 @@ class Cluster {
   // A publish that asks for an ack, as the HTTP API sends it (no membership).
   void publish_acked(unsigned shard, uint32_t slot, std::string_view room, std::string_view text) {
     services_[shard]->publish(make_publish(
-        room, ws::as_bytes(text), {slot, 9, static_cast<uint16_t>(shard)}, Kind::kText, true));
+        room, ws::as_bytes(text), {slot, 9, static_cast<uint16_t>(shard)}, Kind::kText, 9));
   }
+  std::vector<uint8_t>& built(unsigned shard) { return hosts_[shard]->built; }
+  auto& events(unsigned shard) { return hosts_[shard]->events; }
+  auto& present(unsigned shard) { return hosts_[shard]->present; }
+  auto& listed(unsigned shard) { return hosts_[shard]->listed; }
   std::map<uint32_t, RoomService::Membership>& members(unsigned shard) {
     return hosts_[shard]->members;
   }
 
   // Joins `member` on `shard`, keeping its membership up to date.
   bool join(unsigned shard, std::string_view room, uint32_t member) {
-    auto j = services_[shard]->join(room, member);
+    auto j = services_[shard]->join(room, member, 1, Format::kRawWs);
     hosts_[shard]->members[member] = j.membership;
     return j.confirmed;
   }
@@ -72,19 +76,18 @@ class Cluster {
     ASSERT_NE(it, hosts_[shard]->members.end());
     const RoomService::Membership m = it->second;
     hosts_[shard]->members.erase(it);
-    services_[shard]->leave(m);
+    services_[shard]->leave(m, 1);
   }
   void publish(unsigned shard, uint32_t member, std::string_view payload) {
     const RoomService::Membership& m = hosts_[shard]->members.at(member);
     services_[shard]->publish(make_publish(m.room->name, ws::as_bytes(payload),
-                                           {member, 7, static_cast<uint16_t>(shard)}, Kind::kText,
-                                           false));
+                                           {member, 7, static_cast<uint16_t>(shard)}, Kind::kText));
   }
 
   // Joins `member` resuming after `since`.
   void resume(unsigned shard, std::string_view room, uint32_t member, Position since,
-              uint32_t gen = 1) {
-    auto j = services_[shard]->join(room, member, gen, since);
+              uint32_t gen = 1, Format format = Format::kRawWs) {
+    auto j = services_[shard]->join(room, member, gen, format, since);
     // The owner's answer may have come already (and moved the member).
     hosts_[shard]->members.try_emplace(member, j.membership);
   }
@@ -130,22 +133,39 @@ class Cluster {
       EXPECT_NE(shard, id) << "mail to itself";
       cluster.rings_[{id, shard}].push_back(m);
     }
+    // The raw frame, as the owner built it (or "" when it did not).
+    static std::string raw_bytes(const Sequenced& s) {
+      const net::SharedBuf* b = s.wire(Format::kRawWs);
+      return b ? std::string(b->view()) : std::string();
+    }
     void deliver(std::span<const uint32_t> to, const Sequenced& msg) override {
+      if (msg.is_event()) {
+        const net::SharedBuf* frame = msg.wire(Format::kJsonWs);
+        for (uint32_t member : to) events.push_back({member, std::string(frame->view())});
+        return;
+      }
+      uint8_t formats = 0;
+      for (Format f : {Format::kRawWs, Format::kJsonWs, Format::kSse}) {
+        if (msg.wire(f)) formats |= format_bit(f);
+      }
+      built.push_back(formats);
       const Message m = msg.message();
       for (uint32_t member : to) {
         got.push_back(
             {member, std::string(m.room), m.seq,
              std::string(reinterpret_cast<const char*>(m.payload.data()), m.payload.size()),
-             std::string(msg.wire(Format::kRawWs)->view())});
+             raw_bytes(msg)});
       }
     }
     void confirmed(std::span<const uint32_t> to) override {
       told.insert(told.end(), to.begin(), to.end());
     }
-    void acked(uint32_t slot, uint32_t gen, uint64_t epoch, uint64_t seq) override {
-      acks.push_back({slot, gen, epoch, seq});
+    void acked(uint32_t slot, uint32_t token, uint64_t epoch, uint64_t seq) override {
+      acks.push_back({slot, token, epoch, seq});
     }
-    void history_read(uint32_t slot, uint32_t, const HistoryBatch& b) override {
+    void answered(uint32_t slot, uint32_t, const HistoryBatch& b) override {
+      present = b.present;
+      for (const auto& r : b.rooms) listed.push_back({r.name, r.members});
       reads.push_back({slot, b.recovered, b.epoch, b.seq});
       for (const Sequenced* s : b.msgs) read_seqs.push_back(s->seq());
     }
@@ -156,7 +176,7 @@ class Cluster {
         got.push_back(
             {member, std::string(m.room), m.seq,
              std::string(reinterpret_cast<const char*>(m.payload.data()), m.payload.size()),
-             std::string(s->wire(Format::kRawWs)->view())});
+             raw_bytes(*s)});
       }
     }
     void moved(uint32_t member, const LocalRoom* room, uint32_t index) override {
@@ -167,8 +187,12 @@ class Cluster {
     Cluster& cluster;
     unsigned id;
     std::vector<Got> got;
-    std::vector<uint32_t> told;                 // confirmed members
-    std::vector<std::array<uint64_t, 4>> acks;  // slot, gen, epoch, seq
+    std::vector<uint8_t> built;  // format_bit()s of each delivered message's wire bytes
+    std::vector<std::pair<uint32_t, std::string>> events;  // member, presence event frame
+    std::vector<Sender> present;                           // the last presence answer
+    std::vector<std::pair<std::string, size_t>> listed;    // rooms answers, in arrival order
+    std::vector<uint32_t> told;                            // confirmed members
+    std::vector<std::array<uint64_t, 4>> acks;             // slot, gen, epoch, seq
     struct Answer {
       uint32_t member;
       bool recovered;
@@ -284,8 +308,8 @@ TEST(RoomService, OneMemberInTwoRoomsGetsBoth) {
   Cluster c(2);
   const std::string a = room_owned_by(c.shard(0), 0);
   const std::string b = room_owned_by(c.shard(0), 1);
-  auto ja = c.shard(1).join(a, 7);
-  auto jb = c.shard(1).join(b, 7);  // the same member id in a second room
+  auto ja = c.shard(1).join(a, 7, 1, Format::kRawWs);
+  auto jb = c.shard(1).join(b, 7, 1, Format::kRawWs);  // the same member id in a second room
   c.join(0, a, 1);
   c.join(0, b, 2);
   c.settle();
@@ -295,11 +319,11 @@ TEST(RoomService, OneMemberInTwoRoomsGetsBoth) {
   std::vector<std::string> seen;
   for (const auto& g : c.got(1)) seen.push_back(g.room + ":" + g.payload);
   EXPECT_EQ(seen, (std::vector<std::string>{a + ":to a", b + ":to b"}));
-  c.shard(1).leave(ja.membership);
+  c.shard(1).leave(ja.membership, 1);
   c.publish(0, 2, "b again");
   c.settle();
   EXPECT_EQ(c.got(1).back().payload, "b again") << "leaving one room left the other";
-  c.shard(1).leave(jb.membership);
+  c.shard(1).leave(jb.membership, 1);
 }
 
 TEST(RoomService, LeaveMovesTheLastMemberIntoTheGap) {
@@ -380,9 +404,10 @@ TEST(RoomService, AStaleJoinAnswerDoesNotConfirmALaterJoin) {
   c.join(1, room, 3);  // JoinMsg #2
   c.leave(1, 3);       // LeaveMsg
   c.join(1, room, 4);  // JoinMsg #3
-  c.pump(1, 0, 2);     // leave, join #2: shard 1 counted again
+  // (A join is JoinMsg, WantMsg, MemberMsg; a leave MemberMsg, LeaveMsg.)
+  c.pump(1, 0, 5);  // leave, join #2: shard 1 counted again
   c.publish(0, 1, "p1");
-  c.pump(1, 0, 1);  // leave: not counted
+  c.pump(1, 0, 2);  // leave: not counted
   c.publish(0, 1, "p2");
   c.pump(1, 0, 1);  // join #3
   c.publish(0, 1, "p3");
@@ -423,6 +448,146 @@ TEST(RoomService, ResumeGetsWhatWasMissedThenTheLiveStreamWithoutGapOrDuplicate)
   ASSERT_EQ(c.answers(1).size(), 1u);
   EXPECT_TRUE(c.answers(1)[0].recovered);
   EXPECT_EQ(c.answers(1)[0].epoch, epoch);
+}
+
+TEST(RoomService, AStaleHistoryAnswerDoesNotAdmitALaterJoinOfTheSameMember) {
+  Cluster c(2);
+  const std::string room = room_owned_by(c.shard(0), 0);
+  c.publish_acked(0, 1, room, "1");
+  c.publish_acked(0, 1, room, "2");
+  const uint64_t epoch = c.epoch_of(room);
+  // A JSON socket joins, leaves and joins again (same slot, same gen)
+  // before the owner has answered the first join.
+  c.resume(1, room, 5, {epoch, 0});
+  c.leave(1, 5);
+  c.resume(1, room, 5, {epoch, 0});
+  c.pump(1, 0, 4);                   // join, formats, history question #1, leave: not counted
+  c.publish_acked(0, 1, room, "3");  // so it is not delivered to shard 1
+  c.settle();                        // join again, question #2; the answers come back in order
+  EXPECT_EQ(seqs_of(c.got(1), 5), (std::vector<uint64_t>{1, 2, 3}))
+      << "the first answer (up to 2) must not admit the second join: 3 would be lost";
+  c.publish_acked(0, 1, room, "4");
+  c.settle();
+  EXPECT_EQ(seqs_of(c.got(1), 5), (std::vector<uint64_t>{1, 2, 3, 4}));
+}
+
+TEST(RoomService, QueryReadsTheNewestBeforeASeq) {
+  Cluster c(2);
+  const std::string room = room_owned_by(c.shard(0), 0);
+  for (int i = 0; i < 10; ++i) c.publish_acked(0, 1, room, "m");
+  c.shard(1).query(room, 40, 1, std::nullopt, 3, 8);
+  c.settle();
+  EXPECT_EQ(c.host_read_seqs(1), (std::vector<uint64_t>{5, 6, 7}));
+  c.host_read_seqs(1).clear();
+  c.shard(1).query(room, 40, 2, std::nullopt, 100, 4);
+  c.settle();
+  EXPECT_EQ(c.host_read_seqs(1), (std::vector<uint64_t>{1, 2, 3})) << "fewer than the limit";
+  c.host_read_seqs(1).clear();
+  c.shard(1).query(room, 40, 3, std::nullopt, 2, 1000);
+  c.shard(1).query(room, 40, 4, std::nullopt, 5, 1);
+  c.settle();
+  EXPECT_EQ(c.host_read_seqs(1), (std::vector<uint64_t>{9, 10})) << "nothing before seq 1";
+}
+
+TEST(RoomService, TheOwnerBuildsTheFormatsItsMembersRead) {
+  Cluster c(2);
+  const std::string room = room_owned_by(c.shard(0), 0);
+  c.join(0, room, 1);  // raw, on the owner
+  c.join(1, room, 5);  // raw, elsewhere
+  c.settle();
+  c.publish(0, 1, "a");
+  c.settle();
+  ASSERT_FALSE(c.built(1).empty());
+  EXPECT_EQ(c.built(1).back(), format_bit(Format::kRawWs)) << "no JSON member: no envelope";
+  c.resume(1, room, 6, {}, 1, Format::kJsonWs);  // a JSON socket joins on shard 1
+  c.settle();
+  c.publish(0, 1, "b");
+  c.settle();
+  EXPECT_EQ(c.built(1).back(), format_bit(Format::kRawWs) | format_bit(Format::kJsonWs));
+}
+
+// The JSON of a presence event frame (after its WebSocket header).
+std::string event_of(const std::string& frame) {
+  const size_t start = frame.find('{');
+  return start == std::string::npos ? frame : frame.substr(start);
+}
+std::string event_json(const char* type, const std::string& room, const char* member) {
+  std::string out = R"({"type":")";
+  out += type;
+  out += R"(","room":")";
+  out += room;
+  out += R"(","member":{"id":")";
+  out += member;
+  out += R"("}})";
+  return out;
+}
+
+TEST(RoomService, TheOwnerKnowsWhoIsInARoomOnEveryShard) {
+  Cluster c(3);
+  const std::string room = room_owned_by(c.shard(0), 0);
+  c.join(1, room, 5);
+  c.join(2, room, 6);
+  c.join(2, room, 7);
+  c.settle();
+  c.leave(2, 6);
+  c.settle();
+  c.shard(1).presence(room, 40, 1);
+  c.settle();
+  auto present = c.present(1);
+  std::sort(present.begin(), present.end(),
+            [](const Sender& a, const Sender& b) { return a.slot < b.slot; });
+  EXPECT_EQ(present, (std::vector<Sender>{{5, 1, 1}, {7, 1, 2}}));
+  c.shard(0).presence("nowhere", 40, 2);
+  EXPECT_TRUE(c.present(0).empty());
+}
+
+TEST(RoomService, RoomsUpToTheLimitHearWhoComesAndGoes) {
+  HistoryConfig cfg;
+  cfg.presence_events_max = 2;
+  Cluster c(2, cfg);
+  const std::string room = room_owned_by(c.shard(0), 0);
+  // The events every member of every shard was handed (leaving out the
+  // member an event is about is the protocols' business).
+  auto heard = [&] {
+    std::vector<std::string> out;
+    for (unsigned s = 0; s < 2; ++s) {
+      for (const auto& [member, frame] : c.events(s)) {
+        out.push_back(std::to_string(member) + " " + event_of(frame));
+      }
+      c.events(s).clear();
+    }
+    return out;
+  };
+  c.join(0, room, 1);
+  c.settle();
+  EXPECT_EQ(heard(), (std::vector<std::string>{"1 " + event_json("join", room, "0-1-1")}));
+  c.join(1, room, 5);
+  c.settle();
+  EXPECT_EQ(heard(), (std::vector<std::string>{"1 " + event_json("join", room, "1-5-1"),
+                                               "5 " + event_json("join", room, "1-5-1")}));
+  c.join(1, room, 6);  // a third member: over the limit, no event
+  c.leave(1, 6);       // the leave of a room of three is not told either
+  c.settle();
+  EXPECT_TRUE(heard().empty());
+  c.leave(1, 5);
+  c.settle();
+  EXPECT_EQ(heard(), (std::vector<std::string>{"1 " + event_json("leave", room, "1-5-1")}));
+}
+
+TEST(RoomService, EveryShardListsTheRoomsItOwnsByName) {
+  Cluster c(3);
+  for (const char* r : {"b", "a", "d", "c", "e"}) c.join(1, r, 5);
+  c.join(2, "c", 6);
+  c.settle();
+  c.shard(1).rooms("a", 2, 40, 1);
+  c.settle();
+  auto listed = c.listed(1);
+  std::sort(listed.begin(), listed.end());
+  // Each shard gives at most 2 of its rooms after "a"; the asker merges.
+  EXPECT_GE(listed.size(), 2u);
+  EXPECT_EQ(listed[0], (std::pair<std::string, size_t>{"b", 1}));
+  EXPECT_EQ(listed[1], (std::pair<std::string, size_t>{"c", 2}));
+  EXPECT_EQ(c.host_reads(1).size(), 3u) << "one answer per shard";
 }
 
 TEST(RoomService, ResumeOnTheOwnerShardIsAnsweredAtOnce) {

@@ -77,6 +77,17 @@ TEST(MakeResponseHead, AnnouncesLengthWithoutBody) {
   EXPECT_EQ(p.body, "");
 }
 
+TEST(MakeStreamHead, HasNoLengthAndEndsWithTheConnection) {
+  std::string r = make_stream_head(200, "text/event-stream", "Cache-Control: no-cache\r\n");
+  Parts p = parts(r);
+  EXPECT_EQ(r.rfind("HTTP/1.1 200 OK\r\n", 0), 0u);
+  EXPECT_EQ(p.head.find("Content-Length"), std::string::npos);
+  EXPECT_TRUE(has_line(p.head, "Connection: close"));
+  EXPECT_TRUE(has_line(p.head, "Content-Type: text/event-stream"));
+  EXPECT_TRUE(has_line(p.head, "Cache-Control: no-cache"));
+  EXPECT_EQ(p.body, "");
+}
+
 TEST(MakeError, WritesPlainTextBodyAndCloses) {
   std::string r = make_error(404, "no such room");
   Parts p = parts(r);

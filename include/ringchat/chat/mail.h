@@ -23,10 +23,13 @@ struct PublishMsg {
   net::SharedBuf* body;  // room name (room_len bytes), then the payload
   uint32_t slot;         // the sender, on shard `shard`
   uint32_t gen;
+  // Nonzero: the sender waits for an AckMsg with this token (an HTTP
+  // publish answers with the seq; a JSON socket acks its `pub`). Tokens are
+  // unique per shard (ShardContext::ack_token()).
+  uint32_t ack;
   uint16_t shard;
-  uint16_t room_len;
+  uint8_t room_len;  // room names are at most 200 bytes
   Kind kind;
-  bool ack;  // the sender waits for an AckMsg (an HTTP publish answers with the seq)
   std::string_view room() const { return body->view().substr(0, room_len); }
   Sender from() const { return {slot, gen, shard}; }
 };
@@ -34,7 +37,7 @@ struct PublishMsg {
 // A publish of `payload` to `room` by `from`: the room name and the payload
 // copied into one new buffer.
 PublishMsg make_publish(std::string_view room, std::span<const std::byte> payload, Sender from,
-                        Kind kind, bool ack);
+                        Kind kind, uint32_t ack = 0);
 
 // The owner to a member shard: a sequenced message of one of its rooms.
 struct DeliverMsg {
@@ -61,8 +64,8 @@ struct JoinedMsg {
 // The owner to a publisher's shard that asked (PublishMsg::ack): where the
 // message was sequenced.
 struct AckMsg {
-  uint32_t slot;  // the publisher
-  uint32_t gen;
+  uint32_t slot;   // the publisher
+  uint32_t token;  // PublishMsg::ack: tells the publish (and a reused slot) apart
   uint64_t epoch;
   uint64_t seq;
 };
@@ -70,15 +73,23 @@ struct AckMsg {
 // A resuming member's question to the room's owner. Owned by the message
 // that carries it (the receiver deletes it).
 struct HistoryQuery {
-  std::string room;
+  // A room's history (and, for a member, joining it), its presence (the
+  // owner's members), or the rooms a shard owns (every shard is asked).
+  enum class What : uint8_t { kHistory, kPresence, kRooms };
+  std::string room;  // kRooms: the rooms after this name, by name
   Position since;
   uint32_t slot;  // the member, or the asking connection
   uint32_t gen;
-  // A member resuming (it joins when the answer arrives), or a reader (the
-  // HTTP API): then at most `limit` messages, the newest ones when `since`
-  // is not given (epoch 0).
+  // A member joining (it is a full member when the answer arrives; its
+  // join's token tells a later join of the same connection apart), or a
+  // reader (the HTTP API, a JSON socket's `history`).
   bool member = true;
+  uint32_t token = 0;
+  // At most `limit` messages: after `since` when its epoch is the room's;
+  // else a reader gets the newest ones before `before` (0: the newest).
   uint32_t limit = UINT32_MAX;
+  uint64_t before = 0;
+  What what = What::kHistory;
 };
 
 // The owner's answer: what history holds after `since`. It travels in
@@ -90,12 +101,20 @@ struct HistoryBatch {
   uint32_t slot;
   uint32_t gen;
   bool member = true;  // as the query's
+  uint32_t token = 0;  // as the query's
+  HistoryQuery::What what = HistoryQuery::What::kHistory;
   Position since;
   uint64_t epoch = 0;      // the room's epoch now
   uint64_t seq = 0;        // its last seq when answered
   bool recovered = false;  // `msgs` holds every message after `since` (and none before)
   // Oldest first; when not recovered, what history still holds.
   std::vector<Sequenced*> msgs;
+  std::vector<Sender> present;  // kPresence: the room's members
+  struct RoomCount {
+    std::string name;
+    size_t members;
+  };
+  std::vector<RoomCount> rooms;  // kRooms: by name, at most `limit`
   HistoryBatch() = default;
   HistoryBatch(const HistoryBatch&) = delete;
   HistoryBatch& operator=(const HistoryBatch&) = delete;
@@ -117,8 +136,24 @@ struct LeaveMsg {
   net::SharedBuf* room;
 };
 
+// A member shard to a room's owner: `who` joined the room (`here`) or left
+// it. The owner keeps the room's presence and tells small rooms about it.
+struct MemberMsg {
+  net::SharedBuf* room;
+  Sender who;
+  bool here;
+};
+
+// A member shard to a room's owner: it has members that read the room's
+// messages in these formats (a bit per Format): build them once per message.
+// (A format the owner did not build is encoded by the member shard.)
+struct WantMsg {
+  net::SharedBuf* room;
+  uint8_t formats;
+};
+
 using MailMsg = std::variant<PublishMsg, DeliverMsg, JoinMsg, JoinedMsg, LeaveMsg, AckMsg,
-                             HistoryReqMsg, HistoryMsg>;
+                             HistoryReqMsg, HistoryMsg, WantMsg, MemberMsg>;
 static_assert(sizeof(MailMsg) <= 32, "every ring slot holds one");
 
 // Drops the references `m` carries (mail never delivered, at shutdown).

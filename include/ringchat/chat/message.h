@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -21,6 +22,11 @@ struct Sender {
   uint32_t gen = 0;
   uint16_t shard = kNoShard;
   friend bool operator==(const Sender&, const Sender&) = default;
+};
+struct SenderHash {
+  size_t operator()(const Sender& s) const {
+    return std::hash<uint64_t>{}((uint64_t{s.slot} << 32 | s.gen) ^ (uint64_t{s.shard} << 48));
+  }
 };
 
 // Where a client stands in a room: the last message it has, EPOCH:SEQ.
@@ -58,6 +64,9 @@ struct Message {
 //   kSse     an SSE stream's event: id, data lines
 enum class Format : uint8_t { kRawWs, kJsonWs, kSse };
 inline constexpr size_t kFormats = 3;
+constexpr uint8_t format_bit(Format f) {
+  return static_cast<uint8_t>(1u << static_cast<unsigned>(f));
+}
 
 // What the owner shard made of one publish: the message and its wire bytes,
 // built once and shared by every member shard (and, later, the history).
@@ -77,7 +86,10 @@ class Sequenced {
 
   Message message() const;
   std::string_view room() const { return body_->view().substr(0, room_len_); }
+  // 0 for a presence event: not a message of the room, but `from` joining
+  // or leaving it; its only bytes are wire(Format::kJsonWs), for JSON sockets.
   uint64_t seq() const { return seq_; }
+  bool is_event() const { return seq_ == 0; }
   const Sender& from() const { return from_; }
   size_t payload_size() const { return body_->size - room_len_; }
   // Memory the record holds: itself, the body and the wire bytes.

@@ -51,15 +51,16 @@ class RoomService {
     virtual void confirmed(std::span<const uint32_t> members) = 0;
     // A leave moved `member`'s entry in `room` to `index`.
     virtual void moved(uint32_t member, const LocalRoom* room, uint32_t index) = 0;
-    // A publish of (slot, gen) on this shard that asked for it
-    // (PublishMsg::ack) was sequenced at `epoch`:`seq`.
-    virtual void acked(uint32_t slot, uint32_t gen, uint64_t epoch, uint64_t seq) = 0;
+    // A publish of `slot` on this shard that asked for it (PublishMsg::ack
+    // == `token`) was sequenced at `epoch`:`seq`.
+    virtual void acked(uint32_t slot, uint32_t token, uint64_t epoch, uint64_t seq) = 0;
     // The history answer for `member`, which joined with a position: queue
     // batch.msgs (with seq > batch.since.seq when recovered) before any live
     // message; the member is a full member when this returns.
     virtual void history(uint32_t member, const HistoryBatch& batch) = 0;
-    // The answer to query() of (slot, gen) on this shard.
-    virtual void history_read(uint32_t slot, uint32_t gen, const HistoryBatch& batch) = 0;
+    // The answer to query(), presence() or rooms() of (slot, token) on this
+    // shard (rooms(): one per shard).
+    virtual void answered(uint32_t slot, uint32_t token, const HistoryBatch& batch) = 0;
   };
 
   // A member's place in a room, for an O(1) leave.
@@ -83,21 +84,32 @@ class RoomService {
     Membership membership;
     bool confirmed;
   };
-  Joined join(std::string_view room, uint32_t member);
+  // `gen` tells the member (a connection slot) from a later one on its
+  // slot; `format`: what it reads (the owner builds it once per message).
+  // The owner counts it in the room's presence.
+  Joined join(std::string_view room, uint32_t member, uint32_t gen, Format format);
   // Joins resuming after `since`: Host::history() brings the member up to
-  // date, then live messages follow. `gen` tells a reused member id apart.
-  // `confirmed`: the history answer came already (this shard owns the
-  // room), and the membership returned is the member's place among members.
-  Joined join(std::string_view room, uint32_t member, uint32_t gen, Position since);
-  // REQUIRES: `m` is the member's current membership. Frees the room's
-  // local entry after its last member.
-  void leave(Membership m);
-  // Asks the room's owner for its history on behalf of (slot, gen), not a
-  // member: at most `limit` messages after `since`, or the newest `limit`
-  // without it. Host::history_read() gets the answer (maybe before this
-  // returns, on the owner's shard).
-  void query(std::string_view room, uint32_t slot, uint32_t gen, std::optional<Position> since,
-             uint32_t limit);
+  // date (at most `limit` messages: 0 just tells where the room stands),
+  // then live messages follow. `confirmed`: the history answer came already
+  // (this shard owns the room), and the membership returned is the member's
+  // place among members.
+  Joined join(std::string_view room, uint32_t member, uint32_t gen, Format format, Position since,
+              uint32_t limit = UINT32_MAX);
+  // REQUIRES: `m` is the current membership of the member of generation
+  // `gen`. Frees the room's local entry after its last member.
+  void leave(Membership m, uint32_t gen);
+  // Asks the room's owner for its history on behalf of `slot`, not a
+  // member (`token`, from ShardContext::ack_token(), comes back with the
+  // answer): at most `limit` messages after `since`, or without it the
+  // newest `limit` before seq `before` (0: the newest). Host::answered()
+  // gets the answer (maybe before this returns, on the owner's shard).
+  void query(std::string_view room, uint32_t slot, uint32_t token, std::optional<Position> since,
+             uint32_t limit, uint64_t before = 0);
+  // Asks the room's owner who is in it (HistoryBatch::present).
+  void presence(std::string_view room, uint32_t slot, uint32_t token);
+  // Asks every shard for the rooms it owns named after `after`, at most
+  // `limit` (HistoryBatch::rooms): Host::answered() is called once per shard.
+  void rooms(std::string_view after, uint32_t limit, uint32_t slot, uint32_t token);
   // A local member's message for its room: to the owner for a seq.
   // Takes the reference of `m.body`.
   void publish(const PublishMsg& m);
@@ -116,6 +128,14 @@ class RoomService {
 
  private:
   void tell_owner_join(LocalRoom& room);
+  void want(LocalRoom& room, Format format);
+  // Tells the owner `who` joined (`here`) or left `room`.
+  void report(const LocalRoom& room, Sender who, bool here);
+  void on_member(std::string_view room, Sender who, bool here);
+  // Sends `msg` to every member shard of `room` (this one included), with
+  // `extra` more references for the caller's own use.
+  void fan_out(const OwnedRoom& room, Sequenced* msg, uint32_t extra);
+  void ask(HistoryQuery* q, unsigned shard);
   void sequence(const PublishMsg& m);
   void deliver(Sequenced& msg);
   void on_joined(std::string_view room, uint32_t token);
@@ -131,7 +151,8 @@ class RoomService {
   LocalRooms local_;
   OwnedRooms owned_;
   uint64_t (*clock_)();
-  uint32_t next_token_ = 0;
+  uint32_t next_token_ = 0;  // of joins (JoinMsg, member HistoryQuery)
+  size_t presence_events_max_;
 };
 
 }  // namespace ringchat::chat

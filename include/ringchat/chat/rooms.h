@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "ringchat/chat/history.h"
@@ -28,11 +29,13 @@ struct LocalRoom {
   // handshake answer, and deliveries (stale, from an earlier membership) drop.
   bool confirmed = false;
   uint32_t join_token = 0;  // of the JoinMsg this shard's membership waits for
+  uint8_t formats = 0;      // format_bit()s of its members, told to the owner (WantMsg)
   // Members that resume from a position: they get no live message until
   // the owner's history answer has brought them up to date.
   struct CatchingUp {
     uint32_t slot;
     uint32_t gen;
+    uint32_t token;  // of its history query: a leave and a new join take no stale answer
   };
   std::vector<CatchingUp> catching_up;
 };
@@ -48,9 +51,9 @@ class LocalRooms {
   };
   // A member's index with this bit is its place in `catching_up`.
   static constexpr uint32_t kCatchingUp = 0x80000000;
-  // Adds `slot` to the room's members, or, when `gen` is set, to the
+  // Adds `slot` to the room's members, or, when `up` is set, to the
   // members catching up (their generation tells a reused slot apart).
-  Joined join(std::string_view name, uint32_t slot, std::optional<uint32_t> gen = {});
+  Joined join(std::string_view name, uint32_t slot, std::optional<LocalRoom::CatchingUp> up = {});
 
   struct Left {
     uint32_t moved_slot;  // the member now at the leaver's index, or kNone
@@ -82,6 +85,8 @@ struct OwnedRoom {
   uint64_t epoch = 0;  // random, new whenever the room's history is lost
   uint64_t seq = 0;    // of the last message
   std::vector<uint32_t> shard_members;
+  uint8_t formats = 0;  // format_bit()s its members read: built once per message
+  std::unordered_set<Sender, SenderHash> present;  // every member on every shard
   History history;
   uint64_t last_active_ms = 0;          // a message, a join or a leave
   std::list<OwnedRoom*>::iterator lru;  // in OwnedRooms' order of last message
@@ -94,6 +99,8 @@ struct HistoryConfig {
   size_t shard_total = 64 << 20;   // bytes of history this shard may hold in all
   uint64_t room_ttl_ms = 600'000;  // a room with no member is forgotten this long after its
                                    // last message, join or leave
+  // Rooms with at most this many members hear each join and leave.
+  size_t presence_events_max = 100;
 };
 
 // Thread: owner shard only.
@@ -121,6 +128,10 @@ class OwnedRooms {
   size_t history_bytes() const { return history_bytes_; }
   OwnedRoom* find(std::string_view name);
   size_t size() const { return rooms_.size(); }
+  template <typename Fn>
+  void each(Fn&& fn) const {
+    for (const auto& [name, room] : rooms_) fn(*room);
+  }
 
  private:
   void erase(OwnedRoom& room);

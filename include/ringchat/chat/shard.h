@@ -41,6 +41,9 @@ struct ShardConfig {
   // restart); otherwise a port in use is an error at start.
   bool reuse_port = false;
   bool echo = true;
+  size_t max_rooms_per_conn = 100;    // a JSON socket's rooms
+  size_t presence_events_max = 100;   // rooms up to this many members hear joins and leaves
+  uint32_t sse_heartbeat_ms = 15000;  // a comment on every event stream this often
   int rcvbuf = 0;
   int sndbuf = 0;
   unsigned max_connections_per_shard = 16384;  // direct-descriptor table size

@@ -26,6 +26,12 @@ std::string make_response(int status, std::string_view content_type, std::string
 std::string make_response_head(int status, std::string_view content_type, size_t content_length,
                                bool keep_alive, std::string_view extra_headers = {});
 
+// The head of a response whose body runs until the connection closes (RFC
+// 9112 §6.3: no Content-Length, `Connection: close`): an event stream, whose
+// events are written as they come.
+std::string make_stream_head(int status, std::string_view content_type,
+                             std::string_view extra_headers = {});
+
 // A short error response with `Connection: close` and a text/plain body
 // "<status> <reason>: <detail>\n" (just "<status> <reason>\n" when `detail`
 // is empty).

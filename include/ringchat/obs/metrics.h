@@ -16,6 +16,7 @@ enum class Metric : uint16_t {
   kConnectionsRejected,  // accept failed: descriptor table full
   kConnectionsOpen,      // gauge
   kWebSocketsOpen,       // gauge
+  kSseStreamsOpen,       // gauge
   kHttpRequests,
   kHttpErrors,  // any 4xx/5xx answered
   kHandshakeTimeouts,
@@ -28,6 +29,7 @@ enum class Metric : uint16_t {
   kWsInvalidUtf8,     // closed with 1007
   kWsTooBig,          // closed with 1009
   kWsIdleCloses,
+  kJsonErrors,          // JSON socket ops answered with an `error`
   kSlowConsumerCloses,  // closed with 1008: send backlog over the limit
   kShardBacklogSheds,   // closed with 1008: the shard's unsent bytes over --shard-backlog
   kSendQueuedBytes,     // gauge: bytes queued to this shard's connections, unsent

@@ -1,0 +1,134 @@
+#include "websocket.h"
+
+#include "ringchat/ws/frame_encoder.h"
+
+namespace ringchat::chat {
+
+using obs::Metric;
+
+void WebSocket::take_over(net::Conn& c, Session& s) {
+  c.protocol = static_cast<uint8_t>(id_);
+  s.parser.emplace<ws::FrameParser>(ws::Role::kServer, ctx_.cfg.max_message);
+  ctx_.metrics.add(Metric::kWsHandshakes);
+  ctx_.metrics.add(Metric::kWebSocketsOpen);
+  ctx_.conns.schedule(c, ctx_.cfg.ping_interval_ms);
+}
+
+void WebSocket::closed(Session& s) {
+  ctx_.metrics.sub(Metric::kWebSocketsOpen);
+  s.parser = std::monostate{};
+}
+
+std::span<std::byte> WebSocket::on_data(net::Conn& c, Session& s, std::span<std::byte> data) {
+  while (c.usable() && !input_blocked(c, s)) {
+    auto r = s.ws().next(data);
+    if (!r) {
+      on_error(c, r.error());
+      return {};
+    }
+    const ws::Event& ev = *r;
+    switch (ev.kind) {
+      case ws::Event::Kind::kNeedMore:
+        s.ws().release();
+        return {};
+      case ws::Event::Kind::kMessage:
+        ctx_.metrics.add(Metric::kWsMessagesIn);
+        ctx_.metrics.add(Metric::kWsBytesIn, ev.payload.size());
+        on_message(c, s, ev.opcode, ev.payload);
+        break;
+      case ws::Event::Kind::kPing:
+        send_control(c, ws::Opcode::kPong, ev.payload);
+        break;
+      case ws::Event::Kind::kPong:
+        break;
+      case ws::Event::Kind::kClose:
+        // RFC 6455 §5.5.1: echo the status code; a close without one gets
+        // an empty close back.
+        if (ev.close_code == 1005) {
+          send_control(c, ws::Opcode::kClose, {});
+        } else {
+          send_close(c, ev.close_code, {});
+        }
+        ctx_.conns.close(c);
+        return {};
+    }
+  }
+  return c.usable() ? data : std::span<std::byte>{};
+}
+
+void WebSocket::on_timer(net::Conn& c, Session&) {
+  const uint64_t now = ctx_.now_ms();
+  const uint64_t interval = ctx_.cfg.ping_interval_ms;
+  if (before_101(c)) return ctx_.conns.schedule(c, interval);
+  if (c.paused && ctx_.conns.unsent(c) > ctx_.cfg.max_backlog / 2 &&
+      now - ctx_.conns.pause_progress_ms(c) >= interval) {
+    // Paused, and not a byte taken, for a whole interval: it does not read
+    // what it asks for.
+    ctx_.metrics.add(Metric::kSlowConsumerCloses);
+    send_close(c, 1008, "slow consumer: not reading its messages");
+    ctx_.conns.close(c);
+    return;
+  }
+  // Paused input is not read, so it cannot show the peer is alive.
+  const uint32_t silent = static_cast<uint32_t>(now) - c.last_seen_ms;  // wraps
+  if (!c.paused && silent >= 2 * interval) {
+    ctx_.metrics.add(Metric::kWsIdleCloses);
+    send_close(c, 1001, "idle timeout");
+    ctx_.conns.close(c);
+    return;
+  }
+  send_control(c, ws::Opcode::kPing, {});
+  ctx_.conns.schedule(c, interval);
+}
+
+void WebSocket::on_error(net::Conn& c, ws::CloseCode code) {
+  switch (code) {
+    case ws::CloseCode::kInvalidPayload:
+      ctx_.metrics.add(Metric::kWsInvalidUtf8);
+      break;
+    case ws::CloseCode::kMessageTooBig:
+      ctx_.metrics.add(Metric::kWsTooBig);
+      break;
+    default:
+      ctx_.metrics.add(Metric::kWsProtocolErrors);
+      break;
+  }
+  send_close(c, static_cast<uint16_t>(code), ws::to_string(code));
+  ctx_.conns.close(c);
+}
+
+void WebSocket::on_close_requested(net::Conn& c, Session&, net::CloseWhy why) {
+  switch (why) {
+    case net::CloseWhy::kSlowConsumer:
+      return send_close(c, 1008, "slow consumer: send backlog over the limit");
+    case net::CloseWhy::kShed:
+      return send_close(c, 1008, "server overloaded: send backlog shed");
+    case net::CloseWhy::kInputOverflow:
+      ctx_.metrics.add(Metric::kWsProtocolErrors);
+      return send_close(c, 1008, "input over the limit while paused");
+    case net::CloseWhy::kNone:
+      return;
+  }
+}
+
+void WebSocket::goodbye(net::Conn& c, uint16_t code, std::string_view reason) {
+  // Still waiting for its 101: it has no WebSocket to close yet.
+  if (before_101(c)) return ctx_.conns.abort(c);
+  send_close(c, code, reason);
+  ctx_.conns.close(c);
+}
+
+void WebSocket::send(net::Conn& c, net::SharedBuf* frame) {
+  ctx_.conns.queue(c, ctx_.conns.local(frame, 1));
+}
+
+void WebSocket::send_control(net::Conn& c, ws::Opcode op, std::span<const std::byte> payload) {
+  ctx_.conns.queue(c, ctx_.conns.local(ws::make_server_frame(op, payload), 1),
+                   net::ConnTable::Charge::kControl);
+}
+
+void WebSocket::send_close(net::Conn& c, uint16_t code, std::string_view reason) {
+  send_control(c, ws::Opcode::kClose, ws::as_bytes(ws::close_payload(code, reason)));
+}
+
+}  // namespace ringchat::chat
