@@ -53,6 +53,7 @@ Plan build_plan(const Scenario& s) {
     }
     p.sender[c] = sends ? 1 : 0;
     if (sends) ++p.senders_in_room[r];
+    if (sends && s.protocol == Protocol::kSse) ++p.publishers;
   }
   return p;
 }

@@ -15,6 +15,9 @@ struct Plan {
   std::vector<uint8_t> sender;            // per client: 1 if it publishes
   std::vector<uint32_t> senders_in_room;  // per room
   std::vector<uint32_t> members_in_room;  // per room
+  // sse: each sender also has an HTTP publisher connection, apart from its
+  // stream. Connections in all = clients + publishers.
+  uint32_t publishers = 0;
 
   std::string room_name(const Scenario& s, uint32_t client) const;
 };

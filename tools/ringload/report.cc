@@ -57,6 +57,7 @@ void phase_json(JsonWriter& w, const PhaseReport& p) {
 void scenario_json(JsonWriter& w, const Scenario& s) {
   w.key("scenario").begin_object();
   w.field("url", s.url).field("mode", to_string(s.mode));
+  w.field("protocol", to_string(s.protocol)).field("churn", s.churn);
   w.field("connections", s.connections).field("rooms", s.rooms);
   w.field("room_dist", s.room_dist == RoomDist::kZipf ? "zipf" : "uniform");
   w.field("senders", s.senders).field("rate", s.rate);
@@ -129,11 +130,26 @@ std::string report_json(const RunReport& r, const Scenario& s) {
   w.field("reorders", r.order.reorders).field("missed_while_reconnecting", r.order.missed);
   w.field("ok", r.order.clean());
   w.end_object();
+  w.key("seq").begin_object();
+  w.field("checked", r.seq.checked).field("gaps", r.seq.gaps);
+  w.field("duplicates", r.seq.duplicates).field("resumes", r.seq.resumes);
+  w.field("recovered", r.seq.recovered).field("unrecoverable", r.seq.unrecoverable);
+  w.field("not_recovered", r.seq.not_recovered).field("missed_unrecoverable", r.seq.missed);
+  w.field("ok", r.seq.clean());
+  w.end_object();
+  const auto failures = r.failures();
+  w.key("verdict").begin_object();
+  w.field("ok", failures.empty());
+  w.key("failures").begin_array();
+  for (const auto& f : failures) w.value(f);
+  w.end_array();
+  w.end_object();
   w.key("connections").begin_object();
   w.field("wanted", r.connections_wanted).field("opened", r.connections.opened);
   w.field("failed", r.connections.failed).field("reconnects", r.connections.reconnects);
   w.field("gave_up", r.connections.gave_up).field("connect_s", r.connect_s);
   w.field("unanswered_closes", r.connections.unanswered_closes);
+  w.field("resets", r.connections.resets);
   w.end_object();
   w.field("workers", r.workers);
   w.field("client_cpu_s", r.client_cpu_s);
@@ -176,12 +192,26 @@ void print_summary(const RunReport& r, const Scenario& s, std::FILE* out) {
       static_cast<unsigned long long>(r.order.duplicates),
       static_cast<unsigned long long>(r.order.reorders),
       static_cast<unsigned long long>(r.order.missed));
-  std::fprintf(
-      out, "  connections: wanted %u  opened %llu  failed %llu  reconnects %llu  gave up %llu\n",
-      r.connections_wanted, static_cast<unsigned long long>(r.connections.opened),
-      static_cast<unsigned long long>(r.connections.failed),
-      static_cast<unsigned long long>(r.connections.reconnects),
-      static_cast<unsigned long long>(r.connections.gave_up));
+  if (r.seq.checked > 0 || r.seq.resumes > 0) {
+    std::fprintf(out,
+                 "  room seq: checked %llu  gaps %llu  duplicates %llu  resumes %llu (recovered %llu, "
+                 "unrecoverable %llu, wrongly not recovered %llu)\n",
+                 static_cast<unsigned long long>(r.seq.checked),
+                 static_cast<unsigned long long>(r.seq.gaps),
+                 static_cast<unsigned long long>(r.seq.duplicates),
+                 static_cast<unsigned long long>(r.seq.resumes),
+                 static_cast<unsigned long long>(r.seq.recovered),
+                 static_cast<unsigned long long>(r.seq.unrecoverable),
+                 static_cast<unsigned long long>(r.seq.not_recovered));
+  }
+  std::fprintf(out,
+               "  connections: wanted %u  opened %llu  failed %llu  reconnects %llu  gave up %llu  "
+               "resets %llu\n",
+               r.connections_wanted, static_cast<unsigned long long>(r.connections.opened),
+               static_cast<unsigned long long>(r.connections.failed),
+               static_cast<unsigned long long>(r.connections.reconnects),
+               static_cast<unsigned long long>(r.connections.gave_up),
+               static_cast<unsigned long long>(r.connections.resets));
   std::fprintf(out, "  cpu: client %.2fs", r.client_cpu_s);
   if (r.server_cpu_s >= 0)
     std::fprintf(out, "  server %.2fs (rss %llu KiB)", r.server_cpu_s,
@@ -190,6 +220,23 @@ void print_summary(const RunReport& r, const Scenario& s, std::FILE* out) {
                r.kernel.somaxconn.c_str(), r.kernel.ip_local_port_range.c_str(),
                r.kernel.rmem_max.c_str(), r.kernel.wmem_max.c_str(), r.kernel.nofile.c_str());
   for (const auto& w : r.warnings) std::fprintf(out, "  WARNING: %s\n", w.c_str());
+  const auto failures = r.failures();
+  std::string why;
+  for (const auto& f : failures) why += (why.empty() ? "" : "; ") + f;
+  std::fprintf(out, "  verdict: %s%s\n", failures.empty() ? "OK" : "FAILED: ", why.c_str());
+}
+
+std::vector<std::string> RunReport::failures() const {
+  std::vector<std::string> out;
+  auto n = [](uint64_t v) { return std::to_string(v); };
+  if (order.gaps) out.push_back(n(order.gaps) + " payload gaps");
+  if (order.duplicates) out.push_back(n(order.duplicates) + " payload duplicates");
+  if (order.reorders) out.push_back(n(order.reorders) + " payload reorders");
+  if (seq.gaps) out.push_back(n(seq.gaps) + " room seq gaps");
+  if (seq.duplicates) out.push_back(n(seq.duplicates) + " room seq duplicates");
+  if (seq.not_recovered) out.push_back(n(seq.not_recovered) + " resumes wrongly not recovered");
+  if (connections.opened == 0) out.push_back("no connection succeeded");
+  return out;
 }
 
 }  // namespace ringchat::ringload

@@ -6,6 +6,7 @@
 
 #include "order_checker.h"
 #include "scenario.h"
+#include "seq_checker.h"
 #include "stats.h"
 #include "sysinfo.h"
 
@@ -40,6 +41,7 @@ struct RunReport {
   double run_s = 0;
   double connect_s = 0;  // time of the connect stage before the first phase
   OrderCounts order;
+  SeqCounts seq;  // room seq continuity and resumes (json, sse; raw with --churn)
   ConnectionCounts connections;
   uint32_t connections_wanted = 0;
   double client_cpu_s = 0;
@@ -50,6 +52,9 @@ struct RunReport {
   std::vector<std::string> warnings;
   int workers = 0;
   bool interrupted = false;
+
+  // The correctness verdict: why the run failed, empty when it passed.
+  std::vector<std::string> failures() const;
 };
 
 void print_summary(const RunReport& r, const Scenario& s, std::FILE* out);

@@ -115,7 +115,7 @@ bool Runner::all_settled() const {
     if (w->live().exited.load()) return true;
     settled += w->live().settled.load(std::memory_order_relaxed);
   }
-  return settled >= s_.connections;
+  return settled >= uint64_t{s_.connections} + plan_.publishers;
 }
 
 bool Runner::quiet() const {

@@ -13,7 +13,7 @@ Result<RunReport, std::string> Runner::run() {
   if (auto r = resolve(); !r) return Err(r.error());
   t0_ = now_ns();
   last_tick_ns_ = t0_;
-  report_.connections_wanted = s_.connections;
+  report_.connections_wanted = s_.connections + plan_.publishers;
   boundaries_.push_back(snapshot());
   if (auto r = start_workers(); !r) return Err(r.error());
   report_.workers = static_cast<int>(workers_.size());
@@ -76,6 +76,7 @@ void Runner::finish_report() {
   const Snapshot end = snapshot();
   for (const auto& w : workers_) {
     report_.order.add(w->order());
+    report_.seq.add(w->seq());
     report_.connections.add(w->connections());
     for (const StageStats& st : w->stages()) report_.totals.merge(st);
   }

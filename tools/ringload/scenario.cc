@@ -23,6 +23,18 @@ std::string_view to_string(Mode m) {
   return "?";
 }
 
+std::string_view to_string(Protocol p) {
+  switch (p) {
+    case Protocol::kRaw:
+      return "raw";
+    case Protocol::kJson:
+      return "json";
+    case Protocol::kSse:
+      return "sse";
+  }
+  return "?";
+}
+
 std::string_view to_string(PhaseKind k) {
   switch (k) {
     case PhaseKind::kRamp:
@@ -65,11 +77,18 @@ double Scenario::effective_connect_rate() const {
 }
 
 Result<Target, std::string> parse_url(std::string_view url) {
-  constexpr std::string_view kWs = "ws://";
-  if (url.starts_with("wss://"))
-    return Err(std::string("wss:// is not supported yet (no TLS client)"));
-  if (!url.starts_with(kWs)) return Err("url must start with ws://: " + std::string(url));
-  std::string_view rest = url.substr(kWs.size());
+  // ws:// and http:// are the same plain TCP to ringload (SSE streams and
+  // publishers speak HTTP); the TLS schemes are not supported.
+  if (url.starts_with("wss://") || url.starts_with("https://"))
+    return Err(std::string("wss:// and https:// are not supported yet (no TLS client)"));
+  std::string_view rest;
+  if (url.starts_with("ws://")) {
+    rest = url.substr(5);
+  } else if (url.starts_with("http://")) {
+    rest = url.substr(7);
+  } else {
+    return Err("url must start with ws:// or http://: " + std::string(url));
+  }
   const size_t slash = rest.find('/');
   std::string_view hostport = rest.substr(0, slash);
   Target t;
@@ -112,6 +131,9 @@ Result<void, std::string> validate(const Scenario& s) {
   if (s.phases().empty()) return Err(std::string("every phase has duration 0: nothing to run"));
   if (s.round_timeout_s <= 0) return Err(std::string("--round-timeout must be > 0"));
   if (s.max_message < 64) return Err(std::string("--max-message must be >= 64"));
+  if (s.churn > 0 && s.protocol == Protocol::kRaw && !s.since.empty())
+    return Err(std::string("--churn with raw sockets tracks positions itself: drop --since"));
+  if (s.churn > 100) return Err(std::string("--churn is resets per subscriber per second: <= 100"));
   return {};
 }
 

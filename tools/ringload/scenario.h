@@ -9,12 +9,17 @@
 namespace ringchat::ringload {
 
 enum class Mode : uint8_t { kEcho, kFanout, kRate, kIdle };
+// How clients reach the room: raw room sockets (GET /ws/{room}), the JSON
+// socket (GET /ws, join/pub/msg), or SSE streams (GET /sse/{room}) with
+// HTTP POST publishers.
+enum class Protocol : uint8_t { kRaw, kJson, kSse };
 enum class RoomDist : uint8_t { kUniform, kZipf };
 enum class Think : uint8_t { kConst, kExp, kUniform };
 enum class ProgressMode : uint8_t { kAuto, kAlways, kNever };
 enum class PhaseKind : uint8_t { kRamp, kSteady, kSpike, kSoak };
 
 std::string_view to_string(Mode m);
+std::string_view to_string(Protocol p);
 std::string_view to_string(PhaseKind k);
 
 struct Phase {
@@ -35,6 +40,11 @@ struct Target {
 struct Scenario {
   std::string url = "ws://127.0.0.1:8080/ws/";
   Mode mode = Mode::kEcho;
+  Protocol protocol = Protocol::kRaw;
+  // sse: where senders POST; "{room}" becomes the room name.
+  std::string pub_path = "/rooms/{room}/messages";
+  double churn = 0;           // resets per open subscriber per second
+  double churn_pause_s = 0.2;  // mean time a reset subscriber stays away
   uint32_t connections = 100;
   uint32_t rooms = 1;
   RoomDist room_dist = RoomDist::kUniform;

@@ -88,6 +88,8 @@ SetResult set_src_ips(Scenario& s, std::string_view v) {
 
 const std::pair<std::string_view, Mode> kModes[] = {
     {"echo", Mode::kEcho}, {"fanout", Mode::kFanout}, {"rate", Mode::kRate}, {"idle", Mode::kIdle}};
+const std::pair<std::string_view, Protocol> kProtocols[] = {
+    {"raw", Protocol::kRaw}, {"json", Protocol::kJson}, {"sse", Protocol::kSse}};
 const std::pair<std::string_view, RoomDist> kDists[] = {{"uniform", RoomDist::kUniform},
                                                         {"zipf", RoomDist::kZipf}};
 const std::pair<std::string_view, Think> kThinks[] = {
@@ -98,9 +100,22 @@ const std::pair<std::string_view, ProgressMode> kProgress[] = {{"auto", Progress
 
 std::vector<OptionSpec> build_specs() {
   return {
-      {"url", "", "base URL (ws://host:port/path/); the room name is appended", RL_STR(url)},
+      {"url", "",
+       "base URL (ws:// or http://host:port/path/): raw and sse append the room; json uses the "
+       "path without a trailing /",
+       RL_STR(url)},
       {"mode", "", "echo | fanout | rate | idle",
        [](Scenario& s, std::string_view v) { return parse_enum("mode", v, s.mode, kModes); }},
+      {"protocol", "",
+       "raw (GET /ws/{room}) | json (GET /ws, join/pub/msg) | sse (GET /sse/{room}, senders POST)",
+       [](Scenario& s, std::string_view v) {
+         return parse_enum("protocol", v, s.protocol, kProtocols);
+       }},
+      {"pub-path", "", "sse: path senders POST to; {room} is replaced", RL_STR(pub_path)},
+      {"churn", "",
+       "resets per open subscriber per second (e.g. 0.1); each resumes from its position",
+       RL_DBL(churn)},
+      {"churn-pause", "", "mean seconds a reset subscriber stays away", RL_DBL(churn_pause_s)},
       {"connections", "-c", "connections in total", RL_U32(connections, 1, 10'000'000)},
       {"rooms", "", "rooms (fanout, rate, idle; echo has one per connection)",
        RL_U32(rooms, 1, 10'000'000)},

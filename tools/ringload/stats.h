@@ -35,7 +35,9 @@ struct ConnectionCounts {
   uint64_t reconnects = 0;         // opens after an earlier open of the same client
   uint64_t gave_up = 0;            // clients that exhausted --max-retries
   uint64_t unanswered_closes = 0;  // our close at the end got no reply in time
+  uint64_t resets = 0;             // --churn: subscribers dropped (RST) to resume later
   void add(const ConnectionCounts& o) {
+    resets += o.resets;
     opened += o.opened;
     failed += o.failed;
     reconnects += o.reconnects;

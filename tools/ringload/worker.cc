@@ -13,6 +13,7 @@
 
 #include "backoff.h"
 #include "clock.h"
+#include "http_client.h"
 #include "ringchat/core/check.h"
 
 namespace ringchat::ringload {
@@ -43,11 +44,30 @@ Worker::Worker(const Scenario& s, const Plan& plan, const Endpoint& ep, Control&
       phase_count_(static_cast<int>(phases_.size())),
       rng_(s.seed * 1000003u + static_cast<uint64_t>(index)) {
   stages_.resize(static_cast<size_t>(phase_count_) + 3);
+  std::string json_path = ep.target.path;
+  while (json_path.size() > 1 && json_path.back() == '/') json_path.pop_back();
   for (uint32_t c = static_cast<uint32_t>(index); c < s.connections;
        c += static_cast<uint32_t>(count)) {
     conns_.emplace_back(s.max_message);
-    conns_.back().client = c;
+    Conn& conn = conns_.back();
+    conn.client = c;
+    conn.path = s.protocol == Protocol::kJson ? json_path
+                                              : ep.target.path + plan.room_name(s, c);
     to_start_.push_back(static_cast<uint32_t>(conns_.size() - 1));
+  }
+  // sse: every sender gets a publisher, started with the streams.
+  if (s.protocol != Protocol::kSse) return;
+  const size_t clients = conns_.size();
+  for (uint32_t i = 0; i < clients; ++i) {
+    if (!plan.sender[conns_[i].client]) continue;
+    conns_.emplace_back(s.max_message);
+    Conn& pub = conns_.back();
+    pub.client = conns_[i].client;
+    pub.role = Role::kPublisher;
+    pub.link = i;
+    pub.path = expand_room(s.pub_path, plan.room_name(s, pub.client));
+    conns_[i].link = static_cast<uint32_t>(conns_.size() - 1);
+    to_start_.push_back(conns_[i].link);
   }
 }
 
@@ -191,11 +211,12 @@ void Worker::fire_timers(uint64_t now) {
 }
 
 void Worker::scan_deadlines(uint64_t now) {
+  if (s_.churn > 0 && last_scan_ns_ != 0 && sending()) churn_scan(now, now - last_scan_ns_);
   last_scan_ns_ = now;
   for (uint32_t i = 0; i < conns_.size(); ++i) {
     Conn& c = conns_[i];
-    const bool pending =
-        c.state == State::kConnecting || c.state == State::kHandshake || c.state == State::kClosing;
+    const bool pending = c.state == State::kConnecting || c.state == State::kHandshake ||
+                         c.state == State::kJoining || c.state == State::kClosing;
     if (pending && now >= c.deadline_ns) {
       // At the end of a run a server slow to answer our close is not an
       // error of the load; it is counted apart.
@@ -209,6 +230,7 @@ void Worker::scan_deadlines(uint64_t now) {
       continue;
     }
     if (s_.mode == Mode::kFanout && go_ && sending() && c.state == State::kOpen &&
+        c.role == Role::kClient &&
         now - c.round_start_ns > static_cast<uint64_t>(s_.round_timeout_s * 1e9)) {
       count_error("fanout:round_stall");
       advance_round(i, now);
@@ -244,6 +266,12 @@ void Worker::publish_live(uint64_t now, bool force) {
 void Worker::count_error(std::string_view kind) {
   ++stages_[static_cast<size_t>(stage_)].errors[std::string(kind)];
   ++errors_total_;
+}
+
+SeqCounts Worker::seq() const {
+  SeqCounts total;
+  for (const Conn& c : conns_) total.add(c.seqc.counts());
+  return total;
 }
 
 OrderCounts Worker::order() const {

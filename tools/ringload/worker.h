@@ -12,11 +12,14 @@
 #include <vector>
 
 #include "histogram.h"
+#include "json_envelope.h"
 #include "order_checker.h"
 #include "plan.h"
 #include "ringchat/core/reactor.h"
 #include "ringchat/ws/frame_parser.h"
 #include "scenario.h"
+#include "seq_checker.h"
+#include "sse_parser.h"
 #include "stats.h"
 
 namespace ringchat::ringload {
@@ -73,6 +76,7 @@ class Worker {
   WorkerLive& live() { return live_; }
   const std::vector<StageStats>& stages() const { return stages_; }
   OrderCounts order() const;
+  SeqCounts seq() const;
   const ConnectionCounts& connections() const { return conn_counts_; }
 
  private:
@@ -80,6 +84,7 @@ class Worker {
     kWaiting,
     kConnecting,
     kHandshake,
+    kJoining,  // json: waiting for `joined`; sse: for the stream's first event
     kOpen,
     kClosing,
     kTearDown,
@@ -93,9 +98,36 @@ class Worker {
     std::string expected_accept;
     std::string buf;
   };
+  // sse: a client is its event stream; a sender also has a publisher, an
+  // HTTP keep-alive connection that only POSTs.
+  enum class Role : uint8_t { kClient, kPublisher };
+  static constexpr uint32_t kNone = UINT32_MAX;
+  // Where a connection stands after its handshake (raw 101 headers, JSON
+  // `joined`, SSE `joined` event); has_pos false when the server said nothing.
+  struct OpenInfo {
+    bool has_pos = false;
+    bool recovered = false;
+    uint64_t epoch = 0;
+    uint64_t first = 0;     // seq of the first message to come, 0 if not told
+    uint64_t room_seq = 0;  // the room's last seq, 0 if not told
+  };
   struct Conn {
     explicit Conn(size_t max_message) : parser(ws::Role::kClient, max_message) {}
     uint32_t client = 0;
+    Role role = Role::kClient;
+    uint32_t link = kNone;  // client: its publisher; publisher: its client
+    bool resuming = false;  // this attempt resumes from seqc's position
+    bool churned = false;   // closed by our reset: reopens as the same sender
+    bool reset_pending = false;
+    bool track_raw = false;  // raw: frames numbered from X-Ringchat-First
+    uint32_t pub_waiting = 0;  // publisher: answers outstanding
+    uint64_t own_echoed = 0;   // highest own seq delivered back
+    uint64_t raw_next = 0;     // raw: seq of the next frame
+    uint64_t replay_until = 0;  // raw fresh join: frames up to here are old history
+    std::string path;           // request path (publisher: the POST path)
+    std::string in;             // publisher: bytes of answers not yet whole
+    std::unique_ptr<SseParser> sse;
+    SeqChecker seqc;
     State state = State::kWaiting;
     uint8_t incarnation = 0;
     uint8_t inflight = 0;
@@ -159,8 +191,23 @@ class Worker {
   void on_bytes(uint32_t i, std::span<std::byte> data, uint64_t now);
   void on_handshake_bytes(uint32_t i, std::span<const std::byte> data, uint64_t now);
   void on_frames(uint32_t i, std::span<std::byte> data, uint64_t now);
-  void on_open(uint32_t i, uint64_t now);
+  void on_open(uint32_t i, uint64_t now, const OpenInfo& info);
+  void on_ws_open(uint32_t i, std::string_view head, uint64_t now);
   void on_message(uint32_t i, std::span<const std::byte> payload, uint64_t now);
+  void on_json_message(uint32_t i, std::string_view text, uint64_t now);
+  void deliver(uint32_t i, std::string_view payload, uint64_t now);
+  // worker_proto.cc: SSE streams, HTTP publishers, JSON joins, churn.
+  struct SseDispatch;
+  std::string connect_request(uint32_t i, const std::string& key);
+  void on_sse_bytes(uint32_t i, std::string_view data, uint64_t now);
+  void on_sse_event(uint32_t i, std::string_view type, std::string_view id, std::string_view data,
+                    uint64_t now);
+  void on_pub_bytes(uint32_t i, std::string_view data, uint64_t now);
+  void queue_publish(uint32_t i, std::string_view payload);
+  void send_join(uint32_t i);
+  void churn_scan(uint64_t now, uint64_t dt_ns);
+  void reset_conn(uint32_t i, uint64_t now);
+  bool publish_outstanding(const Conn& c) const;
   void on_fanout_message(uint32_t i, uint64_t seq, uint64_t now);
   void advance_round(uint32_t i, uint64_t now);
   void kick(uint32_t i, uint64_t now);
@@ -207,6 +254,8 @@ class Worker {
   uint32_t terminal_ = 0;
   uint64_t sent_total_ = 0, delivered_total_ = 0, errors_total_ = 0;
   std::string scratch_;
+  std::string frame_;  // json: the envelope around a payload
+  EnvelopeParser envelopes_;
   WorkerLive live_;
 };
 

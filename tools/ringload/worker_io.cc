@@ -33,6 +33,13 @@ Result<void, std::string> Worker::install_socket(uint32_t i) {
   if (fd < 0) return Err(errno_kind("socket", errno));
   const int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (s_.churn > 0 && conns_[i].role == Role::kClient) {
+    // A churn reset closes with RST (linger 0), as a dropped network does.
+    // The ring cannot set it later on a direct descriptor, so every client
+    // socket has it; a clean close still sends its FIN (shutdown) first.
+    const linger lg{1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  }
   if (!ep_.sources.empty()) {
     if (auto r = bind_source(fd, i); !r) {
       close(fd);
@@ -83,6 +90,11 @@ void Worker::start_attempt(uint32_t i, uint64_t now) {
   c.close_sent = false;
   c.awaiting_echo = false;
   c.next_send_ns = 0;
+  c.in.clear();
+  c.pub_waiting = 0;
+  c.raw_next = 0;
+  c.replay_until = 0;
+  if (s_.protocol == Protocol::kSse && c.role == Role::kClient) c.sse = std::make_unique<SseParser>();
   if (auto r = install_socket(i); !r) {
     count_error(r.error());
     ++conn_counts_.failed;
@@ -90,13 +102,14 @@ void Worker::start_attempt(uint32_t i, uint64_t now) {
     on_closed(i, now);
     return;
   }
-  std::array<uint8_t, 16> nonce{};
-  for (auto& b : nonce) b = static_cast<uint8_t>(rng_());
-  const std::string key = make_client_key(nonce);
-  c.hs = std::make_unique<Handshake>(Handshake{ws::accept_key(key), {}});
-  std::string path = ep_.target.path + plan_.room_name(s_, c.client);
-  if (!s_.since.empty()) path += "?since=" + s_.since;
-  c.out = build_upgrade_request(ep_.target.host, ep_.target.port, path, key);
+  if (c.role == Role::kClient) {
+    std::array<uint8_t, 16> nonce{};
+    for (auto& b : nonce) b = static_cast<uint8_t>(rng_());
+    const std::string key = make_client_key(nonce);
+    c.hs = std::make_unique<Handshake>(
+        Handshake{s_.protocol == Protocol::kSse ? std::string() : ws::accept_key(key), {}});
+    c.out = connect_request(i, key);
+  }
   c.state = State::kConnecting;
   c.deadline_ns = now + static_cast<uint64_t>(s_.connect_timeout_s * 1e9);
   ++connecting_;
@@ -165,8 +178,12 @@ void Worker::on_connect(uint32_t i, int res, uint64_t now) {
     abort_conn(i, errno_kind("connect", -res), now);
     return;
   }
-  c.state = State::kHandshake;
   arm_recv(i);
+  if (c.role == Role::kPublisher) {
+    on_open(i, now, OpenInfo{});  // plain HTTP keep-alive: nothing to wait for
+    return;
+  }
+  c.state = State::kHandshake;
   submit_send(c, i);
 }
 
@@ -194,8 +211,8 @@ void Worker::on_recv(uint32_t i, io_uring_cqe* cqe, uint64_t now) {
   const int res = cqe->res;
   if (cqe->flags & IORING_CQE_F_BUFFER) {
     const auto bid = static_cast<uint16_t>(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
-    if (res > 0 &&
-        (c.state == State::kHandshake || c.state == State::kOpen || c.state == State::kClosing)) {
+    if (res > 0 && (c.state == State::kHandshake || c.state == State::kJoining ||
+                    c.state == State::kOpen || c.state == State::kClosing)) {
       on_bytes(i, reactor_.buffer(bid, static_cast<size_t>(res)), now);
     }
     reactor_.recycle(bid);
@@ -221,12 +238,18 @@ void Worker::on_recv(uint32_t i, io_uring_cqe* cqe, uint64_t now) {
 void Worker::abort_conn(uint32_t i, std::string_view error_kind, uint64_t now) {
   Conn& c = conns_[i];
   const State was = c.state;
-  if (was != State::kConnecting && was != State::kHandshake && was != State::kOpen &&
-      was != State::kClosing) {
+  if (was != State::kConnecting && was != State::kHandshake && was != State::kJoining &&
+      was != State::kOpen && was != State::kClosing) {
     return;
   }
   if (!error_kind.empty()) count_error(error_kind);
-  if (was == State::kConnecting || was == State::kHandshake) {
+  if (c.role == Role::kPublisher && c.pub_waiting > 0) {
+    // Publishes in flight may be lost: the sender starts a new sequence.
+    Conn& owner = conns_[c.link];
+    ++owner.incarnation;
+    owner.seq = 0;
+  }
+  if (was == State::kConnecting || was == State::kHandshake || was == State::kJoining) {
     --connecting_;
     ++conn_counts_.failed;
   }
@@ -262,10 +285,21 @@ void Worker::on_closed(uint32_t i, uint64_t now) {
   Conn& c = conns_[i];
   c.out = std::string();
   c.wire = std::string();
+  c.in = std::string();
+  c.sse.reset();
   c.parser.release();
   if (stage_ >= phase_count_ + 1) {
     c.state = State::kDone;
     ++terminal_;
+    return;
+  }
+  if (c.reset_pending) {
+    // Our churn reset: back after a pause (uniform, mean --churn-pause).
+    c.reset_pending = false;
+    c.state = State::kWaiting;
+    std::uniform_real_distribution<double> u(0.0, 2.0);
+    timers_.push(Timer{now + static_cast<uint64_t>(s_.churn_pause_s * 1e9 * u(rng_)), i, c.epoch,
+                       TimerKind::kStart});
     return;
   }
   const Backoff backoff(static_cast<uint64_t>(s_.backoff_base_ms * 1e6),
@@ -293,9 +327,16 @@ void Worker::start_close(uint32_t i, uint64_t now) {
       break;
     case State::kConnecting:
     case State::kHandshake:
+    case State::kJoining:
       abort_conn(i, "", now);
       break;
     case State::kOpen: {
+      if (s_.protocol == Protocol::kSse) {  // HTTP: no closing handshake
+        --open_;
+        c.state = State::kClosing;
+        abort_conn(i, "", now);
+        break;
+      }
       const std::string body = ws::close_payload(1000, "done");
       queue_frame(i, ws::Opcode::kClose, std::as_bytes(std::span(body)));
       c.close_sent = true;

@@ -1,9 +1,11 @@
 // Worker: what arrives on a connection (handshake response, frames,
 // messages) and what the scenario mode sends in reply.
+#include <charconv>
 #include <string_view>
 
 #include "client_handshake.h"
 #include "clock.h"
+#include "http_client.h"
 #include "payload.h"
 #include "ringchat/ws/frame_encoder.h"
 #include "worker.h"
@@ -11,6 +13,9 @@
 namespace ringchat::ringload {
 
 void Worker::on_bytes(uint32_t i, std::span<std::byte> data, uint64_t now) {
+  const std::string_view text(reinterpret_cast<const char*>(data.data()), data.size());
+  if (conns_[i].role == Role::kPublisher) return on_pub_bytes(i, text, now);
+  if (s_.protocol == Protocol::kSse) return on_sse_bytes(i, text, now);
   if (conns_[i].state == State::kHandshake) {
     on_handshake_bytes(i, data, now);
   } else {
@@ -31,34 +36,93 @@ void Worker::on_handshake_bytes(uint32_t i, std::span<const std::byte> data, uin
     return;
   }
   std::string rest = c.hs->buf.substr(r.header_bytes);
+  const std::string head = c.hs->buf.substr(0, r.header_bytes);
   c.hs.reset();
-  on_open(i, now);
-  if (!rest.empty()) on_frames(i, std::as_writable_bytes(std::span(rest)), now);
+  on_ws_open(i, head, now);
+  if (!rest.empty() && (c.state == State::kOpen || c.state == State::kJoining))
+    on_frames(i, std::as_writable_bytes(std::span(rest)), now);
 }
 
-void Worker::on_open(uint32_t i, uint64_t now) {
+// After the 101. raw: open now, numbering frames from X-Ringchat-First when
+// connected with a position; json: join the room first.
+void Worker::on_ws_open(uint32_t i, std::string_view head, uint64_t now) {
+  Conn& c = conns_[i];
+  if (s_.protocol == Protocol::kJson) {
+    c.state = State::kJoining;
+    send_join(i);
+    return;
+  }
+  OpenInfo info;
+  if (c.track_raw) {
+    const auto epoch = find_header(head, "x-ringchat-epoch");
+    const auto seq = find_header(head, "x-ringchat-seq");
+    const auto first = find_header(head, "x-ringchat-first");
+    const auto recovered = find_header(head, "x-ringchat-recovered");
+    Position pos{};
+    bool ok = false;
+    if (epoch && seq) {
+      if (auto p = parse_position(std::string(*epoch) + ":" + std::string(*seq))) {
+        pos = *p;
+        ok = true;
+      }
+    }
+    uint64_t f = 0;
+    if (first) std::from_chars(first->data(), first->data() + first->size(), f);
+    if (!ok || f == 0) {
+      count_error("handshake:no_position");  // not a server that reports positions
+      c.track_raw = false;
+    } else {
+      info = OpenInfo{true, recovered && *recovered == "true", pos.epoch, f, pos.seq};
+      c.raw_next = f;
+      // A fresh join asked from epoch 0 to learn the position: what history
+      // sends first is old, not part of this run's deliveries.
+      if (!c.resuming && s_.since.empty()) {
+        c.replay_until = pos.seq;
+        info.first = pos.seq + 1;
+      }
+    }
+  }
+  on_open(i, now, info);
+}
+
+void Worker::on_open(uint32_t i, uint64_t now, const OpenInfo& info) {
   Conn& c = conns_[i];
   c.state = State::kOpen;
   --connecting_;
   ++open_;
   ++conn_counts_.opened;
+  if (info.has_pos) {
+    if (c.resuming) {
+      c.seqc.resumed(info.epoch, info.recovered, info.first, info.room_seq);
+    } else {
+      c.seqc.start(info.epoch, info.first != 0 ? info.first - 1 : info.room_seq);
+    }
+  }
+  // A recovered resume owes every message: the order checker expects no
+  // jump. Any other reopen may have missed some.
+  const bool continuous = c.resuming && info.has_pos && info.recovered;
   if (c.ever_opened) {
     ++conn_counts_.reconnects;
-    c.order.mark_reconnect();
-    ++c.incarnation;
-    c.seq = 0;
+    if (!continuous) c.order.mark_reconnect();
+    if (!c.churned) {
+      ++c.incarnation;
+      c.seq = 0;
+      c.own_echoed = 0;
+    }
   } else {
     c.ever_opened = true;
     ++settled_;
   }
+  c.churned = false;
   c.attempt = 0;
   c.round_start_ns = now;
+  if (c.role == Role::kPublisher) return kick(c.link, now);
   kick(i, now);
 }
 
 void Worker::on_frames(uint32_t i, std::span<std::byte> in, uint64_t now) {
   Conn& c = conns_[i];
-  while (c.state == State::kOpen || c.state == State::kClosing) {
+  while (c.state == State::kOpen || c.state == State::kClosing || c.state == State::kJoining) {
     auto r = c.parser.next(in);
     if (!r) {
       abort_conn(i, "ws:protocol_" + std::to_string(static_cast<unsigned>(r.error())), now);
@@ -99,8 +163,21 @@ void Worker::on_frames(uint32_t i, std::span<std::byte> in, uint64_t now) {
 
 void Worker::on_message(uint32_t i, std::span<const std::byte> payload, uint64_t now) {
   Conn& c = conns_[i];
-  const auto f = decode_payload(
-      std::string_view(reinterpret_cast<const char*>(payload.data()), payload.size()));
+  const std::string_view text(reinterpret_cast<const char*>(payload.data()), payload.size());
+  if (s_.protocol == Protocol::kJson) return on_json_message(i, text, now);
+  if (c.track_raw) {
+    const uint64_t seq = c.raw_next++;
+    if (seq <= c.replay_until) return;
+    c.seqc.on_message(seq);
+  }
+  deliver(i, text, now);
+}
+
+// One message's payload (raw frame, JSON `data`, SSE event data): latency,
+// the order checker, and what the mode does next.
+void Worker::deliver(uint32_t i, std::string_view payload, uint64_t now) {
+  Conn& c = conns_[i];
+  const auto f = decode_payload(payload);
   if (!f) {
     count_error("payload:malformed");
     return;
@@ -114,6 +191,7 @@ void Worker::on_message(uint32_t i, std::span<const std::byte> payload, uint64_t
   st.latency.record(latency);
   interval_.record(latency);
   c.order.on_message(f->sender, f->seq);
+  if (f->sender == sender_key(c)) c.own_echoed = std::max(c.own_echoed, f->seq);
   if (c.state != State::kOpen) return;
   if (s_.mode == Mode::kEcho) {
     if (f->sender == sender_key(c) && f->seq == c.seq) {
@@ -154,6 +232,8 @@ void Worker::advance_round(uint32_t i, uint64_t now) {
 void Worker::kick(uint32_t i, uint64_t now) {
   Conn& c = conns_[i];
   if (c.state != State::kOpen || !sending() || !plan_.sender[c.client]) return;
+  if (c.role != Role::kClient) return;
+  if (c.link != kNone && conns_[c.link].state != State::kOpen) return;  // its publisher
   switch (s_.mode) {
     case Mode::kEcho:
       if (!c.awaiting_echo) {
@@ -185,7 +265,7 @@ void Worker::send_message(uint32_t i, uint64_t seq, uint64_t stamp_ns) {
   if (s_.size_max > s_.size) size += rng_() % (s_.size_max - s_.size + 1);
   scratch_.clear();
   encode_payload(scratch_, PayloadFields{stamp_ns, sender_key(c), seq}, size);
-  queue_frame(i, ws::Opcode::kText, std::as_bytes(std::span(scratch_)));
+  queue_publish(i, scratch_);
   StageStats& st = stages_[static_cast<size_t>(stage_)];
   ++st.sent;
   st.bytes_sent += scratch_.size();
