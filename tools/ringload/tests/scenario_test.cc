@@ -81,7 +81,9 @@ TEST(Scenario, ParsesUrl) {
   EXPECT_EQ(t->path, "/ws/");
   EXPECT_FALSE(parse_url("ws://h:0/").ok());
   EXPECT_FALSE(parse_url("ws://h:70000/").ok());
-  EXPECT_FALSE(parse_url("http://h/").ok());
+  EXPECT_TRUE(parse_url("http://h/sse/").ok());  // SSE streams and publishers
+  EXPECT_FALSE(parse_url("https://h/").ok());
+  EXPECT_FALSE(parse_url("ftp://h/").ok());
   EXPECT_FALSE(parse_url("ws://:80/").ok());
 }
 

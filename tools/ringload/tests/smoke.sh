@@ -42,7 +42,8 @@ done
 
 run() {
   local name="$1"; shift
-  if ! "$ringload" --url "ws://127.0.0.1:$port/ws/" --room-prefix "smoke-$name" --cpus 0 \
+  local url="${URL:-ws://127.0.0.1:$port/ws/}"
+  if ! "$ringload" --url "$url" --room-prefix "smoke-$name" --cpus 0 \
       --steady 1 --drain 1 --progress never --server-pid "$server_pid" --json "$tmp/$name.json" "$@" \
       >"$tmp/$name.txt" 2>&1; then
     echo "FAIL: ringload $name exited non-zero"; cat "$tmp/$name.txt"; tail -20 "$tmp/server.log"; exit 1
@@ -58,13 +59,22 @@ for k in ["p50", "p90", "p95", "p99", "p999", "max"]:
     assert k in p["latency_us"], k
 for k in ["gaps", "duplicates", "reorders"]:
     assert r["order"][k] == 0, (k, r["order"])
+assert r["verdict"]["ok"], r["verdict"]
+for k in ["checked", "gaps", "duplicates", "resumes", "recovered", "not_recovered"]:
+    assert k in r["seq"], k
+assert r["seq"]["ok"], r["seq"]
+if name.startswith(("json", "sse")) and name != "sse-idle":
+    assert r["seq"]["checked"] > 0, r["seq"]  # room seqs come with every message
+if "churn" in name:
+    assert r["connections"]["resets"] > 0 and r["seq"]["resumes"] > 0, (r["connections"], r["seq"])
+    assert r["seq"]["recovered"] > 0, r["seq"]
 for k in ["opened", "failed", "reconnects"]:
     assert k in r["connections"], k
 for k in ["somaxconn", "ip_local_port_range", "rmem_max", "wmem_max", "nofile"]:
     assert k in r["kernel"], k
 assert "client_cpu_s" in r and "server_cpu_s" in r and "totals" in r
 assert r["connections"]["opened"] >= r["scenario"]["connections"], r["connections"]
-if name != "idle":
+if "idle" not in name:
     assert p["sent"] > 0 and p["delivered"] > 0, p
 print(f"PASS: {name}: sent {p['sent']} delivered {p['delivered']} p99 {p['latency_us']['p99']} us")
 PY
@@ -74,4 +84,14 @@ run echo --mode echo -c 10 --size 20
 run fanout --mode fanout -c 20 --rooms 2
 run rate --mode rate -c 20 --rooms 4 --rate 50 --size 64 --size-max 256
 run idle --mode idle -c 50 --rooms 5
+if [[ "$kind" == ringchat ]]; then
+  # The JSON socket and SSE streams (ringchat's own protocols), and resumes:
+  # subscribers reset now and then and resume from their position.
+  run json-fanout --protocol json --mode fanout -c 20 --rooms 2
+  URL="http://127.0.0.1:$port/sse/" run sse-fanout --protocol sse --mode fanout -c 20 --rooms 2 --senders 2
+  URL="http://127.0.0.1:$port/sse/" run sse-idle --protocol sse --mode idle -c 20 --rooms 2
+  run raw-churn --mode rate -c 20 --rooms 2 --senders 4 --rate 100 --churn 3
+  run json-churn --protocol json --mode rate -c 20 --rooms 2 --senders 4 --rate 100 --churn 3
+  URL="http://127.0.0.1:$port/sse/" run sse-churn --protocol sse --mode rate -c 20 --rooms 2 --senders 4 --rate 100 --churn 3
+fi
 echo "smoke $kind: all passed"
