@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Memory per idle WebSocket connection of ringchat or the Node peer.
+# Memory per idle WebSocket connection of ringchat or the Node peer, or per
+# idle SSE subscription of ringchat or nginx with nchan.
 #
-#   bench/idle_memory.sh [--server ringchat|peer] [-n 10000] [--rooms 100]
-#                        [--client auto|ringload|python] [--json FILE]
-#                        [--deadline S] [-- SERVER_ARGS...]
+#   bench/idle_memory.sh [--server ringchat|peer|nchan] [-n 10000] [--rooms 100]
+#                        [--protocol raw|sse] [--client auto|ringload|python]
+#                        [--json FILE] [--deadline S] [-- SERVER_ARGS...]
 #
+# --protocol sse holds GET /sse/{room} streams (nchan: GET /sub/{room}) with
+# ringload --protocol sse; nchan serves SSE only. For nchan the memory is
+# nginx's worker's (it holds the connections; the master holds none).
 # Starts the server pinned to CPU 0, warms it up with a few connections,
 # measures it, opens N idle connections from a client pinned to CPU 1
 # (tools/ringload --mode idle when built, else bench/idle_clients.py),
@@ -22,13 +26,14 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-server=ringchat n=10000 rooms=100 client=auto json_out="" deadline=300
+server=ringchat n=10000 rooms=100 client=auto json_out="" deadline=300 protocol=raw
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --server) server="$2"; shift 2 ;;
     -n|--connections) n="$2"; shift 2 ;;
     --rooms) rooms="$2"; shift 2 ;;
     --client) client="$2"; shift 2 ;;
+    --protocol) protocol="$2"; shift 2 ;;
     --json) json_out="$2"; shift 2 ;;
     --deadline) deadline="$2"; shift 2 ;;
     --) shift; break ;;
@@ -40,6 +45,9 @@ done
 if [[ "$client" == auto ]]; then
   if bench_have_ringload; then client=ringload; else client=python; fi
 fi
+[[ "$protocol" == raw || "$protocol" == sse ]] || { echo "idle_memory.sh: --protocol is raw or sse" >&2; exit 2; }
+if [[ "$server" == nchan && "$protocol" != sse ]]; then echo "idle_memory.sh: nchan is measured with --protocol sse" >&2; exit 2; fi
+if [[ "$protocol" == sse && "$client" != ringload ]]; then echo "idle_memory.sh: SSE streams need ringload (build it)" >&2; exit 2; fi
 
 BENCH_TMP="$(mktemp -d)"
 client_pid=""
@@ -84,7 +92,12 @@ if ((n > 20000)); then src_flag=(--src-ips 127.0.0.1,127.0.0.2,127.0.0.3); fi
 
 start_clients() {  # start_clients COUNT HOLD_S
   if [[ "$client" == ringload ]]; then
-    taskset -c 1 "$RINGLOAD_BIN" --url "ws://127.0.0.1:$port/ws/" --mode idle -c "$1" \
+    local url="ws://127.0.0.1:$port/ws/"
+    if [[ "$protocol" == sse ]]; then
+      url="http://127.0.0.1:$port/sse/"
+      [[ "$server" == nchan ]] && url="http://127.0.0.1:$port/sub/"
+    fi
+    taskset -c 1 "$RINGLOAD_BIN" --url "$url" --protocol "$protocol" --mode idle -c "$1" \
       --rooms "$rooms" --room-prefix idle --steady "$2" --drain 0 --cpus 1 \
       "${src_flag[@]}" --progress never >"$BENCH_TMP/client.log" 2>&1 &
   else
@@ -107,7 +120,7 @@ client_pid=""
 for _ in $(seq 100); do (( $(bench_established "$port") == 0 )) && break; sleep 0.1; done
 sleep 1  # let the server finish closing and return freed memory
 
-st="/proc/$SERVER_PID/status" roll="/proc/$SERVER_PID/smaps_rollup"
+st="/proc/$SERVER_MEM_PID/status" roll="/proc/$SERVER_MEM_PID/smaps_rollup"
 rss0=$(kb_of VmRSS "$st"); pss0=$(kb_of Pss_Anon "$roll"); tcp0=$(sockstat_tcp_mem); used0=$(sockstat_used); slab0=$(slab_kb)
 
 start_clients "$n" "$deadline"
@@ -118,18 +131,18 @@ sleep 2  # idle: let in-flight handshakes and allocator caches settle
 held=$(bench_established "$port")
 skmem=$(server_skmem_bytes "$port"); structs=$(socket_struct_bytes)
 rss1=$(kb_of VmRSS "$st"); pss1=$(kb_of Pss_Anon "$roll"); tcp1=$(sockstat_tcp_mem); used1=$(sockstat_used); slab1=$(slab_kb)
-ticks0=$(bench_cpu_ticks "$SERVER_PID"); sleep 5; ticks1=$(bench_cpu_ticks "$SERVER_PID")
+ticks0=$(bench_cpu_ticks "$SERVER_MEM_PID"); sleep 5; ticks1=$(bench_cpu_ticks "$SERVER_MEM_PID")
 
 
 
-export server client n held connect_s rss0 rss1 pss0 pss1 tcp0 tcp1 used0 used1 slab0 slab1 skmem structs ticks0 ticks1
+export server client protocol n held connect_s rss0 rss1 pss0 pss1 tcp0 tcp1 used0 used1 slab0 slab1 skmem structs ticks0 ticks1
 export hz="$(getconf CLK_TCK)" page="$(getconf PAGESIZE)"
 result=$("$PY" - <<'PYEOF'
 import json, os
 e = os.environ
 i = lambda k: int(e[k])
 n = i("n")
-r = {"bench": "idle_memory", "server": e["server"], "client": e["client"],
+r = {"bench": "idle_memory", "server": e["server"], "client": e["client"], "protocol": e["protocol"],
      "connections": n, "held": i("held"), "connect_s": i("connect_s"),
      "rss_before_kb": i("rss0"), "rss_after_kb": i("rss1"),
      "user_bytes_per_conn": round((i("rss1") - i("rss0")) * 1024 / n),

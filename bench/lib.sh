@@ -9,6 +9,9 @@ RINGCHAT_BIN="${RINGCHAT_BIN:-$BENCH_ROOT/build/ringchat}"
 RINGLOAD_BIN="${RINGLOAD_BIN:-$BENCH_ROOT/build/tools/ringload/ringload}"
 PY=/usr/bin/python3
 SERVER_PID=""
+# The process that holds the connections (nchan: nginx's worker, not its
+# master); the same as SERVER_PID for ringchat and the Node peer.
+SERVER_MEM_PID=""
 
 bench_log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 bench_die() { bench_log "error: $*"; exit 1; }
@@ -17,8 +20,9 @@ bench_free_port() {
   "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
-# bench_start_server KIND CPU PORT [SERVER_ARGS...]: starts ringchat or the
-# Node peer pinned to CPU, listening on 127.0.0.1:PORT; sets SERVER_PID.
+# bench_start_server KIND CPU PORT [SERVER_ARGS...]: starts ringchat, the
+# Node peer or nginx with nchan (bench/peers/nchan; SSE only) pinned to CPU,
+# listening on 127.0.0.1:PORT; sets SERVER_PID and SERVER_MEM_PID.
 # Its output goes to $BENCH_TMP/server-KIND.log.
 bench_start_server() {
   local kind="$1" cpu="$2" port="$3"; shift 3
@@ -33,10 +37,18 @@ bench_start_server() {
       taskset -c "$cpu" node "$BENCH_ROOT/bench/peers/node-ws/server.js" \
         --port "$port" --bind 127.0.0.1 "$@" >"$log" 2>&1 &
       ;;
-    *) bench_die "unknown server kind '$kind' (ringchat or peer)" ;;
+    nchan)
+      taskset -c "$cpu" "$BENCH_ROOT/bench/peers/nchan/start.sh" "${BENCH_TMP:-/tmp}/nchan" "$port" >"$log" 2>&1 &
+      ;;
+    *) bench_die "unknown server kind '$kind' (ringchat, peer or nchan)" ;;
   esac
   SERVER_PID=$!
+  SERVER_MEM_PID=$SERVER_PID
   bench_wait_healthy "$port" 20 || { tail -n 20 "$log" >&2; bench_die "$kind did not answer /healthz"; }
+  if [[ "$kind" == nchan ]]; then
+    SERVER_MEM_PID=$(pgrep -P "$SERVER_PID" | head -n 1)
+    [[ -n "$SERVER_MEM_PID" ]] || bench_die "nginx has no worker process"
+  fi
 }
 
 # bench_wait_healthy PORT SECONDS: polls /healthz until 200 or the deadline.
@@ -59,6 +71,7 @@ bench_stop_server() {
   kill -KILL "$SERVER_PID" 2>/dev/null
   wait "$SERVER_PID" 2>/dev/null
   SERVER_PID=""
+  SERVER_MEM_PID=""
 }
 
 # bench_cpu_ticks PID: user+system CPU time of PID in clock ticks.

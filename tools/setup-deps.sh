@@ -9,7 +9,8 @@ set -euo pipefail
 build_pkgs=(g++ meson ninja-build pkg-config liburing-dev libwolfssl-dev libxxhash-dev
             libmimalloc-dev node-llhttp libsimdjson-dev libcli11-dev libgtest-dev
             libbenchmark-dev)
-test_pkgs=(python3 python3-websockets nodejs npm curl openssl iproute2 procps clang-format)
+test_pkgs=(python3 python3-websockets nodejs npm curl openssl iproute2 procps clang-format
+           nginx libnginx-mod-nchan)
 
 pkgs=("${build_pkgs[@]}")
 [[ "${1:-}" == "--test" ]] && pkgs+=("${test_pkgs[@]}")
