@@ -10,7 +10,7 @@ build_pkgs=(g++ meson ninja-build pkg-config liburing-dev libwolfssl-dev libxxha
             libmimalloc-dev node-llhttp libsimdjson-dev libcli11-dev libgtest-dev
             libbenchmark-dev)
 test_pkgs=(python3 python3-websockets nodejs npm curl openssl iproute2 procps clang-format
-           nginx libnginx-mod-nchan)
+           chromium nginx libnginx-mod-nchan)
 
 pkgs=("${build_pkgs[@]}")
 [[ "${1:-}" == "--test" ]] && pkgs+=("${test_pkgs[@]}")
