@@ -193,16 +193,16 @@ void print_summary(const RunReport& r, const Scenario& s, std::FILE* out) {
       static_cast<unsigned long long>(r.order.reorders),
       static_cast<unsigned long long>(r.order.missed));
   if (r.seq.checked > 0 || r.seq.resumes > 0) {
-    std::fprintf(out,
-                 "  room seq: checked %llu  gaps %llu  duplicates %llu  resumes %llu (recovered %llu, "
-                 "unrecoverable %llu, wrongly not recovered %llu)\n",
-                 static_cast<unsigned long long>(r.seq.checked),
-                 static_cast<unsigned long long>(r.seq.gaps),
-                 static_cast<unsigned long long>(r.seq.duplicates),
-                 static_cast<unsigned long long>(r.seq.resumes),
-                 static_cast<unsigned long long>(r.seq.recovered),
-                 static_cast<unsigned long long>(r.seq.unrecoverable),
-                 static_cast<unsigned long long>(r.seq.not_recovered));
+    std::fprintf(
+        out,
+        "  room seq: checked %llu  gaps %llu  duplicates %llu  resumes %llu (recovered %llu, "
+        "unrecoverable %llu, wrongly not recovered %llu)\n",
+        static_cast<unsigned long long>(r.seq.checked), static_cast<unsigned long long>(r.seq.gaps),
+        static_cast<unsigned long long>(r.seq.duplicates),
+        static_cast<unsigned long long>(r.seq.resumes),
+        static_cast<unsigned long long>(r.seq.recovered),
+        static_cast<unsigned long long>(r.seq.unrecoverable),
+        static_cast<unsigned long long>(r.seq.not_recovered));
   }
   std::fprintf(out,
                "  connections: wanted %u  opened %llu  failed %llu  reconnects %llu  gave up %llu  "

@@ -43,7 +43,7 @@ struct Scenario {
   Protocol protocol = Protocol::kRaw;
   // sse: where senders POST; "{room}" becomes the room name.
   std::string pub_path = "/rooms/{room}/messages";
-  double churn = 0;           // resets per open subscriber per second
+  double churn = 0;            // resets per open subscriber per second
   double churn_pause_s = 0.2;  // mean time a reset subscriber stays away
   uint32_t connections = 100;
   uint32_t rooms = 1;

@@ -119,10 +119,10 @@ class Worker {
     bool resuming = false;  // this attempt resumes from seqc's position
     bool churned = false;   // closed by our reset: reopens as the same sender
     bool reset_pending = false;
-    bool track_raw = false;  // raw: frames numbered from X-Ringchat-First
-    uint32_t pub_waiting = 0;  // publisher: answers outstanding
-    uint64_t own_echoed = 0;   // highest own seq delivered back
-    uint64_t raw_next = 0;     // raw: seq of the next frame
+    bool track_raw = false;     // raw: frames numbered from X-Ringchat-First
+    uint32_t pub_waiting = 0;   // publisher: answers outstanding
+    uint64_t own_echoed = 0;    // highest own seq delivered back
+    uint64_t raw_next = 0;      // raw: seq of the next frame
     uint64_t replay_until = 0;  // raw fresh join: frames up to here are old history
     std::string path;           // request path (publisher: the POST path)
     std::string in;             // publisher: bytes of answers not yet whole

@@ -94,7 +94,8 @@ void Worker::start_attempt(uint32_t i, uint64_t now) {
   c.pub_waiting = 0;
   c.raw_next = 0;
   c.replay_until = 0;
-  if (s_.protocol == Protocol::kSse && c.role == Role::kClient) c.sse = std::make_unique<SseParser>();
+  if (s_.protocol == Protocol::kSse && c.role == Role::kClient)
+    c.sse = std::make_unique<SseParser>();
   if (auto r = install_socket(i); !r) {
     count_error(r.error());
     ++conn_counts_.failed;

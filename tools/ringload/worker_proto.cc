@@ -111,8 +111,7 @@ void Worker::on_json_message(uint32_t i, std::string_view text, uint64_t now) {
       return deliver(i, e.data, now);
     case EnvelopeType::kJoined:
       if (c.state != State::kJoining) return;
-      return on_open(i, now,
-                     OpenInfo{e.has_epoch && e.has_seq, e.recovered, e.epoch, 0, e.seq});
+      return on_open(i, now, OpenInfo{e.has_epoch && e.has_seq, e.recovered, e.epoch, 0, e.seq});
     case EnvelopeType::kError:
       count_error("json:error_" + std::string(e.code.substr(0, 32)));
       if (c.state == State::kJoining) abort_conn(i, "", now);

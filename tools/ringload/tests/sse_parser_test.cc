@@ -55,7 +55,8 @@ const char kRingchat[] =
 TEST(SseParser, ReadsRingchatStream) {
   const auto got = feed(kRingchat);
   ASSERT_EQ(got.size(), 3u);
-  EXPECT_EQ(got[0], (Seen{"joined", "5f1c0a2b3c4d5e6f:57", R"({"epoch":"5f1c0a2b3c4d5e6f","seq":57})"}));
+  EXPECT_EQ(got[0],
+            (Seen{"joined", "5f1c0a2b3c4d5e6f:57", R"({"epoch":"5f1c0a2b3c4d5e6f","seq":57})"}));
   EXPECT_EQ(got[1], (Seen{"", "5f1c0a2b3c4d5e6f:58", "hello"}));
   EXPECT_EQ(got[2], (Seen{"#", "", " hb"}));
 }
@@ -71,7 +72,9 @@ TEST(SseParser, CrLfAndCrEndLinesLikeLf) {
 TEST(SseParser, EverySplitGivesTheSameEvents) {
   expect_split_invariant(kRingchat);
   expect_split_invariant("id: 1\r\ndata: a\rdata: b\r\n\r\n: c\r\rdata\n\n");
-  expect_split_invariant("\xEF\xBB\xBF" "data: bom\n\n");
+  expect_split_invariant(
+      "\xEF\xBB\xBF"
+      "data: bom\n\n");
 }
 
 TEST(SseParser, DataLinesJoinWithLf) {
@@ -93,7 +96,9 @@ TEST(SseParser, IdPersistsAndEventTypeDoesNot) {
 }
 
 TEST(SseParser, IgnoresUnknownFieldsAndLeadingBom) {
-  EXPECT_EQ(feed("\xEF\xBB\xBF" "foo: bar\ndata: d\n\n"), (std::vector<Seen>{{"", "", "d"}}));
+  EXPECT_EQ(feed("\xEF\xBB\xBF"
+                 "foo: bar\ndata: d\n\n"),
+            (std::vector<Seen>{{"", "", "d"}}));
 }
 
 TEST(SseParser, NchanStream) {
@@ -112,7 +117,7 @@ TEST(SseParser, RejectsOverlongLine) {
 
 TEST(SseParser, RandomStreamsAreSplitInvariant) {
   std::mt19937 rng(7);
-  const std::string_view pieces[] = {"data: a", "data:", "id: 9", "event: e", ": c", "",
+  const std::string_view pieces[] = {"data: a", "data:", "id: 9", "event: e", ": c",     "",
                                      "\n",      "\r",    "\r\n",  "x",        "retry: 1"};
   for (int round = 0; round < 40; ++round) {
     std::string s;
