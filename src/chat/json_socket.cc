@@ -154,7 +154,7 @@ void JsonSocket::pub(net::Conn& c, Session& s, const ClientOp& o) {
   ctx_.rooms.publish(make_publish(o.room, data, from, Kind::kJson, token));
 }
 
-std::deque<JsonState::Waiting>::iterator JsonSocket::waiting(Session& s, uint32_t token) {
+std::vector<JsonState::Waiting>::iterator JsonSocket::waiting(Session& s, uint32_t token) {
   // Another connection's answer, on a reused slot, finds nothing.
   auto& all = s.json->waiting;
   return std::find_if(all.begin(), all.end(),

@@ -1,6 +1,5 @@
 #pragma once
 // Private to the chat module: the JSON socket, GET /ws (docs/PROTOCOL.md).
-#include <deque>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,7 +30,7 @@ struct JsonState {
     std::string id;
     std::string room;  // a history's or presence's
   };
-  std::deque<Waiting> waiting;
+  std::vector<Waiting> waiting;  // (a deque would allocate 600 B up front)
 };
 
 // A WebSocket speaking the JSON protocol: one JSON object per text message
@@ -68,7 +67,7 @@ class JsonSocket final : public WebSocket, public RoomMember {
   void read_history(net::Conn& c, Session& s, const ClientOp& op);
   void presence(net::Conn& c, Session& s, const ClientOp& op);
   // The waiting request with `token`, or the end.
-  static std::deque<JsonState::Waiting>::iterator waiting(Session& s, uint32_t token);
+  static std::vector<JsonState::Waiting>::iterator waiting(Session& s, uint32_t token);
   // `json` (one object) as a text frame.
   void reply(net::Conn& c, std::string_view json);
   void error(net::Conn& c, std::string_view code, std::string_view reason, std::string_view id);
