@@ -122,6 +122,7 @@ class Worker {
     bool track_raw = false;     // raw: frames numbered from X-Ringchat-First
     uint32_t pub_waiting = 0;   // publisher: answers outstanding
     uint64_t own_echoed = 0;    // highest own seq delivered back
+    uint64_t last_sent = 0;     // payload seq of the last own message sent
     uint64_t raw_next = 0;      // raw: seq of the next frame
     uint64_t replay_until = 0;  // raw fresh join: frames up to here are old history
     std::string path;           // request path (publisher: the POST path)

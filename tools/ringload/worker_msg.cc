@@ -108,6 +108,7 @@ void Worker::on_open(uint32_t i, uint64_t now, const OpenInfo& info) {
       ++c.incarnation;
       c.seq = 0;
       c.own_echoed = 0;
+      c.last_sent = 0;
     }
   } else {
     c.ever_opened = true;
@@ -142,6 +143,10 @@ void Worker::on_frames(uint32_t i, std::span<std::byte> in, uint64_t now) {
       case ws::Event::Kind::kPong:
         break;
       case ws::Event::Kind::kClose:
+        if (c.state == State::kJoining) {  // refused before it joined
+          abort_conn(i, "server_close:" + std::to_string(ev.close_code), now);
+          return;
+        }
         if (c.close_sent) {
           abort_conn(i, "", now);
           return;
@@ -265,6 +270,7 @@ void Worker::send_message(uint32_t i, uint64_t seq, uint64_t stamp_ns) {
   if (s_.size_max > s_.size) size += rng_() % (s_.size_max - s_.size + 1);
   scratch_.clear();
   encode_payload(scratch_, PayloadFields{stamp_ns, sender_key(c), seq}, size);
+  c.last_sent = seq;
   queue_publish(i, scratch_);
   StageStats& st = stages_[static_cast<size_t>(stage_)];
   ++st.sent;

@@ -195,7 +195,7 @@ bool Worker::publish_outstanding(const Conn& c) const {
   // A raw or JSON sender publishes on its own socket: reset while its
   // message is unconfirmed, the message may be lost, which is no fault of
   // the server. SSE streams never publish.
-  return s_.protocol != Protocol::kSse && plan_.sender[c.client] && c.own_echoed < c.seq;
+  return s_.protocol != Protocol::kSse && plan_.sender[c.client] && c.own_echoed < c.last_sent;
 }
 
 void Worker::churn_scan(uint64_t now, uint64_t dt_ns) {
