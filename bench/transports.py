@@ -6,13 +6,23 @@ of a scenario alternate order every repetition (A/B interleaved) and the table
 shows medians and their ratio. Server CPU comes from ringload's steady phase
 (--server-pid: ringchat, or nginx's worker for nchan).
 
+Fan-out rounds (--mode fanout) are closed loop: the faster side runs until
+one of the two CPUs is full, often ringload's (then the table says
+"generator-bound" and the figure is not a result). The -r scenarios offer a
+fixed load instead (--mode rate, Poisson arrivals), below what either side
+saturates at, so both variants are compared doing the same work.
+
 Scenarios (one line each):
-  json-1x100-all    fan-out, one room of 100, every member sends: JSON socket vs raw socket,
-                    server CPU per delivery (target json/raw <= 1.3)
-  json-100x10-all   fan-out, 100 rooms of 10, every member sends: the same
-  sse-1x100-s10     SSE fan-out, one room of 100 streams, 10 senders POSTing: ringchat vs
+  json-1x100-all    fan-out rounds, one room of 100, every member sends: JSON socket vs raw
+                    socket, server CPU per delivery (target json/raw <= 1.3)
+  json-100x10-all   fan-out rounds, 100 rooms of 10, every member sends: the same
+  json-1x100-r50    one room of 100, every member sends 50 msgs/s (500k deliveries/s): the same
+  json-100x10-r50   100 rooms of 10, every member sends 50 msgs/s (500k deliveries/s): the same
+  sse-1x100-s10     SSE fan-out rounds, one room of 100 streams, 10 senders POSTing: ringchat vs
                     nginx+nchan, deliveries per server CPU-second (target ringchat/nchan >= 10)
   sse-1x1000-s10    the same with 1000 streams
+  sse-1x100-r50     one room of 100 streams, 10 senders POSTing 50 msgs/s (50k deliveries/s)
+  sse-1x1000-r5     one room of 1000 streams, 10 senders POSTing 5 msgs/s (50k deliveries/s)
   sse-idle          memory per idle SSE stream, ringchat vs nchan (bench/idle_memory.sh
                     --protocol sse; target ringchat <= 1 KB)
 """
@@ -32,14 +42,27 @@ from side_by_side import RINGCHAT, RINGLOAD, ROOT, free_port, log, wait_healthy 
 
 NCHAN = os.path.join(ROOT, "bench", "peers", "nchan", "start.sh")
 FANOUT = ["--mode", "fanout", "--size", "32"]
+
+
+def rate(r):
+    return ["--mode", "rate", "--think", "exp", "--size", "32", "--rate", str(r)]
+
+
+
 # name -> (variants, ringload args, metric, target ratio variants[1]/variants[0] or [0]/[1])
 SCENARIOS = {
     "json-1x100-all": (("raw", "json"), FANOUT + ["-c", "100", "--rooms", "1"], "cpu_us_per_delivered"),
     "json-100x10-all": (("raw", "json"), FANOUT + ["-c", "1000", "--rooms", "100"], "cpu_us_per_delivered"),
+    "json-1x100-r50": (("raw", "json"), rate(50) + ["-c", "100", "--rooms", "1"], "cpu_us_per_delivered"),
+    "json-100x10-r50": (("raw", "json"), rate(50) + ["-c", "1000", "--rooms", "100"], "cpu_us_per_delivered"),
     "sse-1x100-s10": (("ringchat", "nchan"), FANOUT + ["-c", "100", "--rooms", "1", "--senders", "10"],
                       "deliveries_per_cpu_s"),
     "sse-1x1000-s10": (("ringchat", "nchan"), FANOUT + ["-c", "1000", "--rooms", "1", "--senders", "10"],
                        "deliveries_per_cpu_s"),
+    "sse-1x100-r50": (("ringchat", "nchan"), rate(50) + ["-c", "100", "--rooms", "1", "--senders", "10"],
+                      "deliveries_per_cpu_s"),
+    "sse-1x1000-r5": (("ringchat", "nchan"), rate(5) + ["-c", "1000", "--rooms", "1", "--senders", "10"],
+                      "deliveries_per_cpu_s"),
 }
 IDLE = ("ringchat", "nchan")
 # How each variant is reached: (server, protocol, url path, publish path)
@@ -187,6 +210,9 @@ def table(results, args):
                     target, ok = "<= 1.3", "yes" if r <= 1.3 else "NO"
                 elif key == "deliveries_per_cpu_s":
                     target, ok = ">= 10", "yes" if r >= 10 else "NO"
+                busy = [median_of(per[v], "gen_busy_pct") or 0 for v in (a_name, b_name)]
+                if max(busy) > 90:
+                    ok += " (generator-bound: not a result)"
             if key == "bytes_per_stream" and a is not None:
                 target, ok = f"{a_name} <= 1024 B", "yes" if a <= 1024 else "NO"
             rows.append((name, key, f"{a_name} {fmt(a, key)}", f"{b_name} {fmt(b, key)}", ratio, target, ok))
