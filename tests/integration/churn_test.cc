@@ -172,16 +172,7 @@ TEST_P(ChurnTest, EveryTransportResumesWithoutGapOrDuplicate) {
   std::vector<std::string> rooms, epochs;
   Client api(server.port());
   auto publish = [&](const std::string& room, int i) {
-    const std::string body = cat(room, "#", std::to_string(i));
-    std::string resp;
-    const int status =
-        api.http(cat("POST /rooms/", room, "/messages HTTP/1.1\r\nHost: x\r\n",
-                     "Content-Length: ", std::to_string(body.size()), "\r\n\r\n", body),
-                 &resp);
-    EXPECT_EQ(status, 201) << resp;
-    std::smatch m;
-    std::regex_search(resp, m, std::regex(R"re("epoch":"([0-9a-f]{16})")re"));
-    return m[1].str();
+    return api.publish(room, cat(room, "#", std::to_string(i))).epoch;
   };
   for (int r = 0; r < kRooms; ++r) {
     rooms.push_back(cat("churn-", std::to_string(r)));

@@ -21,17 +21,9 @@ class ResumeTest : public ::testing::TestWithParam<unsigned> {
 
   // Publishes over HTTP; returns the seq and remembers the epoch.
   uint64_t publish(std::string_view room, std::string_view body) {
-    std::string resp;
-    const std::string req = cat("POST /rooms/", room, "/messages HTTP/1.1\r\nHost: x\r\n",
-                                "Content-Length: ", std::to_string(body.size()), "\r\n\r\n", body);
-    EXPECT_EQ(api.http(req, &resp), 201) << resp;
-    std::smatch m;
-    if (!std::regex_search(resp, m, std::regex(R"re("epoch":"([0-9a-f]{16})","seq":(\d+))re"))) {
-      ADD_FAILURE() << resp;
-      return 0;
-    }
-    epoch = m[1];
-    return std::stoull(m[2]);
+    const Published p = api.publish(room, body);
+    epoch = p.epoch;
+    return p.seq;
   }
   static std::string header(const std::string& resp, const std::string& name) {
     std::smatch m;

@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -68,19 +67,10 @@ class SseTest : public ::testing::TestWithParam<unsigned> {
   TestServer server{config()};
   Client api{server.port()};
 
-  // Publishes over HTTP; returns "epoch:seq".
+  // Publishes over HTTP; returns "EPOCH:SEQ".
   std::string publish(std::string_view room, std::string_view body,
                       std::string_view type = "text/plain") {
-    std::string resp;
-    const std::string req =
-        cat("POST /rooms/", room, "/messages HTTP/1.1\r\nHost: x\r\nContent-Type: ", type,
-            "\r\nContent-Length: ", std::to_string(body.size()), "\r\n\r\n", body);
-    EXPECT_EQ(api.http(req, &resp), 201) << resp;
-    std::smatch m;
-    if (!std::regex_search(resp, m, std::regex(R"re("epoch":"([0-9a-f]{16})","seq":(\d+))re"))) {
-      return {};
-    }
-    return cat(m[1].str(), ":", m[2].str());
+    return api.publish(room, body, type).position();
   }
 };
 

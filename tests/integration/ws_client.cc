@@ -1,6 +1,7 @@
 #include "ws_client.h"
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -11,6 +12,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <regex>
 #include <thread>
 
 #include "ringchat/ws/frame_encoder.h"
@@ -123,6 +125,22 @@ int Client::http(std::string_view request, std::string* response) {
   if (response) *response = got;
   if (got.compare(0, 9, "HTTP/1.1 ") != 0) return 0;
   return std::stoi(got.substr(9, 3));
+}
+
+Published Client::publish(std::string_view room, std::string_view body,
+                          std::string_view content_type) {
+  std::string resp;
+  const int status = http(
+      cat("POST /rooms/", room, "/messages HTTP/1.1\r\nHost: x\r\n", "Content-Type: ", content_type,
+          "\r\nContent-Length: ", std::to_string(body.size()), "\r\n\r\n", body),
+      &resp);
+  std::smatch m;
+  if (status != 201 ||
+      !std::regex_search(resp, m, std::regex(R"re("epoch":"([0-9a-f]{16})","seq":(\d+))re"))) {
+    ADD_FAILURE() << "publish to " << room << ": " << resp;
+    return {};
+  }
+  return {m[1], std::stoull(m[2])};
 }
 
 int Client::upgrade(std::string_view path, std::string* response) {

@@ -46,6 +46,13 @@ class TestServer {
 
 chat::ShardConfig test_config(unsigned shards);
 
+// Where a publish landed in its room.
+struct Published {
+  std::string epoch;  // 16 hex digits
+  uint64_t seq = 0;
+  std::string position() const { return cat(epoch, ":", std::to_string(seq)); }
+};
+
 struct WsMessage {
   ws::Opcode op = ws::Opcode::kContinuation;
   std::string payload;
@@ -74,6 +81,10 @@ class Client {
   // Sends the request and reads one response (head + Content-Length body).
   // Returns the status code, 0 when nothing parseable came back.
   int http(std::string_view request, std::string* response = nullptr);
+  // POST /rooms/{room}/messages with `body`; a test failure unless it is
+  // answered 201 with where the message landed.
+  Published publish(std::string_view room, std::string_view body,
+                    std::string_view content_type = "text/plain");
   // Opening handshake on `path`; returns the HTTP status (101 on success).
   int upgrade(std::string_view path, std::string* response = nullptr);
 
