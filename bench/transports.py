@@ -16,8 +16,8 @@ Scenarios (one line each):
   json-1x100-all    fan-out rounds, one room of 100, every member sends: JSON socket vs raw
                     socket, server CPU per delivery (target json/raw <= 1.3)
   json-100x10-all   fan-out rounds, 100 rooms of 10, every member sends: the same
-  json-1x100-r50    one room of 100, every member sends 50 msgs/s (500k deliveries/s): the same
-  json-100x10-r50   100 rooms of 10, every member sends 50 msgs/s (500k deliveries/s): the same
+  json-1x100-r25    one room of 100, every member sends 25 msgs/s (250k deliveries/s): the same
+  json-100x10-r25   100 rooms of 10, every member sends 25 msgs/s (250k deliveries/s): the same
   sse-1x100-s10     SSE fan-out rounds, one room of 100 streams, 10 senders POSTing: ringchat vs
                     nginx+nchan, deliveries per server CPU-second (target ringchat/nchan >= 10)
   sse-1x1000-s10    the same with 1000 streams
@@ -53,8 +53,8 @@ def rate(r):
 SCENARIOS = {
     "json-1x100-all": (("raw", "json"), FANOUT + ["-c", "100", "--rooms", "1"], "cpu_us_per_delivered"),
     "json-100x10-all": (("raw", "json"), FANOUT + ["-c", "1000", "--rooms", "100"], "cpu_us_per_delivered"),
-    "json-1x100-r50": (("raw", "json"), rate(50) + ["-c", "100", "--rooms", "1"], "cpu_us_per_delivered"),
-    "json-100x10-r50": (("raw", "json"), rate(50) + ["-c", "1000", "--rooms", "100"], "cpu_us_per_delivered"),
+    "json-1x100-r25": (("raw", "json"), rate(25) + ["-c", "100", "--rooms", "1"], "cpu_us_per_delivered"),
+    "json-100x10-r25": (("raw", "json"), rate(25) + ["-c", "1000", "--rooms", "100"], "cpu_us_per_delivered"),
     "sse-1x100-s10": (("ringchat", "nchan"), FANOUT + ["-c", "100", "--rooms", "1", "--senders", "10"],
                       "deliveries_per_cpu_s"),
     "sse-1x1000-s10": (("ringchat", "nchan"), FANOUT + ["-c", "1000", "--rooms", "1", "--senders", "10"],
