@@ -87,7 +87,7 @@ void JsonSocket::join(net::Conn& c, Session& s, const ClientOp& o) {
   if (rooms.size() >= ctx_.cfg.max_rooms_per_conn) {
     return error(c, "too_many_rooms", "join: in --max-rooms-per-conn rooms already", o.id);
   }
-  rooms.push_back({nullptr, 0, true, std::string(o.id)});
+  rooms.push_back({nullptr, 0, std::string(o.id)});
   const size_t i = rooms.size() - 1;
   // Without a position the answer only tells where the room stands (no
   // message); with one, what the client missed. Either way `joined` goes
@@ -112,7 +112,6 @@ void JsonSocket::history(net::Conn& c, Session& s, const HistoryBatch& b) {
   append_id(out, r->id);
   out += '}';
   reply(c, out);
-  r->joining = false;
   r->id = {};
   // Before any live message: what the client missed.
   for (const Sequenced* m : b.msgs) send(c, wire_ref(*m, format()));
@@ -245,7 +244,6 @@ bool JsonSocket::blocked_elsewhere(const net::Conn&, const Session& s) const {
 void JsonSocket::on_closed(net::Conn& c, Session& s) {
   for (const JsonState::Room& r : s.json->rooms) ctx_.rooms.leave({r.room, r.index}, c.gen);
   s.json.reset();
-  s.publishing = 0;
   closed(s);
 }
 

@@ -16,8 +16,7 @@ struct JsonState {
   struct Room {
     LocalRoom* room = nullptr;  // null only while RoomService::join() runs
     uint32_t index = 0;         // RoomService::Membership::index
-    bool joining = true;        // its `joined` is not sent yet
-    std::string id;             // the join's id, for its `joined`
+    std::string id;             // the join's id, until its `joined`
   };
   std::vector<Room> rooms;
   // A `pub` waiting for its ack (its bytes count in Session::publishing
