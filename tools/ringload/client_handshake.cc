@@ -3,35 +3,22 @@
 #include <algorithm>
 #include <cctype>
 
+#include "ringchat/http/request.h"
+
 namespace ringchat::ringload {
-namespace {
 
-constexpr std::string_view kB64 =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+using http::iequals;
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-std::string_view trim(std::string_view v) {
+std::string_view trim_ows(std::string_view v) {
   while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
   while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
   return v;
 }
 
-// True if the comma-separated header value lists `token` (case-insensitive).
-bool has_token(std::string_view value, std::string_view token) {
-  while (!value.empty()) {
-    const size_t comma = value.find(',');
-    if (iequals(trim(value.substr(0, comma)), token)) return true;
-    if (comma == std::string_view::npos) break;
-    value.remove_prefix(comma + 1);
-  }
-  return false;
-}
+namespace {
+
+constexpr std::string_view kB64 =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 int parse_status(std::string_view status_line) {
   // "HTTP/1.1 101 Switching Protocols"
@@ -85,10 +72,10 @@ HandshakeResult check_upgrade_response(std::string_view buf, std::string_view ex
     const std::string_view line = head.substr(0, eol);
     const size_t colon = line.find(':');
     if (colon == std::string_view::npos) continue;
-    const std::string_view name = trim(line.substr(0, colon));
-    const std::string_view value = trim(line.substr(colon + 1));
+    const std::string_view name = trim_ows(line.substr(0, colon));
+    const std::string_view value = trim_ows(line.substr(colon + 1));
     if (iequals(name, "upgrade")) upgrade = iequals(value, "websocket");
-    if (iequals(name, "connection")) connection = has_token(value, "upgrade");
+    if (iequals(name, "connection")) connection = http::header_has_token(value, "upgrade");
     if (iequals(name, "sec-websocket-accept")) accept = value == expected_accept;
   }
   if (!upgrade || !connection) return {HandshakeStatus::kBadUpgrade, 0, 101};

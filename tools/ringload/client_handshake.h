@@ -6,6 +6,9 @@
 
 namespace ringchat::ringload {
 
+// `v` without the spaces and tabs around it (RFC 9110 §5.6.3 OWS).
+std::string_view trim_ows(std::string_view v);
+
 // The client side of the RFC 6455 §4.1 opening handshake.
 // Thread: a plain value; owned by one connection while it handshakes.
 

@@ -5,22 +5,13 @@
 #include <charconv>
 
 #include "client_handshake.h"
+#include "ringchat/http/request.h"
 
 namespace ringchat::ringload {
+
+using http::iequals;
+
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-std::string_view trim(std::string_view v) {
-  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-  return v;
-}
 
 void append_host(std::string& r, std::string_view host, uint16_t port) {
   r.append(" HTTP/1.1\r\nHost: ").append(host).append(":").append(std::to_string(port));
@@ -69,8 +60,8 @@ std::optional<std::string_view> find_header(std::string_view head, std::string_v
     if (eol == std::string_view::npos || eol == 0) break;
     const std::string_view line = head.substr(0, eol);
     const size_t colon = line.find(':');
-    if (colon != std::string_view::npos && iequals(trim(line.substr(0, colon)), name)) {
-      return trim(line.substr(colon + 1));
+    if (colon != std::string_view::npos && iequals(trim_ows(line.substr(0, colon)), name)) {
+      return trim_ows(line.substr(colon + 1));
     }
   }
   return std::nullopt;
