@@ -1,6 +1,21 @@
 #include "sse_parser.h"
 
+#include <cstring>
+
 namespace ringchat::ringload {
+
+namespace {
+
+// Where the first CR or LF of `s` is, or npos. Two memchr passes instead of
+// find_first_of, which calls memchr over "\r\n" once per byte of `s`.
+size_t line_end(std::string_view s) {
+  const void* lf = std::memchr(s.data(), '\n', s.size());
+  const size_t n = lf ? static_cast<size_t>(static_cast<const char*>(lf) - s.data()) : s.size();
+  if (const void* cr = std::memchr(s.data(), '\r', n)) return static_cast<const char*>(cr) - s.data();
+  return lf ? n : std::string_view::npos;
+}
+
+}  // namespace
 
 bool SseParser::feed(std::string_view in, SseSink& sink) {
   if (failed_) return false;
@@ -26,7 +41,7 @@ bool SseParser::feed(std::string_view in, SseSink& sink) {
         continue;
       }
     }
-    const size_t end = in.find_first_of("\r\n");
+    const size_t end = line_end(in);
     if (end == std::string_view::npos) {
       if (partial_.size() + in.size() > max_line_) {
         failed_ = true;
