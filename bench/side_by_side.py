@@ -94,7 +94,8 @@ def wait_healthy(proc, port, deadline_s=20):
 
 def start_server(kind, port, args, logf):
     if kind == "ringchat":
-        cmd = [RINGCHAT, "--port", str(port), "--bind", "127.0.0.1"] + args.ringchat_args
+        # No publish limit: the peer has none (like for like).
+        cmd = [RINGCHAT, "--port", str(port), "--bind", "127.0.0.1", "--pub-rate", "0"] + args.ringchat_args
     else:
         cmd = ["node", PEER, "--port", str(port), "--bind", "127.0.0.1"]
     proc = subprocess.Popen(["taskset", "-c", args.server_cpu] + cmd, stdout=logf, stderr=subprocess.STDOUT)

@@ -98,7 +98,8 @@ def children(pid):
 
 def start_server(kind, port, args, logf, tmp):
     if kind == "ringchat":
-        cmd = [RINGCHAT, "--port", str(port), "--bind", "127.0.0.1"] + args.ringchat_args
+        # No publish limit: nchan has none, and the JSON and raw rows measure fan-out.
+        cmd = [RINGCHAT, "--port", str(port), "--bind", "127.0.0.1", "--pub-rate", "0"] + args.ringchat_args
     else:
         cmd = [NCHAN, os.path.join(tmp, f"nchan-{port}"), str(port)]
     proc = subprocess.Popen(["taskset", "-c", args.server_cpu] + cmd, stdout=logf, stderr=subprocess.STDOUT)

@@ -131,6 +131,43 @@ void declare(CLI::App& app, Config& c) {
       ->capture_default_str()
       ->check(CLI::Range(0, 1000000))
       ->envname("RINGCHAT_PRESENCE_EVENTS_MAX");
+  app.add_option("--max-conns", s.conn_limits.max_conns,
+                 "Open connections in all (0: as many as the descriptor limit allows); over it "
+                 "a new connection gets 503")
+      ->capture_default_str()
+      ->check(CLI::Range(0u, 100000000u))
+      ->envname("RINGCHAT_MAX_CONNS");
+  app.add_option("--max-conns-per-ip", s.conn_limits.max_conns_per_ip,
+                 "Open connections from one address (IPv6: one /64; 0: no limit); over it 429")
+      ->capture_default_str()
+      ->check(CLI::Range(0u, 100000000u))
+      ->envname("RINGCHAT_MAX_CONNS_PER_IP");
+  app.add_option("--conn-rate", s.conn_limits.conn_rate,
+                 "New connections per second from one address (0: no limit); over it 429")
+      ->capture_default_str()
+      ->check(CLI::Range(0u, 1000000u))
+      ->envname("RINGCHAT_CONN_RATE");
+  app.add_option("--conn-burst", s.conn_limits.conn_burst,
+                 "New connections one address may open at once before --conn-rate applies")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 1000000u))
+      ->envname("RINGCHAT_CONN_BURST");
+  app.add_flag_callback(
+         "--limit-loopback", [&s] { s.conn_limits.limit_loopback = true; },
+         "Apply the per-address limits to loopback peers too (off: a reverse proxy on this "
+         "host would make every client one address)")
+      ->envname("RINGCHAT_LIMIT_LOOPBACK");
+  app.add_option("--pub-rate", s.pub_rate,
+                 "Messages per second one connection may publish (0: no limit); over it a JSON "
+                 "socket gets a rate_limited error, a raw socket 1008, HTTP 429")
+      ->capture_default_str()
+      ->check(CLI::Range(0u, 1000000u))
+      ->envname("RINGCHAT_PUB_RATE");
+  app.add_option("--pub-burst", s.pub_burst,
+                 "Messages one connection may publish at once before --pub-rate applies")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 1000000u))
+      ->envname("RINGCHAT_PUB_BURST");
   app.add_option("--sse-heartbeat", s.sse_heartbeat_ms,
                  "Milliseconds between the comments that keep an idle event stream alive")
       ->capture_default_str()

@@ -1,11 +1,62 @@
 #include "front.h"
 
+#include "ringchat/http/response.h"
+#include "ringchat/obs/log.h"
+#include "wire.h"
+
 namespace ringchat::chat {
+
+namespace {
+
+struct Refusal {
+  int status;
+  obs::Metric metric;
+  const char* reason;
+};
+
+Refusal refusal(auth::Admit why) {
+  switch (why) {
+    case auth::Admit::kTooManyConns:
+      return {503, obs::Metric::kLimitMaxConns, "the server holds --max-conns connections"};
+    case auth::Admit::kTooManyFromIp:
+      return {429, obs::Metric::kLimitConnsPerIp, "too many connections from this address"};
+    case auth::Admit::kOk:
+    case auth::Admit::kTooFast:
+      break;
+  }
+  return {429, obs::Metric::kLimitConnRate, "too many new connections from this address"};
+}
+
+}  // namespace
 
 void Front::on_open(net::Conn& c) {
   Session& s = ctx_.sessions.reset(ctx_.conns.slot_of(c));
   c.protocol = static_cast<uint8_t>(ProtocolId::kHttp);
   protocols_[c.protocol]->on_open(c, s);
+  const auth::Admit why = ctx_.shared.limiter.admit(c.peer.ip, ctx_.now_ms() * 1000);
+  if (why == auth::Admit::kOk) {
+    c.admitted = true;
+    return;
+  }
+  // Answered before any request is read (RFC 9110 §15.6.4, RFC 6585 §4):
+  // the client learns why, and when to try again.
+  const Refusal r = refusal(why);
+  ctx_.metrics.add(r.metric);
+  ctx_.metrics.add(obs::Metric::kHttpErrors);
+  RC_WARN_LIMITED("connection from %s refused: %s", c.peer.to_string().c_str(),
+                  std::string(auth::to_string(why)).c_str());
+  ctx_.conns.send_copy(c, http::make_response(r.status, "application/json",
+                                              error_body(auth::to_string(why), r.reason), false,
+                                              "Retry-After: 1\r\n"));
+  ctx_.conns.close(c);
+}
+
+void Front::on_closed(net::Conn& c) {
+  if (c.admitted) {
+    ctx_.shared.limiter.release(c.peer.ip);
+    c.admitted = false;
+  }
+  of(c).on_closed(c, ctx_.session(c));
 }
 
 }  // namespace ringchat::chat

@@ -3,6 +3,7 @@
 // that hands each connection's events to the protocol holding it.
 #include <array>
 
+#include "ringchat/auth/rate.h"
 #include "ringchat/chat/mail.h"
 #include "ringchat/chat/room_service.h"
 #include "ringchat/chat/shard.h"
@@ -34,6 +35,7 @@ struct ShardContext {
   Outbox& outbox;
   bool draining = false;
   uint32_t last_token = 0;
+  const auth::Rate pub_rate = auth::Rate::per_second(cfg.pub_rate, cfg.pub_burst);
 
   // A token for an answer from another shard (PublishMsg::ack,
   // RoomService::query): unique on this shard for 2^32 requests, never 0.
@@ -41,6 +43,13 @@ struct ShardContext {
 
   Session& session(const net::Conn& c) { return sessions[conns.slot_of(c)]; }
   uint64_t now_ms() const { return conns.now_ms(); }
+  // Whether `s` may publish one more message now (--pub-rate, --pub-burst);
+  // counts a refusal.
+  bool may_publish(Session& s) {
+    if (pub_rate.take(s.pub_tat_us, now_ms() * 1000)) return true;
+    metrics.add(obs::Metric::kLimitPubRate);
+    return false;
+  }
 };
 
 // The connection table's handler: each call goes to the protocol that holds
@@ -71,7 +80,7 @@ class Front final : public net::ConnHandler {
   void on_close_requested(net::Conn& c, net::CloseWhy why) override {
     of(c).on_close_requested(c, ctx_.session(c), why);
   }
-  void on_closed(net::Conn& c) override { of(c).on_closed(c, ctx_.session(c)); }
+  void on_closed(net::Conn& c) override;
 
  private:
   Protocol& of(const net::Conn& c) const { return *protocols_[c.protocol]; }

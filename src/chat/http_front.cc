@@ -144,10 +144,15 @@ void HttpFront::json_socket(net::Conn& c, Session& s, const http::Request& req,
   json_.start(c, s);
 }
 
-void HttpFront::publish(net::Conn& c, Session&, const http::Request& req,
+void HttpFront::publish(net::Conn& c, Session& s, const http::Request& req,
                         const http::RouteParams& params) {
   const std::string_view room = params.get("room");
   if (const char* why = room_name_error(room)) return json_error(c, req, "bad_room", why);
+  if (!ctx_.may_publish(s)) {
+    return answer(c, req, 429, "application/json",
+                  error_body("rate_limited", "over --pub-rate messages per second"),
+                  "Retry-After: 1\r\n");
+  }
   // A JSON body is one JSON value (JSON sockets get it as `data`); any
   // other goes to raw room sockets as a text frame when it is UTF-8 (RFC
   // 6455 §5.6 requires it of text), as binary otherwise.
@@ -334,12 +339,7 @@ bool HttpFront::read_since(const http::Request& req, std::optional<Position>* si
 
 void HttpFront::json_error(net::Conn& c, const http::Request& req, std::string_view code,
                            std::string_view reason) {
-  std::string body = R"({"code":)";
-  append_json_string(body, code);
-  body += R"(,"reason":)";
-  append_json_string(body, reason);
-  body += "}\n";
-  answer(c, req, 400, "application/json", body);
+  answer(c, req, 400, "application/json", error_body(code, reason));
 }
 
 void HttpFront::fail(net::Conn& c, int status, std::string_view detail, std::string_view extra) {

@@ -143,6 +143,9 @@ void JsonSocket::leave(net::Conn& c, Session& s, const ClientOp& o) {
 
 void JsonSocket::pub(net::Conn& c, Session& s, const ClientOp& o) {
   if (!find(s, o.room)) return error(c, "not_joined", "pub: join the room first", o.id);
+  if (!ctx_.may_publish(s)) {
+    return error(c, "rate_limited", "pub: over --pub-rate messages per second; dropped", o.id);
+  }
   const auto data = std::as_bytes(std::span(o.data.data(), o.data.size()));
   // Acked whether or not the client asked (the ack gives the bytes back,
   // even if it leaves the room before its message comes back).

@@ -61,6 +61,13 @@ void RawRoom::moved(net::Conn&, Session& s, const LocalRoom* room, uint32_t inde
 
 void RawRoom::on_message(net::Conn& c, Session& s, ws::Opcode op,
                          std::span<const std::byte> payload) {
+  if (!ctx_.may_publish(s)) {
+    // A raw socket has no error message to send: over the limit it goes
+    // (RFC 6455 §7.4.1, 1008: a message that violates the server's policy).
+    send_close(c, 1008, "publish rate over --pub-rate");
+    ctx_.conns.close(c);
+    return;
+  }
   s.publishing += static_cast<uint32_t>(payload.size());
   const Sender from{ctx_.conns.slot_of(c), c.gen, static_cast<uint16_t>(ctx_.id)};
   const Kind kind = op == ws::Opcode::kBinary ? Kind::kBinary : Kind::kText;

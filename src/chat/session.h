@@ -44,12 +44,13 @@ struct Session {
   // will be queued here (as echoes) or were sequenced. Below 2^32: input
   // pauses past half of --send-backlog (<= 4 GiB).
   uint32_t publishing = 0;
+  uint64_t pub_tat_us = 0;  // its --pub-rate bucket (auth::Rate)
 
   http::RequestParser& http() { return *std::get<std::unique_ptr<http::RequestParser>>(parser); }
   ws::FrameParser& ws() { return std::get<ws::FrameParser>(parser); }
   RoomService::Membership membership() const { return {room, member_index}; }
 };
-static_assert(sizeof(Session) <= 88, "every connection slot holds one");
+static_assert(sizeof(Session) <= 96, "every connection slot holds one");
 
 // What holds a connection: HTTP until an upgrade, then a WebSocket
 // protocol (the raw room socket now; JSON sockets and SSE streams next).

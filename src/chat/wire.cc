@@ -451,4 +451,13 @@ void append_messages(std::string& out, std::span<Sequenced* const> msgs) {
   });
 }
 
+std::string error_body(std::string_view code, std::string_view reason) {
+  std::string body = R"({"code":)";
+  append_json_string(body, code);
+  body += R"(,"reason":)";
+  append_json_string(body, reason);
+  body += "}\n";
+  return body;
+}
+
 }  // namespace ringchat::chat

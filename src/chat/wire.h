@@ -63,6 +63,9 @@ void append_members(std::string& out, std::span<const Sender> members);
 // '\\' and controls below 0x20 are escaped, controls as \u00XX).
 void append_json_string(std::string& out, std::string_view s);
 
+// The body of an HTTP error: {"code":CODE,"reason":REASON} and a newline.
+std::string error_body(std::string_view code, std::string_view reason);
+
 // RFC 4648 base64 of `bytes`, appended to `out`.
 void append_base64(std::string& out, std::span<const std::byte> bytes);
 

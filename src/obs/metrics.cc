@@ -1,6 +1,7 @@
 #include "ringchat/obs/metrics.h"
 
 #include <cstdio>
+#include <cstring>
 
 namespace ringchat::obs {
 
@@ -10,6 +11,7 @@ struct Info {
   const char* name;
   const char* type;
   const char* help;
+  const char* kind = nullptr;  // a `kind` label: rows of one name are adjacent
 };
 
 // One row per Metric, in enum order.
@@ -56,6 +58,11 @@ constexpr Info kInfo[] = {
     {"ringchat_stale_completions_total", "counter",
      "Completions for connection slots already reused"},
     {"ringchat_io_errors_total", "counter", "Unexpected I/O errors"},
+    {"ringchat_limit_hits_total", "counter", "Requests refused by a limit, by the limit's kind",
+     "max_conns"},
+    {"ringchat_limit_hits_total", "counter", "", "max_conns_per_ip"},
+    {"ringchat_limit_hits_total", "counter", "", "conn_rate"},
+    {"ringchat_limit_hits_total", "counter", "", "pub_rate"},
 };
 static_assert(std::size(kInfo) == static_cast<size_t>(Metric::kCount));
 
@@ -77,12 +84,19 @@ std::string Registry::prometheus() const {
   char line[256];
   for (size_t m = 0; m < std::size(kInfo); ++m) {
     const Info& info = kInfo[m];
-    snprintf(line, sizeof(line), "# HELP %s %s\n# TYPE %s %s\n", info.name, info.help, info.name,
-             info.type);
-    out += line;
+    if (m == 0 || std::strcmp(kInfo[m - 1].name, info.name) != 0) {
+      snprintf(line, sizeof(line), "# HELP %s %s\n# TYPE %s %s\n", info.name, info.help, info.name,
+               info.type);
+      out += line;
+    }
     for (size_t s = 0; s < shards_.size(); ++s) {
-      snprintf(line, sizeof(line), "%s{shard=\"%zu\"} %llu\n", info.name, s,
-               static_cast<unsigned long long>(shards_[s]->get(static_cast<Metric>(m))));
+      const auto v = static_cast<unsigned long long>(shards_[s]->get(static_cast<Metric>(m)));
+      if (info.kind) {
+        snprintf(line, sizeof(line), "%s{shard=\"%zu\",kind=\"%s\"} %llu\n", info.name, s,
+                 info.kind, v);
+      } else {
+        snprintf(line, sizeof(line), "%s{shard=\"%zu\"} %llu\n", info.name, s, v);
+      }
       out += line;
     }
   }

@@ -55,8 +55,11 @@ import threading
 import time
 
 MIB = 1 << 20
+# --pub-rate 0: the floods measure the output path; the publish limit, which
+# would close a flooder at once, has its own tests (tests/integration/limits_test.cc).
 SERVER_FLAGS = ["--threads", "2", "--send-backlog", "1M", "--shard-backlog", "32M",
-                "--max-message", "1M", "--drain-timeout", "2000", "--history-total", "8M"]
+                "--max-message", "1M", "--drain-timeout", "2000", "--history-total", "8M",
+                "--pub-rate", "0"]
 CLIENT_RCVBUF = 4096
 MASK = b"\x37\xfa\x21\x3d"
 

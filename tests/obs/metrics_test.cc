@@ -73,7 +73,7 @@ TEST(Registry, PrometheusHasHelpTypeAndOneSeriesPerShard) {
   const std::vector<std::string> lines = lines_of(text);
   const std::regex help(R"(# HELP (ringchat_[a-z0-9_]+) \S.*)");
   const std::regex type(R"(# TYPE (ringchat_[a-z0-9_]+) (counter|gauge))");
-  const std::regex series(R"re((ringchat_[a-z0-9_]+)\{shard="(\d+)"\} (\d+))re");
+  const std::regex series(R"re((ringchat_[a-z0-9_]+)\{shard="(\d+)"(,kind="[a-z_]+")?\} (\d+))re");
   std::map<std::string, int> helps, types;
   std::map<std::string, std::vector<unsigned>> shards;
   std::smatch m;
@@ -85,18 +85,21 @@ TEST(Registry, PrometheusHasHelpTypeAndOneSeriesPerShard) {
       EXPECT_EQ(m[1].str().ends_with("_total"), m[2] == "counter") << l;
     } else if (std::regex_match(l, m, series)) {
       EXPECT_EQ(types[m[1]], 1) << "series before its TYPE line: " << l;
-      shards[m[1]].push_back(static_cast<unsigned>(std::stoul(m[2])));
+      shards[m[1].str() + m[3].str()].push_back(static_cast<unsigned>(std::stoul(m[2])));
     } else {
       ADD_FAILURE() << "malformed line: " << l;
     }
   }
-  EXPECT_EQ(helps.size(), static_cast<size_t>(Metric::kCount));
-  EXPECT_EQ(types.size(), static_cast<size_t>(Metric::kCount));
+  // One series per metric and shard; the four limit kinds share one name.
+  EXPECT_EQ(shards.size(), static_cast<size_t>(Metric::kCount));
+  EXPECT_EQ(helps.size(), static_cast<size_t>(Metric::kCount) - 3);
+  EXPECT_EQ(types.size(), helps.size());
   for (const auto& [name, n] : helps) EXPECT_EQ(n, 1) << name;
   for (const auto& [name, n] : types) EXPECT_EQ(n, 1) << name;
-  for (const auto& [name, _] : helps) {
-    EXPECT_EQ(shards[name], (std::vector<unsigned>{0, 1, 2})) << name;
+  for (const auto& [series_key, of_shards] : shards) {
+    EXPECT_EQ(of_shards, (std::vector<unsigned>{0, 1, 2})) << series_key;
   }
+  EXPECT_EQ(shards.count(R"(ringchat_limit_hits_total,kind="pub_rate")"), 1u);
   ASSERT_FALSE(text.empty());
   EXPECT_EQ(text.back(), '\n');
 }

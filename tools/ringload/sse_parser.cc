@@ -11,7 +11,8 @@ namespace {
 size_t line_end(std::string_view s) {
   const void* lf = std::memchr(s.data(), '\n', s.size());
   const size_t n = lf ? static_cast<size_t>(static_cast<const char*>(lf) - s.data()) : s.size();
-  if (const void* cr = std::memchr(s.data(), '\r', n)) return static_cast<const char*>(cr) - s.data();
+  if (const void* cr = std::memchr(s.data(), '\r', n))
+    return static_cast<const char*>(cr) - s.data();
   return lf ? n : std::string_view::npos;
 }
 

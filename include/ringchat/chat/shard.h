@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "ringchat/auth/conn_limiter.h"
 #include "ringchat/chat/mail.h"
 #include "ringchat/core/errc.h"
 #include "ringchat/core/result.h"
@@ -44,6 +45,14 @@ struct ShardConfig {
   size_t max_rooms_per_conn = 100;    // a JSON socket's rooms
   size_t presence_events_max = 100;   // rooms up to this many members hear joins and leaves
   uint32_t sse_heartbeat_ms = 15000;  // a comment on every event stream this often
+  // Who may connect how often (--max-conns, --max-conns-per-ip, --conn-rate,
+  // --conn-burst, --limit-loopback), checked as each connection is accepted.
+  auth::ConnLimits conn_limits{
+      .max_conns = 0, .max_conns_per_ip = 1000, .conn_rate = 50, .conn_burst = 100};
+  // Messages per second one connection may publish, and at once (a token
+  // bucket); 0: no limit.
+  uint32_t pub_rate = 100;
+  uint32_t pub_burst = 200;
   int rcvbuf = 0;
   int sndbuf = 0;
   unsigned max_connections_per_shard = 16384;  // direct-descriptor table size
@@ -53,12 +62,13 @@ struct ShardConfig {
 // State every shard shares. Thread: any; built before shards start.
 struct Shared {
   explicit Shared(const ShardConfig& c)
-      : config(c), mail(c.shards), metrics(c.shards), ring_fds(c.shards) {
+      : config(c), mail(c.shards), metrics(c.shards), limiter(c.conn_limits), ring_fds(c.shards) {
     for (auto& fd : ring_fds) fd.store(-1);
   }
   const ShardConfig config;
   Mailboxes mail;
   obs::Registry metrics;
+  auth::ConnLimiter limiter;               // connections of every shard, by address
   std::vector<std::atomic<int>> ring_fds;  // for MSG_RING doorbells
   std::atomic<uint16_t> bound_port{0};     // the real port when config.port is 0
   // Gives the calling thread's freed memory back to the OS (the allocator's

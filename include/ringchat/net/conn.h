@@ -68,6 +68,7 @@ struct Conn : core::TimerNode {
   bool shutdown_sent : 1 = false;
   bool paused : 1 = false;       // input waits in the table's stash, unread
   bool output_held : 1 = false;  // queued bytes wait (e.g. a 101 until the room is joined)
+  bool admitted : 1 = false;     // the handler counted it against its connection limits
   PeerAddr peer;
   std::unique_ptr<SendQueue> sendq;
 

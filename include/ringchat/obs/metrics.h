@@ -42,6 +42,11 @@ enum class Metric : uint16_t {
   kRecvNoBuffers,       // multishot recv ended by -ENOBUFS
   kStaleCompletions,    // completion for a slot already reused
   kIoErrors,            // unexpected -errno from the kernel
+  // Limits hit (ringchat_limit_hits_total{kind=...}), each by its flag.
+  kLimitMaxConns,    // --max-conns: refused with 503
+  kLimitConnsPerIp,  // --max-conns-per-ip: refused with 429
+  kLimitConnRate,    // --conn-rate: refused with 429
+  kLimitPubRate,     // --pub-rate: a publish refused
   kCount
 };
 

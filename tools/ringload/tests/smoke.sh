@@ -28,7 +28,8 @@ case "$kind" in
     node "$peer/server.js" --port "$port" --bind 127.0.0.1 >"$tmp/server.log" 2>&1 &
     ;;
   ringchat)
-    "$arg" --port "$port" --bind 127.0.0.1 --threads 1 >"$tmp/server.log" 2>&1 &
+    # --pub-rate 0: ringload publishes as fast as the rounds go.
+    "$arg" --port "$port" --bind 127.0.0.1 --threads 1 --pub-rate 0 >"$tmp/server.log" 2>&1 &
     ;;
   *) echo "unknown server kind $kind"; exit 2 ;;
 esac
