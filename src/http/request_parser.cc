@@ -1,6 +1,7 @@
 #include "ringchat/http/request_parser.h"
 
 #include <algorithm>
+#include <cstring>
 #include <string_view>
 
 #include "ringchat/core/check.h"
@@ -40,17 +41,16 @@ bool is_tchar(char c) {
   return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
-// The status a llhttp error earns (the callbacks pick their own).
-int status_for(llhttp_errno_t err, const llhttp_t& parser) {
-  switch (err) {
-    case HPE_INVALID_VERSION:  // "HTTP/3.0" is well-formed but not ours
-      return parser.http_major != 1 ? 505 : 400;
-    case HPE_PAUSED_H2_UPGRADE:  // "PRI * HTTP/2.0": prior-knowledge HTTP/2
-      return 505;
-    default:
-      return 400;
-  }
+// The status a llhttp error earns (the callbacks pick their own). A
+// well-formed version we do not speak is refused (505) by
+// on_version_complete; HPE_INVALID_VERSION is left for malformed ones
+// ("HTTP/1.x", "HTTP/12.0"), which are 400.
+int status_for(llhttp_errno_t err) {
+  return err == HPE_PAUSED_H2_UPGRADE ? 505 : 400;  // "PRI * HTTP/2.0"
 }
+
+// RFC 9112 §5.2: obs-fold is a line end followed by SP or HTAB.
+bool is_fold_ws(char c) { return c == ' ' || c == '\t'; }
 
 // Trims optional whitespace (RFC 9110 §5.6.3) from s[from..] in place.
 void trim_tail_from(std::string& s, size_t from) {
@@ -66,8 +66,15 @@ void trim_tail_from(std::string& s, size_t from) {
 
 RequestParser::RequestParser(Limits limits) : limits_(limits) {
   RC_CHECK(limits_.max_header_bytes > 0);
+  init_llhttp();
+}
+
+void RequestParser::init_llhttp() {
   llhttp_init(&parser_, HTTP_REQUEST, &settings());
   parser_.data = this;
+  // llhttp refuses "HTTP/1.9" itself, as malformed; with this it hands every
+  // DIGIT.DIGIT version to on_version_complete, which answers 505.
+  parser_.lenient_flags |= LENIENT_VERSION;
 }
 
 const llhttp_settings_t& RequestParser::settings() {
@@ -75,11 +82,13 @@ const llhttp_settings_t& RequestParser::settings() {
     llhttp_settings_t s;
     llhttp_settings_init(&s);
     s.on_url = &on_url;
+    s.on_version_complete = &on_version_complete;
     s.on_header_field = &on_header_field;
     s.on_header_field_complete = &on_header_field_complete;
     s.on_header_value = &on_header_value;
     s.on_header_value_complete = &on_header_value_complete;
     s.on_headers_complete = &on_headers_complete;
+    s.on_chunk_header = &on_chunk_header;
     s.on_chunk_extension_name = &on_chunk_extension;
     s.on_chunk_extension_value = &on_chunk_extension;
     s.on_body = &on_body;
@@ -90,52 +99,86 @@ const llhttp_settings_t& RequestParser::settings() {
 }
 
 void RequestParser::reset() {
-  llhttp_init(&parser_, HTTP_REQUEST, &settings());
-  parser_.data = this;
+  init_llhttp();
   request_ = Request{};
   field_ = std::string{};
   transfer_encoding_ = std::string{};
-  header_bytes_ = 0;
+  section_bytes_ = 0;
+  extension_bytes_ = 0;
+  fields_ = 0;
   value_start_ = 0;
   seen_ = 0;
   slot_ = Slot::kNone;
+  phase_ = Phase::kHead;
+  after_lf_ = false;
   error_ = 0;
-  headers_complete_ = false;
   done_ = false;
 }
 
+// llhttp pauses at every change of phase (end of the head, the last chunk,
+// the end of the request), so each piece of input goes to llhttp under the
+// rules of the phase it belongs to. After a change of phase llhttp runs
+// again even with no input left: a request without a body completes then.
 Result<size_t, int> RequestParser::feed(std::span<const char> in) {
   if (error_ != 0) return Err(error_);
-  if (done_ || in.empty()) return size_t{0};
   size_t consumed = 0;
-  if (!headers_complete_) {
-    // Give llhttp no more than the header budget allows, so an oversized
-    // head is refused the moment it passes the limit, whatever the split.
-    size_t budget = limits_.max_header_bytes - header_bytes_;
-    size_t n = std::min(in.size(), budget);
-    auto r = execute(in.data(), n);
-    if (!r.ok() || done_) return r;
-    consumed = *r;
-    if (!headers_complete_) {
-      header_bytes_ += n;
-      if (in.size() > n) return fail(431);
-      return consumed;
-    }
+  bool phase_changed = false;
+  while (!done_ && (consumed < in.size() || phase_changed)) {
+    const Phase phase = phase_;
+    auto rest = in.subspan(consumed);
+    auto r = phase == Phase::kBody ? execute(rest.data(), rest.size()) : feed_section(rest);
+    if (!r.ok()) return r;
+    consumed += *r;
+    phase_changed = phase_ != phase;
+    // Each round takes all of `rest`, or stops at a change of phase.
+    RC_DCHECK(consumed == in.size() || phase_changed || done_);
   }
-  auto r = execute(in.data() + consumed, in.size() - consumed);
-  if (!r.ok()) return r;
-  return consumed + *r;
+  return consumed;
 }
 
+// A head or a trailer section: llhttp gets no more than the budget allows,
+// so an oversized section is refused the moment it passes the limit,
+// whatever the split; and nothing past a folded line.
+Result<size_t, int> RequestParser::feed_section(std::span<const char> in) {
+  const Phase phase = phase_;
+  const size_t n = std::min(in.size(), limits_.max_header_bytes - section_bytes_);
+  const size_t fold = find_fold(in.first(n));
+  auto r = execute(in.data(), fold);
+  if (!r.ok()) return r;
+  section_bytes_ += *r;
+  if (*r > 0) after_lf_ = in[*r - 1] == '\n';
+  if (phase_ != phase || done_) return r;  // the section ended within
+  // RFC 9112 §5.2: a server must reject obs-fold in a request (or replace
+  // it, which we do not); §2.2: likewise whitespace before the first field.
+  if (fold < n) return fail(400);
+  if (n < in.size()) return fail(431);
+  return r;
+}
+
+// Where in `in` the first line starting with SP or HTAB begins (a fold, if
+// it is still in the section), or in.size().
+size_t RequestParser::find_fold(std::span<const char> in) const {
+  if (in.empty()) return 0;
+  if (after_lf_ && is_fold_ws(in[0])) return 0;
+  const char* const end = in.data() + in.size();
+  for (const char* p = in.data();; ++p) {
+    p = static_cast<const char*>(std::memchr(p, '\n', size_t(end - p)));
+    if (p == nullptr || p + 1 == end) return in.size();
+    if (is_fold_ws(p[1])) return size_t(p + 1 - in.data());
+  }
+}
+
+// Runs llhttp over data[0, len), also when len is 0: llhttp may have steps
+// to take that need no input. REQUIRES: data is not null.
 Result<size_t, int> RequestParser::execute(const char* data, size_t len) {
-  if (len == 0) return size_t{0};
   llhttp_errno_t err = llhttp_execute(&parser_, data, len);
   if (err == HPE_OK) return len;
-  if ((err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) && done_) {
+  if (err == HPE_PAUSED || (err == HPE_PAUSED_UPGRADE && done_)) {
+    if (!done_) llhttp_resume(&parser_);
     return size_t(llhttp_get_error_pos(&parser_) - data);
   }
   if (error_ != 0) return Err(error_);
-  return fail(status_for(err, parser_));
+  return fail(status_for(err));
 }
 
 Result<size_t, int> RequestParser::fail(int status) {
@@ -156,19 +199,29 @@ int RequestParser::on_url(llhttp_t* p, const char* at, size_t len) {
   return 0;
 }
 
+// RFC 9110 §2.5 would let a server read HTTP/1.2 and up as 1.1; no such
+// version exists, so it is refused like every other version we do not
+// speak, as the README promises.
+int RequestParser::on_version_complete(llhttp_t* p) {
+  if (p->http_major != 1 || p->http_minor > 1) return self(p).fail_in_callback(505);
+  return 0;
+}
+
 int RequestParser::on_header_field(llhttp_t* p, const char* at, size_t len) {
   RequestParser& s = self(p);
   // RFC 9112 §5.1: whitespace before the colon must be rejected with 400;
   // llhttp (non-strict) lets it and other non-token bytes through.
   if (!std::all_of(at, at + len, is_tchar)) return s.fail_in_callback(400);
-  if (s.headers_complete_) return s.count_after_headers(len, 431);
-  s.field_.append(at, len);
+  if (s.phase_ == Phase::kHead) s.field_.append(at, len);
   return 0;
 }
 
 int RequestParser::on_header_field_complete(llhttp_t* p) {
   RequestParser& s = self(p);
-  if (s.headers_complete_) return 0;  // a trailer: counted, not kept
+  // Each field costs a little beyond its bytes (a callback round, a slot
+  // lookup): bounded, trailers included.
+  if (++s.fields_ > s.limits_.max_header_fields) return s.fail_in_callback(431);
+  if (s.phase_ != Phase::kHead) return 0;  // a trailer: counted, not kept
   s.slot_ = slot_for(s.field_);
   s.field_.clear();
   if (s.slot_ == Slot::kNone) return 0;
@@ -189,22 +242,29 @@ int RequestParser::on_header_field_complete(llhttp_t* p) {
 
 int RequestParser::on_header_value(llhttp_t* p, const char* at, size_t len) {
   RequestParser& s = self(p);
-  if (s.headers_complete_) return s.count_after_headers(len, 431);
   if (s.slot_ != Slot::kNone) s.target_of(s.slot_)->append(at, len);
   return 0;
 }
 
-int RequestParser::on_chunk_extension(llhttp_t* p, const char*, size_t len) {
-  return self(p).count_after_headers(len, 413);
+// The size line of a chunk is read: one over the body budget is refused
+// now, not after its bytes. The last chunk (size 0) starts the trailers.
+int RequestParser::on_chunk_header(llhttp_t* p) {
+  RequestParser& s = self(p);
+  if (p->content_length > s.limits_.max_body_bytes - s.request_.body.size()) {
+    return s.fail_in_callback(413);
+  }
+  if (p->content_length != 0) return 0;
+  s.phase_ = Phase::kTrailers;
+  s.after_lf_ = true;  // the size line's
+  return HPE_PAUSED;
 }
 
-// Trailers and chunk extensions are parsed but not kept; counting them
-// against max_header_bytes keeps a request from streaming them forever.
-int RequestParser::count_after_headers(size_t len, int status) {
-  if (len > limits_.max_header_bytes - header_bytes_) {
-    return fail_in_callback(status);
-  }
-  header_bytes_ += len;
+// Chunk extensions are parsed but not kept; counting them against
+// max_header_bytes keeps a request from streaming them forever.
+int RequestParser::on_chunk_extension(llhttp_t* p, const char*, size_t len) {
+  RequestParser& s = self(p);
+  if (len > s.limits_.max_header_bytes - s.extension_bytes_) return s.fail_in_callback(413);
+  s.extension_bytes_ += len;
   return 0;
 }
 
@@ -224,14 +284,17 @@ int RequestParser::on_header_value_complete(llhttp_t* p) {
 int RequestParser::on_headers_complete(llhttp_t* p) { return self(p).headers_complete(); }
 
 int RequestParser::headers_complete() {
-  headers_complete_ = true;
-  header_bytes_ = 0;  // from now on: trailer and chunk extension bytes
-  if (parser_.http_major != 1) return fail_in_callback(505);
+  phase_ = Phase::kBody;
+  // A request without a version ("GET /\r\n", HTTP/0.9) has none to check
+  // in on_version_complete.
+  if (parser_.http_major != 1 || parser_.http_minor > 1) return fail_in_callback(505);
+  const bool has_te = (parser_.flags & F_TRANSFER_ENCODING) != 0;
+  // RFC 9112 §6.1: Transfer-Encoding in an HTTP/1.0 message is faulty
+  // framing (1.0 has no chunked coding): refused, whatever its value.
+  if (has_te && parser_.http_minor == 0) return fail_in_callback(400);
   // RFC 9112 §6.1: a server answers 501 to a transfer coding it does not
   // understand; we understand only chunked, alone.
-  if ((parser_.flags & F_TRANSFER_ENCODING) != 0 && !iequals(transfer_encoding_, "chunked")) {
-    return fail_in_callback(501);
-  }
+  if (has_te && !iequals(transfer_encoding_, "chunked")) return fail_in_callback(501);
   if ((parser_.flags & F_CONTENT_LENGTH) != 0 && parser_.content_length > limits_.max_body_bytes) {
     return fail_in_callback(413);
   }
@@ -243,7 +306,9 @@ int RequestParser::headers_complete() {
   request_.upgrade = parser_.upgrade != 0;
   request_.keep_alive = llhttp_should_keep_alive(&parser_) != 0;
   field_ = std::string{};
-  return 0;
+  // Pause: the bytes after the head are not the head's (no budget, no
+  // fold scan).
+  return HPE_PAUSED;
 }
 
 int RequestParser::on_body(llhttp_t* p, const char* at, size_t len) {

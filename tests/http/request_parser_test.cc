@@ -53,6 +53,38 @@ Outcome parse_byte_by_byte(std::string_view text, Limits limits = {}) {
 
 int status_of(std::string_view text, Limits limits = {}) { return parse(text, limits).status; }
 
+// Every way of feeding `text` (whole, cut once at every offset, a byte at a
+// time) ends in `status`, 0 for a complete request.
+void expect_status(std::string_view text, int status, Limits limits = {}) {
+  Outcome whole = parse(text, limits);
+  EXPECT_EQ(whole.status, status) << "whole: " << text;
+  if (status == 0) {
+    EXPECT_TRUE(whole.done) << text;
+  }
+  for (size_t cut = 1; cut < text.size(); ++cut) {
+    Outcome split = feed_pieces(text, {cut}, limits);
+    EXPECT_EQ(split.status, status) << "cut at " << cut << ": " << text;
+    if (status == 0) {
+      EXPECT_TRUE(split.request == whole.request) << "cut at " << cut;
+    }
+  }
+  EXPECT_EQ(parse_byte_by_byte(text, limits).status, status) << "byte by byte: " << text;
+}
+
+// The parts, concatenated ("lit" + std::string trips GCC 12's -Wrestrict).
+template <typename... Parts>
+std::string cat(const Parts&... parts) {
+  std::string out;
+  (out.append(parts), ...);
+  return out;
+}
+
+std::string repeat(std::string_view piece, size_t n) {
+  std::string out;
+  for (size_t i = 0; i < n; ++i) out.append(piece);
+  return out;
+}
+
 constexpr std::string_view kGet =
     "GET /ws/lobby%20one?since=12:34&token=x HTTP/1.1\r\n"
     "Host: chat.example.test:8080\r\n"
@@ -328,6 +360,135 @@ TEST(RequestParser, Rejects505ForOtherHttpVersions) {
   EXPECT_EQ(status_of("GET / HTTP/2.0\r\n\r\n"), 505);
   EXPECT_EQ(status_of("GET / HTTP/3.1\r\n\r\n"), 505);
   EXPECT_EQ(status_of("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), 505);
+}
+
+// Every well-formed version but 1.0 and 1.1 is 505, 1.x ones included.
+TEST(RequestParser, Rejects505ForEveryVersionButHttp10And11) {
+  for (std::string_view v : {"0.9", "1.2", "1.9", "2.0", "3.0", "9.9", "0.0"}) {
+    expect_status(cat("GET / HTTP/", v, "\r\nHost: h\r\n\r\n"), 505);
+  }
+  expect_status("GET /\r\n\r\n", 505);  // an HTTP/0.9 simple request
+}
+
+TEST(RequestParser, Rejects505AsSoonAsTheRequestLineEnds) {
+  RequestParser parser(Limits{});
+  auto r = parser.feed("GET / HTTP/1.9\r\n");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error(), 505);
+}
+
+TEST(RequestParser, Rejects400ForMalformedVersions) {
+  for (std::string_view v :
+       {"HTTP/1.x", "HTTP/12.0", "HTTP/1", "HTTP/1.1.1", "HTTPS/1.1", "http/1.1"}) {
+    expect_status(cat("GET / ", v, "\r\nHost: h\r\n\r\n"), 400);
+  }
+}
+
+// RFC 9112 §5.2: obs-fold, a line that continues the field before it.
+TEST(RequestParser, Rejects400ForFoldedHeaderLine) {
+  expect_status("GET / HTTP/1.1\r\nHost: h\r\nX-A: a\r\n b\r\n\r\n", 400);
+  expect_status("GET / HTTP/1.1\r\nHost: h\r\nX-A: a\r\n\tb\r\n\r\n", 400);
+  expect_status("GET / HTTP/1.1\r\nX-A:\r\n b\r\nHost: h\r\n\r\n", 400);
+  expect_status("GET / HTTP/1.1\r\nHost: h\r\n \r\n\r\n", 400);
+  expect_status("GET /ws HTTP/1.1\r\nUpgrade: web\r\n socket\r\n\r\n", 400);
+}
+
+// RFC 9112 §2.2: whitespace between the request line and the first field.
+TEST(RequestParser, Rejects400ForWhitespaceBeforeFirstHeader) {
+  expect_status("GET / HTTP/1.1\r\n Host: h\r\n\r\n", 400);
+  expect_status("GET / HTTP/1.1\r\n\tHost: h\r\n\r\n", 400);
+}
+
+TEST(RequestParser, Rejects400ForFoldedTrailerLine) {
+  expect_status(
+      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "1\r\nx\r\n0\r\nX-T: a\r\n b\r\n\r\n",
+      400);
+  expect_status(
+      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "1\r\nx\r\n0\r\n X-T: a\r\n\r\n",
+      400);
+}
+
+// A line end followed by a space is a fold only in a head or trailers.
+TEST(RequestParser, AcceptsBodiesWithLinesStartingWithSpace) {
+  expect_status("POST / HTTP/1.1\r\nContent-Length: 4\r\n\r\n \n a", 0);
+  expect_status(
+      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "4\r\n\n \n\t\r\n1\r\n \r\n0\r\n\r\n",
+      0);
+  EXPECT_EQ(parse("POST / HTTP/1.1\r\nContent-Length: 4\r\n\r\n \n a").request.body, " \n a");
+}
+
+TEST(RequestParser, AcceptsPipelinedRequestAfterBodyEndingInLineEnd) {
+  std::string two = cat("POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\n\r\n", kPlainGet);
+  RequestParser parser(Limits{});
+  auto r = parser.feed(two);
+  ASSERT_TRUE(r.ok());
+  ASSERT_TRUE(parser.done());
+  EXPECT_EQ(parser.request().body, "\r\n");
+  parser.reset();
+  auto r2 = parser.feed(std::string_view(two).substr(*r));
+  ASSERT_TRUE(r2.ok());
+  EXPECT_TRUE(parser.done());
+}
+
+// RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 is faulty framing.
+TEST(RequestParser, Rejects400ForTransferEncodingInHttp10) {
+  expect_status("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400);
+  expect_status("POST / HTTP/1.0\r\nTransfer-Encoding: gzip\r\n\r\n", 400);
+}
+
+TEST(RequestParser, Rejects413ForChunkSizeOverLimitWhenAnnounced) {
+  Limits limits{.max_body_bytes = 10};
+  const std::string head = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+  // Refused at the size line: no chunk byte has to arrive.
+  expect_status(head + "b\r\n", 413, limits);
+  expect_status(head + "ffffffff\r\n", 413, limits);
+  expect_status(head + "5;e=1\r\nhello\r\n6\r\n", 413, limits);
+  expect_status(head + "5\r\nhello\r\n5\r\nworld\r\n0\r\n\r\n", 0, limits);
+}
+
+std::string chunked_with_trailers(std::string_view trailers) {
+  return cat("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n", trailers,
+             "\r\n");
+}
+
+// Empty trailers cost their line ends: the whole section is counted.
+TEST(RequestParser, Rejects431ForManyEmptyTrailers) {
+  Limits limits{.max_header_bytes = 256, .max_header_fields = 100000};
+  expect_status(chunked_with_trailers(repeat("a:\r\n", 100)), 431, limits);
+  // The default limits: 3,000 of them are refused (by count, then bytes).
+  EXPECT_EQ(status_of(chunked_with_trailers(repeat("a:\r\n", 3000))), 431);
+  Limits bytes_only{.max_header_fields = 100000};
+  EXPECT_EQ(status_of(chunked_with_trailers(repeat("a:\r\n", 3000)), bytes_only), 431);
+}
+
+// Head and trailers share max_header_bytes, every byte counted.
+TEST(RequestParser, CountsHeadAndTrailerSectionTogether) {
+  std::string text = chunked_with_trailers(cat("X-T: ", std::string(40, 't'), "\r\n"));
+  // The head, the trailers and the blank line after them; not the chunks.
+  const size_t section = text.size() - std::string_view("1\r\nx\r\n0\r\n").size();
+  expect_status(text, 0, Limits{.max_header_bytes = section});
+  expect_status(text, 431, Limits{.max_header_bytes = section - 1});
+}
+
+TEST(RequestParser, AcceptsHeaderFieldsUpToTheLimit) {
+  std::string text = cat("GET / HTTP/1.1\r\n", repeat("A: b\r\n", 100), "\r\n");
+  expect_status(text, 0);
+}
+
+TEST(RequestParser, Rejects431ForTooManyHeaderFields) {
+  expect_status(cat("GET / HTTP/1.1\r\n", repeat("A: b\r\n", 101), "\r\n"), 431);
+  expect_status(cat("GET / HTTP/1.1\r\n", repeat("A:\r\n", 5), "\r\n"), 431,
+                Limits{.max_header_fields = 4});
+}
+
+TEST(RequestParser, CountsHeadersAndTrailersTogether) {
+  Limits limits{.max_header_fields = 4};
+  std::string head = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n";
+  expect_status(head + "0\r\nA: 1\r\nB: 2\r\n\r\n", 0, limits);
+  expect_status(head + "0\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", 431, limits);
 }
 
 std::string request_with_header_bytes(size_t total) {

@@ -38,10 +38,14 @@ struct Request {
   friend bool operator==(const Request&, const Request&) = default;
 };
 
-// Bounds on what one request may make the parser hold.
+// Bounds on what one request may make the parser hold or read.
 struct Limits {
-  size_t max_header_bytes = 8192;  // request line + headers + blank line
+  // Request line + headers + blank line, plus the trailer section of a
+  // chunked body, every byte counted (separators and line ends included).
+  size_t max_header_bytes = 8192;
   size_t max_body_bytes = 1 << 20;
+  // Header fields, headers and trailers together.
+  size_t max_header_fields = 100;
 };
 
 // Pure functions. Thread: any.
