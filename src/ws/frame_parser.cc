@@ -35,14 +35,15 @@ bool is_known_opcode(uint8_t op) { return op <= 2 || (op >= 8 && op <= 10); }
 
 }  // namespace
 
-FrameParser::FrameParser(Role role, size_t max_message_bytes)
+FrameParser::FrameParser(Role role, size_t max_message_bytes, uint32_t max_fragments)
     : max_message_(static_cast<uint32_t>(std::min(max_message_bytes, kMaxMessageLimit))),
+      max_fragments_(std::max<uint32_t>(max_fragments, 1)),
       role_(role) {}
 
 FrameParser::~FrameParser() { free_buffer(); }
 
 FrameParser::FrameParser(FrameParser&& other) noexcept
-    : FrameParser(other.role_, other.max_message_) {
+    : FrameParser(other.role_, other.max_message_, other.max_fragments_) {
   *this = std::move(other);
 }
 
@@ -55,6 +56,8 @@ FrameParser& FrameParser::operator=(FrameParser&& other) noexcept {
   max_message_ = other.max_message_;
   frame_left_ = other.frame_left_;
   mask_ = other.mask_;
+  max_fragments_ = other.max_fragments_;
+  fragments_ = other.fragments_;
   header_ = other.header_;
   header_len_ = other.header_len_;
   ctrl_len_ = other.ctrl_len_;
@@ -194,7 +197,17 @@ Result<bool, CloseCode> FrameParser::finish_header(std::span<const std::byte> h)
     if (frame_op_ != Opcode::kContinuation) {
       msg_op_ = frame_op_;
       utf8_.reset();
+      fragments_ = 0;
     }
+    // Each fragment costs a header and a round through this parser however
+    // small it is (an empty continuation is 6 bytes), so their number is
+    // bounded too. RFC 6455 §7.4.1 offers 1009 (a message too big to
+    // process) and 1008 (policy violation, "when there is no other more
+    // suitable status code (e.g., 1003 or 1009)"): a fragment count is a
+    // size of the message, bounded like --max-message, so 1009, counted
+    // with the oversized messages. The peer's remedy is the same: fewer,
+    // larger frames.
+    if (++fragments_ > max_fragments_) return Err(CloseCode::kMessageTooBig);
   }
   frame_left_ = static_cast<uint32_t>(len);
   mask_phase_ = 0;

@@ -115,6 +115,77 @@ TEST(FrameParser, RejectsFragmentsSummingOverLimit) {
   expect_close(wire.substr(0, wire.size() - 41), CloseCode::kMessageTooBig, Role::kServer, 100);
 }
 
+// A message in `n` frames: `first` then continuations, the last one final.
+std::string fragmented(Opcode first, size_t n, std::string_view each = "") {
+  std::string wire;
+  for (size_t i = 0; i < n; ++i) {
+    frame(wire, i == 0 ? first : Opcode::kContinuation, each, i + 1 == n);
+  }
+  return wire;
+}
+
+TEST(FrameParser, AcceptsMessageOfExactlyMaxFragments) {
+  const Outcome out =
+      feed_every_way(fragmented(Opcode::kText, 8, "ab"), Role::kServer, testing::kDefaultMax, 8);
+  EXPECT_FALSE(out.error);
+  ASSERT_EQ(out.events.size(), 1u);
+  EXPECT_EQ(out.events[0].payload, "abababababababab");
+}
+
+TEST(FrameParser, RejectsFragmentPastTheLimitFromItsHeader) {
+  // Nine frames where eight are allowed: 1009 at the ninth header, before
+  // its payload (none of it is sent).
+  std::string wire = fragmented(Opcode::kBinary, 9, "xy");
+  wire.resize(wire.size() - 2);
+  expect_close(wire, CloseCode::kMessageTooBig, Role::kServer, testing::kDefaultMax, 8);
+}
+
+TEST(FrameParser, RejectsManyEmptyContinuations) {
+  // The attack: empty continuations cost 6 bytes each and no payload.
+  std::string wire = fragmented(Opcode::kText, kDefaultMaxFragments + 1);
+  const Outcome out = testing::run_whole(Role::kServer, testing::kDefaultMax, wire);
+  ASSERT_TRUE(out.error.has_value());
+  EXPECT_EQ(*out.error, CloseCode::kMessageTooBig);
+  EXPECT_TRUE(out.events.empty());
+}
+
+TEST(FrameParser, CountsFragmentsPerMessageNotControlFrames) {
+  std::string wire;
+  for (int m = 0; m < 3; ++m) {
+    frame(wire, Opcode::kText, "a", false);
+    frame(wire, Opcode::kPing, "p");
+    frame(wire, Opcode::kPing, "q");
+    frame(wire, Opcode::kContinuation, "b", true);
+  }
+  const Outcome out = feed_every_way(wire, Role::kServer, testing::kDefaultMax, 2);
+  EXPECT_FALSE(out.error);
+  EXPECT_EQ(out.events.size(), 9u);  // 6 pings, 3 messages
+}
+
+TEST(FrameParser, OneFragmentAllowsOnlyUnfragmentedMessages) {
+  EXPECT_FALSE(
+      feed_every_way(client_frame(Opcode::kBinary, "whole"), Role::kServer, testing::kDefaultMax, 1)
+          .error);
+  expect_close(fragmented(Opcode::kBinary, 2, "x"), CloseCode::kMessageTooBig, Role::kServer,
+               testing::kDefaultMax, 1);
+}
+
+TEST(FrameParser, MovedParserKeepsItsFragmentCountAndLimit) {
+  std::string wire = client_frame(Opcode::kBinary, "x", false);
+  frame(wire, Opcode::kContinuation, "x", false);
+  std::span<std::byte> in(reinterpret_cast<std::byte*>(wire.data()), wire.size());
+  FrameParser first(Role::kServer, 1024, 2);
+  auto ev = first.next(in);  // the 2 frames allowed, then it needs more
+  ASSERT_TRUE(ev.ok());
+  EXPECT_EQ(ev->kind, Event::Kind::kNeedMore);
+  FrameParser moved(std::move(first));
+  std::string third = client_frame(Opcode::kContinuation, "x");
+  std::span<std::byte> more(reinterpret_cast<std::byte*>(third.data()), third.size());
+  auto over = moved.next(more);
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.error(), CloseCode::kMessageTooBig);
+}
+
 TEST(FrameParser, RejectsInvalidUtf8InText) {
   expect_close(client_frame(Opcode::kText, "ok \xC0\x80 no"), CloseCode::kInvalidPayload);
 }

@@ -71,8 +71,9 @@ inline Recorded record(const Event& ev) {
 }
 
 // Feeds `wire` to a fresh parser in pieces ending at `cuts` (ascending).
-inline Outcome run(Role role, size_t max, std::string_view wire, const std::vector<size_t>& cuts) {
-  FrameParser parser(role, max);
+inline Outcome run(Role role, size_t max, std::string_view wire, const std::vector<size_t>& cuts,
+                   uint32_t max_fragments = kDefaultMaxFragments) {
+  FrameParser parser(role, max, max_fragments);
   Outcome out;
   size_t begin = 0;
   std::vector<std::byte> chunk;
@@ -132,19 +133,20 @@ inline std::vector<size_t> random_cuts(size_t size, std::mt19937& rng) {
 // (small inputs) and in seeded random chunkings; every run must agree.
 // Returns the agreed outcome.
 inline Outcome feed_every_way(std::string_view wire, Role role = Role::kServer,
-                              size_t max = kDefaultMax) {
-  const Outcome whole = run_whole(role, max, wire);
+                              size_t max = kDefaultMax,
+                              uint32_t max_fragments = kDefaultMaxFragments) {
+  const Outcome whole = run(role, max, wire, {}, max_fragments);
   std::mt19937 rng(0x5eed);
   for (size_t at : split_offsets(wire.size(), rng)) {
-    EXPECT_EQ(run(role, max, wire, {at}), whole) << "split at " << at;
+    EXPECT_EQ(run(role, max, wire, {at}, max_fragments), whole) << "split at " << at;
   }
   if (wire.size() <= 4096) {
     std::vector<size_t> every;
     for (size_t i = 1; i < wire.size(); ++i) every.push_back(i);
-    EXPECT_EQ(run(role, max, wire, every), whole) << "byte at a time";
+    EXPECT_EQ(run(role, max, wire, every, max_fragments), whole) << "byte at a time";
   }
   for (int i = 0; i < 8; ++i) {
-    EXPECT_EQ(run(role, max, wire, random_cuts(wire.size(), rng)), whole)
+    EXPECT_EQ(run(role, max, wire, random_cuts(wire.size(), rng), max_fragments), whole)
         << "random chunking " << i;
   }
   return whole;
@@ -162,8 +164,8 @@ inline Recorded pong(std::string payload) {
 
 // Asserts that every way of feeding `wire` ends in `code`.
 inline void expect_close(std::string_view wire, CloseCode code, Role role = Role::kServer,
-                         size_t max = kDefaultMax) {
-  const Outcome out = feed_every_way(wire, role, max);
+                         size_t max = kDefaultMax, uint32_t max_fragments = kDefaultMaxFragments) {
+  const Outcome out = feed_every_way(wire, role, max, max_fragments);
   ASSERT_TRUE(out.error.has_value()) << "expected close code " << static_cast<int>(code);
   EXPECT_EQ(*out.error, code);
 }

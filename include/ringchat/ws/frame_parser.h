@@ -26,15 +26,22 @@ struct Event {
   std::string_view close_reason;  // kClose: valid UTF-8, points into payload
 };
 
+// Frames one message may arrive in, unless the parser is told otherwise.
+inline constexpr uint32_t kDefaultMaxFragments = 1024;
+
 // Incremental RFC 6455 frame parser for one connection. Pure: no I/O. It
 // holds no heap memory between frames once release() is called; a message
 // that is not wholly in the caller's bytes is assembled in a buffer that
 // grows as its bytes arrive (never ahead of them).
-// Messages are limited to max_message_bytes (clamped to 4 GiB - 256).
+// Messages are limited to max_message_bytes (clamped to 4 GiB - 256) and to
+// max_fragments data frames (at least 1): a message announcing more bytes,
+// or a data frame past the last fragment allowed, is kMessageTooBig (1009)
+// as soon as its header is read. Control frames between fragments do not
+// count.
 // Thread: owned by its connection, on that connection's shard.
 class FrameParser {
  public:
-  FrameParser(Role role, size_t max_message_bytes);
+  FrameParser(Role role, size_t max_message_bytes, uint32_t max_fragments = kDefaultMaxFragments);
   ~FrameParser();
   FrameParser(const FrameParser&) = delete;
   FrameParser& operator=(const FrameParser&) = delete;
@@ -79,8 +86,10 @@ class FrameParser {
   uint32_t buf_cap_ = 0;
   uint32_t msg_len_ = 0;  // bytes of the data message in buf_
   uint32_t max_message_;
-  uint32_t frame_left_ = 0;             // payload bytes of this frame still to come
-  uint32_t mask_ = 0;                   // key bytes big-endian, as mask_bytes() wants
+  uint32_t frame_left_ = 0;  // payload bytes of this frame still to come
+  uint32_t mask_ = 0;        // key bytes big-endian, as mask_bytes() wants
+  uint32_t max_fragments_;
+  uint32_t fragments_ = 0;              // data frames of the message in progress
   std::array<std::byte, 14> header_{};  // a header split across calls
   uint8_t header_len_ = 0;
   uint8_t ctrl_len_ = 0;    // bytes of a partial control frame in buf_
