@@ -74,6 +74,11 @@ void declare(CLI::App& app, Config& c) {
            "Largest WebSocket message; bigger ones close with 1009",
            [&s](uint64_t v) { s.max_message = v; })
       ->envname("RINGCHAT_MAX_MESSAGE");
+  app.add_option("--max-fragments", s.max_fragments,
+                 "Most frames one WebSocket message may arrive in; more close with 1009")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 1u << 20))
+      ->envname("RINGCHAT_MAX_FRAGMENTS");
   add_size(app, "--max-header", s.max_header, 1024, 1 << 20,
            "Largest HTTP request line plus headers; bigger gets 431",
            [&s](uint64_t v) { s.max_header = v; })

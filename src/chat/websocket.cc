@@ -8,7 +8,8 @@ using obs::Metric;
 
 void WebSocket::take_over(net::Conn& c, Session& s) {
   c.protocol = static_cast<uint8_t>(id_);
-  s.parser.emplace<ws::FrameParser>(ws::Role::kServer, ctx_.cfg.max_message);
+  s.parser.emplace<ws::FrameParser>(ws::Role::kServer, ctx_.cfg.max_message,
+                                    ctx_.cfg.max_fragments);
   ctx_.metrics.add(Metric::kWsHandshakes);
   ctx_.metrics.add(Metric::kWebSocketsOpen);
   ctx_.conns.schedule(c, ctx_.cfg.ping_interval_ms);

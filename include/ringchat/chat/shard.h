@@ -19,6 +19,7 @@ struct ShardConfig {
   uint16_t port = 8080;
   unsigned shards = 1;
   size_t max_message = 1 << 20;
+  uint32_t max_fragments = 1024;  // frames one WebSocket message may arrive in
   size_t max_header = 8192;
   uint32_t ping_interval_ms = 25000;
   uint32_t handshake_timeout_ms = 10000;
