@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <functional>
 
+#include "ringchat/ws/frame_parser.h"
+
 namespace ringchat::app {
 
 namespace {
@@ -77,7 +79,7 @@ void declare(CLI::App& app, Config& c) {
   app.add_option("--max-fragments", s.max_fragments,
                  "Most frames one WebSocket message may arrive in; more close with 1009")
       ->capture_default_str()
-      ->check(CLI::Range(1u, 1u << 20))
+      ->check(CLI::Range(1u, ws::kMaxFragmentsLimit))
       ->envname("RINGCHAT_MAX_FRAGMENTS");
   add_size(app, "--max-header", s.max_header, 1024, 1 << 20,
            "Largest HTTP request line plus headers; bigger gets 431",

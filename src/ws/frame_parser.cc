@@ -37,7 +37,8 @@ bool is_known_opcode(uint8_t op) { return op <= 2 || (op >= 8 && op <= 10); }
 
 FrameParser::FrameParser(Role role, size_t max_message_bytes, uint32_t max_fragments)
     : max_message_(static_cast<uint32_t>(std::min(max_message_bytes, kMaxMessageLimit))),
-      max_fragments_(std::max<uint32_t>(max_fragments, 1)),
+      max_fragments_(
+          static_cast<uint16_t>(std::clamp<uint32_t>(max_fragments, 1, kMaxFragmentsLimit))),
       role_(role) {}
 
 FrameParser::~FrameParser() { free_buffer(); }
@@ -207,7 +208,8 @@ Result<bool, CloseCode> FrameParser::finish_header(std::span<const std::byte> h)
     // size of the message, bounded like --max-message, so 1009, counted
     // with the oversized messages. The peer's remedy is the same: fewer,
     // larger frames.
-    if (++fragments_ > max_fragments_) return Err(CloseCode::kMessageTooBig);
+    if (fragments_ >= max_fragments_) return Err(CloseCode::kMessageTooBig);
+    ++fragments_;
   }
   frame_left_ = static_cast<uint32_t>(len);
   mask_phase_ = 0;

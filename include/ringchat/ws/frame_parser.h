@@ -28,13 +28,14 @@ struct Event {
 
 // Frames one message may arrive in, unless the parser is told otherwise.
 inline constexpr uint32_t kDefaultMaxFragments = 1024;
+inline constexpr uint32_t kMaxFragmentsLimit = 65535;
 
 // Incremental RFC 6455 frame parser for one connection. Pure: no I/O. It
 // holds no heap memory between frames once release() is called; a message
 // that is not wholly in the caller's bytes is assembled in a buffer that
 // grows as its bytes arrive (never ahead of them).
 // Messages are limited to max_message_bytes (clamped to 4 GiB - 256) and to
-// max_fragments data frames (at least 1): a message announcing more bytes,
+// max_fragments data frames (1 to kMaxFragmentsLimit): a message announcing more bytes,
 // or a data frame past the last fragment allowed, is kMessageTooBig (1009)
 // as soon as its header is read. Control frames between fragments do not
 // count.
@@ -88,8 +89,10 @@ class FrameParser {
   uint32_t max_message_;
   uint32_t frame_left_ = 0;  // payload bytes of this frame still to come
   uint32_t mask_ = 0;        // key bytes big-endian, as mask_bytes() wants
-  uint32_t max_fragments_;
-  uint32_t fragments_ = 0;              // data frames of the message in progress
+  // 16 bits each: they fit where the parser had padding, and a session
+  // (chat/session.h) stays within its slot.
+  uint16_t max_fragments_;
+  uint16_t fragments_ = 0;              // data frames of the message in progress
   std::array<std::byte, 14> header_{};  // a header split across calls
   uint8_t header_len_ = 0;
   uint8_t ctrl_len_ = 0;    // bytes of a partial control frame in buf_
