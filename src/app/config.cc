@@ -6,7 +6,10 @@
 #include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cstdlib>
+#include <fstream>
 #include <functional>
+#include <iterator>
+#include <memory>
 
 #include "ringchat/ws/frame_parser.h"
 
@@ -52,6 +55,74 @@ CLI::Option* add_size(CLI::App& app, const std::string& name, uint64_t def, uint
       },
       "SIZE");
   return opt;
+}
+
+// The whole of `path`, less one final newline when `secret` (a file written
+// with `echo` has one); an error names the file, never its contents.
+Result<std::string, std::string> read_file(const std::string& flag, const std::string& path,
+                                           bool secret) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Err(flag + ": cannot read " + path);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (secret && bytes.ends_with('\n')) bytes.pop_back();
+  if (secret && bytes.ends_with('\r')) bytes.pop_back();
+  return bytes;
+}
+
+// --jwt-*, --api-key*, --origins into the gate, or why they cannot be.
+Result<auth::GateConfig, std::string> build_gate(const Config::Auth& a, bool allow_anonymous) {
+  auth::GateConfig g;
+  g.allow_anonymous = allow_anonymous;
+  if (!a.jwt_secret.empty() && !a.jwt_secret_file.empty()) {
+    return Err(std::string("--jwt-secret and --jwt-secret-file: give one"));
+  }
+  if (!a.api_key.empty() && !a.api_key_file.empty()) {
+    return Err(std::string("--api-key and --api-key-file: give one"));
+  }
+  auth::VerifierConfig vc;
+  vc.hs256_secret = a.jwt_secret;
+  if (!a.jwt_secret_file.empty()) {
+    auto s = read_file("--jwt-secret-file", a.jwt_secret_file, true);
+    if (!s) return Err(s.error());
+    vc.hs256_secret = std::move(*s);
+  }
+  if (!a.jwt_public_key.empty()) {
+    auto k = read_file("--jwt-public-key", a.jwt_public_key, false);
+    if (!k) return Err(k.error());
+    vc.public_key = std::move(*k);
+  }
+  vc.audience = a.jwt_audience;
+  vc.issuer = a.jwt_issuer;
+  vc.clock_skew_s = a.clock_skew_s;
+  if (!vc.hs256_secret.empty() || !vc.public_key.empty()) {
+    auto v = auth::Verifier::create(std::move(vc));
+    if (!v) return Err("token auth: " + v.error());
+    g.verifier = std::make_shared<const auth::Verifier>(std::move(*v));
+  } else if (allow_anonymous || !a.jwt_audience.empty() || !a.jwt_issuer.empty()) {
+    return Err(std::string(
+        "--allow-anonymous, --jwt-audience and --jwt-issuer need --jwt-secret(-file) or "
+        "--jwt-public-key"));
+  }
+  g.api_key = a.api_key;
+  if (!a.api_key_file.empty()) {
+    auto k = read_file("--api-key-file", a.api_key_file, true);
+    if (!k) return Err(k.error());
+    g.api_key = std::move(*k);
+  }
+  if (!g.api_key.empty() && g.api_key.size() < 32) {
+    return Err(std::string("--api-key: at least 32 bytes, so that it cannot be guessed"));
+  }
+  std::string_view list = a.origins;
+  while (!list.empty()) {
+    const size_t comma = list.find(',');
+    std::string_view o = list.substr(0, comma);
+    while (!o.empty() && o.front() == ' ') o.remove_prefix(1);
+    while (!o.empty() && o.back() == ' ') o.remove_suffix(1);
+    if (!o.empty()) g.origins.emplace_back(o);
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return g;
 }
 
 void declare(CLI::App& app, Config& c) {
@@ -189,6 +260,42 @@ void declare(CLI::App& app, Config& c) {
   add_size(app, "--sndbuf", 0, 0, 1 << 30, "SO_SNDBUF of client sockets (0: kernel autotuning)",
            [&s](uint64_t v) { s.sndbuf = static_cast<int>(v); })
       ->envname("RINGCHAT_SNDBUF");
+  app.add_option("--jwt-secret", c.auth.jwt_secret,
+                 "HS256 secret (at least 32 bytes): turns token auth on. Seen by `ps`: prefer "
+                 "--jwt-secret-file or RINGCHAT_JWT_SECRET")
+      ->envname("RINGCHAT_JWT_SECRET");
+  app.add_option("--jwt-secret-file", c.auth.jwt_secret_file,
+                 "File holding the HS256 secret (one final newline is not part of it)")
+      ->envname("RINGCHAT_JWT_SECRET_FILE");
+  app.add_option("--jwt-public-key", c.auth.jwt_public_key,
+                 "PEM or DER public key file: RSA (2048+ bits) for RS256, EC P-256 for ES256; "
+                 "turns token auth on")
+      ->envname("RINGCHAT_JWT_PUBLIC_KEY");
+  app.add_option("--jwt-audience", c.auth.jwt_audience,
+                 "Tokens must name this audience in `aud` (unset: tokens must have no `aud`)")
+      ->envname("RINGCHAT_JWT_AUDIENCE");
+  app.add_option("--jwt-issuer", c.auth.jwt_issuer, "Tokens must have this `iss`")
+      ->envname("RINGCHAT_JWT_ISSUER");
+  app.add_option("--clock-skew", c.auth.clock_skew_s,
+                 "Seconds of clock difference allowed for a token's exp and nbf")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 3600))
+      ->envname("RINGCHAT_CLOCK_SKEW");
+  app.add_flag_callback(
+         "--allow-anonymous", [&s] { s.gate.allow_anonymous = true; },
+         "With token auth, let clients without a token in, read-only")
+      ->envname("RINGCHAT_ALLOW_ANONYMOUS");
+  app.add_option("--api-key", c.auth.api_key,
+                 "Key a back-end shows (Authorization: Bearer KEY) to publish and read anywhere "
+                 "over HTTP (at least 32 bytes); prefer --api-key-file")
+      ->envname("RINGCHAT_API_KEY");
+  app.add_option("--api-key-file", c.auth.api_key_file,
+                 "File holding the API key (one final newline is not part of it)")
+      ->envname("RINGCHAT_API_KEY_FILE");
+  app.add_option("--origins", c.auth.origins,
+                 "Comma-separated browser origins allowed (https://app.example.com, "
+                 "https://*.example.com); unset: any")
+      ->envname("RINGCHAT_ORIGINS");
   app.add_option("--log-level", c.log_level, "debug, info, warn or error")
       ->capture_default_str()
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
@@ -214,6 +321,11 @@ Result<Config, ParseExit> parse_config(int argc, const char* const* argv) {
   } catch (const CLI::ParseError& e) {
     return Err(ParseExit{
         2, std::string("ringchat: ") + e.what() + "\nRun with --help for the list of options."});
+  }
+  if (auto gate = build_gate(c.auth, c.shard.gate.allow_anonymous); !gate) {
+    return Err(ParseExit{2, "ringchat: " + gate.error()});
+  } else {
+    c.shard.gate = std::move(*gate);
   }
   if (app.count("--history-total") == 0) {
     // A quarter of the machine's memory, as a cache that gives way first.

@@ -1,5 +1,6 @@
 #include "front.h"
 
+#include "ringchat/core/check.h"
 #include "ringchat/http/response.h"
 #include "ringchat/obs/log.h"
 #include "wire.h"
@@ -51,7 +52,30 @@ void Front::on_open(net::Conn& c) {
   ctx_.conns.close(c);
 }
 
+void ShardContext::count_auth_failure(std::string_view kind) {
+  using obs::Metric;
+  static constexpr std::pair<std::string_view, Metric> kKinds[] = {
+      {"missing_token", Metric::kAuthMissingToken},
+      {"too_large", Metric::kAuthTooLarge},
+      {"malformed", Metric::kAuthMalformed},
+      {"bad_alg", Metric::kAuthBadAlg},
+      {"bad_signature", Metric::kAuthBadSignature},
+      {"bad_claims", Metric::kAuthBadClaims},
+      {"expired", Metric::kAuthExpired},
+      {"not_yet_valid", Metric::kAuthNotYetValid},
+      {"wrong_issuer", Metric::kAuthWrongIssuer},
+      {"wrong_audience", Metric::kAuthWrongAudience},
+      {"origin", Metric::kAuthOrigin},
+      {"forbidden", Metric::kAuthForbidden},
+  };
+  for (const auto& [name, m] : kKinds) {
+    if (name == kind) return metrics.add(m);
+  }
+  RC_DCHECK(false);
+}
+
 void Front::on_closed(net::Conn& c) {
+  ctx_.identities.erase(ctx_.conns.slot_of(c));
   if (c.admitted) {
     ctx_.shared.limiter.release(c.peer.ip);
     c.admitted = false;

@@ -2,7 +2,10 @@
 // Private to the chat module: what a shard's protocols share, and the front
 // that hands each connection's events to the protocol holding it.
 #include <array>
+#include <string_view>
+#include <unordered_map>
 
+#include "ringchat/auth/gate.h"
 #include "ringchat/auth/rate.h"
 #include "ringchat/chat/mail.h"
 #include "ringchat/chat/room_service.h"
@@ -36,6 +39,8 @@ struct ShardContext {
   bool draining = false;
   uint32_t last_token = 0;
   const auth::Rate pub_rate = auth::Rate::per_second(cfg.pub_rate, cfg.pub_burst);
+  // Connections that came in with credentials, by slot (tokens on only).
+  std::unordered_map<uint32_t, auth::Identity> identities{};
 
   // A token for an answer from another shard (PublishMsg::ack,
   // RoomService::query): unique on this shard for 2^32 requests, never 0.
@@ -43,6 +48,21 @@ struct ShardContext {
 
   Session& session(const net::Conn& c) { return sessions[conns.slot_of(c)]; }
   uint64_t now_ms() const { return conns.now_ms(); }
+  // What the connection's credentials allow (kept from its upgrade while
+  // tokens are on; without them everyone may do everything).
+  const auth::Identity& identity(const net::Conn& c) const {
+    static const auth::Identity kOpen{};
+    static const auth::Identity kNobody{auth::Identity::Kind::kUser, {}};
+    if (!shared.gate.tokens()) return kOpen;
+    auto it = identities.find(conns.slot_of(c));
+    return it == identities.end() ? kNobody : it->second;
+  }
+  void set_identity(const net::Conn& c, auth::Identity id) {
+    if (shared.gate.tokens()) identities.insert_or_assign(conns.slot_of(c), std::move(id));
+  }
+  // Counts a refusal of kind `kind` (auth::Refusal::kind).
+  void count_auth_failure(std::string_view kind);
+
   // Whether `s` may publish one more message now (--pub-rate, --pub-burst);
   // counts a refusal.
   bool may_publish(Session& s) {

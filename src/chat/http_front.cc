@@ -1,5 +1,6 @@
 #include "http_front.h"
 
+#include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
@@ -10,6 +11,7 @@
 #include "ringchat/chat/room_name.h"
 #include "ringchat/http/response.h"
 #include "ringchat/http/uri.h"
+#include "ringchat/obs/log.h"
 #include "ringchat/ws/handshake.h"
 #include "ringchat/ws/utf8.h"
 #include "sse.h"
@@ -107,6 +109,10 @@ void HttpFront::raw_room(net::Conn& c, Session& s, const http::Request& req,
   }
   ws::Upgrade up = ws::check_upgrade(req);
   if (up.status != 101) return fail(c, up.status, up.detail, up.headers);
+  auto id = admit_to(c, req, room);
+  if (!id) return;
+  ctx_.set_identity(c, std::move(*id));
+  up.headers = switching(req, up);
   // `req` and `room` point into the HTTP parser, which the switch frees.
   if (since) return raw_room_.resume(c, s, std::string(room), *since, std::move(up.headers));
   ctx_.conns.send_copy(c, http::make_response(101, {}, {}, true, up.headers));
@@ -117,6 +123,8 @@ void HttpFront::sse(net::Conn& c, Session& s, const http::Request& req,
                     const http::RouteParams& params) {
   const std::string_view room = params.get("room");
   if (const char* why = room_name_error(room)) return json_error(c, req, "bad_room", why);
+  auto id = admit_to(c, req, room);
+  if (!id) return;
   // Last-Event-ID is what EventSource sends when it reconnects: one it
   // cannot read (not ours) starts afresh rather than failing the stream
   // for good. ?lastEventId= is the client's own choice: a bad one is an error.
@@ -127,6 +135,7 @@ void HttpFront::sse(net::Conn& c, Session& s, const http::Request& req,
       if (!since) return json_error(c, req, "bad_since", "lastEventId must be EPOCH:SEQ");
     }
   }
+  ctx_.set_identity(c, std::move(*id));
   sse_.start(c, s, std::string(room), since);
 }
 
@@ -140,7 +149,10 @@ void HttpFront::json_socket(net::Conn& c, Session& s, const http::Request& req,
                             const http::RouteParams&) {
   ws::Upgrade up = ws::check_upgrade(req);
   if (up.status != 101) return fail(c, up.status, up.detail, up.headers);
-  ctx_.conns.send_copy(c, http::make_response(101, {}, {}, true, up.headers));
+  auto id = admit(c, req);
+  if (!id) return;
+  ctx_.set_identity(c, std::move(*id));
+  ctx_.conns.send_copy(c, http::make_response(101, {}, {}, true, switching(req, up)));
   json_.start(c, s);
 }
 
@@ -148,6 +160,12 @@ void HttpFront::publish(net::Conn& c, Session& s, const http::Request& req,
                         const http::RouteParams& params) {
   const std::string_view room = params.get("room");
   if (const char* why = room_name_error(room)) return json_error(c, req, "bad_room", why);
+  auto id = admit(c, req);
+  if (!id) return;
+  if (!id->may_publish(room)) {
+    return refuse(
+        c, req, {403, "forbidden", "these credentials may not publish to this room", "forbidden"});
+  }
   if (!ctx_.may_publish(s)) {
     return answer(c, req, 429, "application/json",
                   error_body("rate_limited", "over --pub-rate messages per second"),
@@ -206,11 +224,13 @@ void HttpFront::presence(net::Conn& c, Session&, const http::Request& req,
                          const http::RouteParams& params) {
   const std::string_view room = params.get("room");
   if (const char* why = room_name_error(room)) return json_error(c, req, "bad_room", why);
+  if (!admit_to(c, req, room)) return;
   ctx_.rooms.presence(room, ctx_.conns.slot_of(c), wait(c, req, room));
 }
 
 void HttpFront::rooms(net::Conn& c, Session&, const http::Request& req, const http::RouteParams&) {
   constexpr uint32_t kDefaultLimit = 100;
+  if (!admit(c, req)) return;
   uint32_t limit = 0;
   if (!read_limit(c, req, kDefaultLimit, &limit)) return;
   const std::string after = http::query_param(req.query, "after").value_or(std::string());
@@ -236,6 +256,7 @@ void HttpFront::messages(net::Conn& c, Session&, const http::Request& req,
   constexpr uint32_t kDefaultLimit = 100;
   const std::string_view room = params.get("room");
   if (const char* why = room_name_error(room)) return json_error(c, req, "bad_room", why);
+  if (!admit_to(c, req, room)) return;
   std::optional<Position> since;
   if (!read_since(req, &since)) return json_error(c, req, "bad_since", "since must be EPOCH:SEQ");
   uint32_t limit = 0;
@@ -346,6 +367,49 @@ void HttpFront::fail(net::Conn& c, int status, std::string_view detail, std::str
   ctx_.metrics.add(Metric::kHttpErrors);
   ctx_.conns.send_copy(c, http::make_error(status, detail, extra));
   ctx_.conns.close(c);
+}
+
+std::optional<auth::Identity> HttpFront::admit(net::Conn& c, const http::Request& req) {
+  const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+  auto id = ctx_.shared.gate.check(req, now_s);
+  if (!id) {
+    refuse(c, req, id.error());
+    return std::nullopt;
+  }
+  return std::move(*id);
+}
+
+std::optional<auth::Identity> HttpFront::admit_to(net::Conn& c, const http::Request& req,
+                                                  std::string_view room) {
+  auto id = admit(c, req);
+  if (id && !id->may_join(room)) {
+    refuse(c, req, {403, "forbidden", "these credentials do not grant this room", "forbidden"});
+    return std::nullopt;
+  }
+  return id;
+}
+
+void HttpFront::refuse(net::Conn& c, const http::Request& req, const auth::Refusal& r) {
+  ctx_.count_auth_failure(r.kind);
+  RC_WARN_LIMITED("refused %s %s from %s: %.*s", std::string(http::to_string(req.method)).c_str(),
+                  req.path.c_str(), c.peer.to_string().c_str(), static_cast<int>(r.kind.size()),
+                  r.kind.data());
+  // RFC 6750 §3: a 401 names the scheme the client should use.
+  answer(c, req, r.status, "application/json", error_body(r.code, r.reason),
+         r.status == 401 ? "WWW-Authenticate: Bearer\r\n" : "");
+}
+
+std::string HttpFront::switching(const http::Request& req, const ws::Upgrade& up) {
+  std::string headers = up.headers;
+  const std::string_view proto = auth::Gate::subprotocol(req);
+  if (!proto.empty()) {
+    headers += "Sec-WebSocket-Protocol: ";
+    headers += proto;
+    headers += "\r\n";
+  }
+  return headers;
 }
 
 void HttpFront::on_timer(net::Conn& c, Session&) {

@@ -10,6 +10,7 @@
 #include "json_op.h"
 #include "ringchat/http/request.h"
 #include "ringchat/http/router.h"
+#include "ringchat/ws/handshake.h"
 
 namespace ringchat::chat {
 
@@ -84,6 +85,18 @@ class HttpFront final : public Protocol {
   static bool is_json(std::string_view content_type);
   // An error answer that ends the connection.
   void fail(net::Conn& c, int status, std::string_view detail, std::string_view extra = {});
+  // The identity `req`'s credentials show (auth::Gate), or nullopt after
+  // refusing it (401/403).
+  std::optional<auth::Identity> admit(net::Conn& c, const http::Request& req);
+  // The same, and `room` must be one the identity may join (else 403).
+  std::optional<auth::Identity> admit_to(net::Conn& c, const http::Request& req,
+                                         std::string_view room);
+  // Answers a refusal: its status and a JSON {code, reason}, counted by kind
+  // and logged (rate-limited) with the peer's address.
+  void refuse(net::Conn& c, const http::Request& req, const auth::Refusal& r);
+  // The 101 of an upgrade `up` accepted for `req`, with the subprotocol the
+  // client offered that the server speaks (auth::Gate::subprotocol).
+  static std::string switching(const http::Request& req, const ws::Upgrade& up);
 
   // A request whose answer comes later, by slot (rare: kept here, not in
   // every connection's slot).

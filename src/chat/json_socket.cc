@@ -83,6 +83,10 @@ JsonState::Room* JsonSocket::find(Session& s, std::string_view room) {
 
 void JsonSocket::join(net::Conn& c, Session& s, const ClientOp& o) {
   if (find(s, o.room)) return error(c, "already_joined", "join: already in this room", o.id);
+  if (!ctx_.identity(c).may_join(o.room)) {
+    ctx_.count_auth_failure("forbidden");
+    return error(c, "forbidden", "join: the token does not grant this room", o.id);
+  }
   auto& rooms = s.json->rooms;
   if (rooms.size() >= ctx_.cfg.max_rooms_per_conn) {
     return error(c, "too_many_rooms", "join: in --max-rooms-per-conn rooms already", o.id);
@@ -143,6 +147,10 @@ void JsonSocket::leave(net::Conn& c, Session& s, const ClientOp& o) {
 
 void JsonSocket::pub(net::Conn& c, Session& s, const ClientOp& o) {
   if (!find(s, o.room)) return error(c, "not_joined", "pub: join the room first", o.id);
+  if (!ctx_.identity(c).may_publish(o.room)) {
+    ctx_.count_auth_failure("forbidden");
+    return error(c, "forbidden", "pub: the token does not allow publishing here", o.id);
+  }
   if (!ctx_.may_publish(s)) {
     return error(c, "rate_limited", "pub: over --pub-rate messages per second; dropped", o.id);
   }

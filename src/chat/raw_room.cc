@@ -61,6 +61,14 @@ void RawRoom::moved(net::Conn&, Session& s, const LocalRoom* room, uint32_t inde
 
 void RawRoom::on_message(net::Conn& c, Session& s, ws::Opcode op,
                          std::span<const std::byte> payload) {
+  if (!ctx_.identity(c).may_publish(s.room->name)) {
+    // Read-only here (anonymous, or the token's `pub` lacks the room): a
+    // raw socket has no error message, so it is closed (1008, policy).
+    ctx_.count_auth_failure("forbidden");
+    send_close(c, 1008, "not allowed to publish in this room");
+    ctx_.conns.close(c);
+    return;
+  }
   if (!ctx_.may_publish(s)) {
     // A raw socket has no error message to send: over the limit it goes
     // (RFC 6455 §7.4.1, 1008: a message that violates the server's policy).

@@ -63,6 +63,19 @@ constexpr Info kInfo[] = {
     {"ringchat_limit_hits_total", "counter", "", "max_conns_per_ip"},
     {"ringchat_limit_hits_total", "counter", "", "conn_rate"},
     {"ringchat_limit_hits_total", "counter", "", "pub_rate"},
+    {"ringchat_auth_failures_total", "counter",
+     "Requests and ops refused for their credentials, by reason", "missing_token"},
+    {"ringchat_auth_failures_total", "counter", "", "too_large"},
+    {"ringchat_auth_failures_total", "counter", "", "malformed"},
+    {"ringchat_auth_failures_total", "counter", "", "bad_alg"},
+    {"ringchat_auth_failures_total", "counter", "", "bad_signature"},
+    {"ringchat_auth_failures_total", "counter", "", "bad_claims"},
+    {"ringchat_auth_failures_total", "counter", "", "expired"},
+    {"ringchat_auth_failures_total", "counter", "", "not_yet_valid"},
+    {"ringchat_auth_failures_total", "counter", "", "wrong_issuer"},
+    {"ringchat_auth_failures_total", "counter", "", "wrong_audience"},
+    {"ringchat_auth_failures_total", "counter", "", "origin"},
+    {"ringchat_auth_failures_total", "counter", "", "forbidden"},
 };
 static_assert(std::size(kInfo) == static_cast<size_t>(Metric::kCount));
 

@@ -27,7 +27,12 @@ constexpr const char* kEnvNames[] = {"RINGCHAT_PORT",
                                      "RINGCHAT_SNDBUF",
                                      "RINGCHAT_LOG_LEVEL",
                                      "RINGCHAT_SHARD_BACKLOG",
-                                     "RINGCHAT_REUSE_PORT"};
+                                     "RINGCHAT_REUSE_PORT",
+                                     "RINGCHAT_JWT_SECRET",
+                                     "RINGCHAT_JWT_SECRET_FILE",
+                                     "RINGCHAT_JWT_PUBLIC_KEY",
+                                     "RINGCHAT_API_KEY",
+                                     "RINGCHAT_ORIGINS"};
 
 // Runs parse_config over a command line with every RINGCHAT_* variable
 // cleared (and restored afterwards), plus config files made on demand.
@@ -422,6 +427,49 @@ TEST(AffinityCpus, ListsAtLeastTheCurrentCpu) {
   const std::vector<int> cpus = affinity_cpus();
   ASSERT_FALSE(cpus.empty());
   for (size_t i = 1; i < cpus.size(); ++i) EXPECT_LT(cpus[i - 1], cpus[i]);
+}
+
+// Credentials: the gate is built from the flags, or the server does not start.
+class AuthConfigTest : public ConfigTest {};
+
+TEST_F(AuthConfigTest, NoKeyNoGate) {
+  const Config c = parse_ok({});
+  EXPECT_EQ(c.shard.gate.verifier, nullptr);
+  EXPECT_TRUE(c.shard.gate.origins.empty());
+}
+
+TEST_F(AuthConfigTest, ASecretFileTurnsTokensOnWithoutItsFinalNewline) {
+  const std::string f = write_file("0123456789abcdef0123456789abcdef\n");
+  const Config c = parse_ok({"--jwt-secret-file", f.c_str(), "--allow-anonymous", "--origins",
+                             "https://a.example.com, https://*.example.org"});
+  ASSERT_NE(c.shard.gate.verifier, nullptr);
+  EXPECT_TRUE(c.shard.gate.verifier->accepts_hs256());
+  EXPECT_TRUE(c.shard.gate.allow_anonymous);
+  EXPECT_EQ(c.shard.gate.origins,
+            (std::vector<std::string>{"https://a.example.com", "https://*.example.org"}));
+  // 32 bytes without the newline: one byte fewer is refused.
+  const std::string short_secret = write_file("0123456789abcdef0123456789abcde\n");
+  expect_rejected({"--jwt-secret-file", short_secret.c_str()}, "token auth");
+}
+
+TEST_F(AuthConfigTest, BadCredentialsStopTheServerWithAReason) {
+  expect_rejected({"--jwt-secret", "too-short"}, "token auth");
+  expect_rejected({"--jwt-secret-file", "/nonexistent/secret"}, "--jwt-secret-file");
+  expect_rejected({"--jwt-public-key", "/nonexistent/key.pem"}, "--jwt-public-key");
+  const std::string not_a_key =
+      write_file("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n");
+  expect_rejected({"--jwt-public-key", not_a_key.c_str()}, "token auth");
+  expect_rejected({"--allow-anonymous"}, "--allow-anonymous");
+  expect_rejected({"--jwt-audience", "chat"}, "--jwt-audience");
+  expect_rejected({"--api-key", "short"}, "--api-key");
+  expect_rejected({"--jwt-secret", "0123456789abcdef0123456789abcdef", "--jwt-secret-file", "/x"},
+                  "give one");
+}
+
+TEST_F(AuthConfigTest, TheApiKeyAloneNeedsNoTokens) {
+  const Config c = parse_ok({"--api-key", "0123456789abcdef0123456789abcdef"});
+  EXPECT_EQ(c.shard.gate.verifier, nullptr);
+  EXPECT_EQ(c.shard.gate.api_key, "0123456789abcdef0123456789abcdef");
 }
 
 }  // namespace

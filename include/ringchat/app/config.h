@@ -13,6 +13,12 @@ struct Config {
   chat::ShardConfig shard;
   unsigned threads = 0;  // 0: one shard per CPU of the affinity mask
   std::string log_level = "info";
+  // Credentials as given (shard.gate is built from them after parsing).
+  struct Auth {
+    std::string jwt_secret, jwt_secret_file, jwt_public_key, jwt_audience, jwt_issuer;
+    std::string api_key, api_key_file, origins;
+    int64_t clock_skew_s = 30;
+  } auth;
 };
 
 // How parsing ended when it did not produce a Config.

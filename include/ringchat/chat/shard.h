@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "ringchat/auth/conn_limiter.h"
+#include "ringchat/auth/gate.h"
 #include "ringchat/chat/mail.h"
 #include "ringchat/core/errc.h"
 #include "ringchat/core/result.h"
@@ -54,6 +55,9 @@ struct ShardConfig {
   // bucket); 0: no limit.
   uint32_t pub_rate = 100;
   uint32_t pub_burst = 200;
+  // Who may come in and what they may do (--jwt-*, --allow-anonymous,
+  // --api-key, --origins); no verifier: everyone, everything.
+  auth::GateConfig gate;
   int rcvbuf = 0;
   int sndbuf = 0;
   unsigned max_connections_per_shard = 16384;  // direct-descriptor table size
@@ -63,13 +67,19 @@ struct ShardConfig {
 // State every shard shares. Thread: any; built before shards start.
 struct Shared {
   explicit Shared(const ShardConfig& c)
-      : config(c), mail(c.shards), metrics(c.shards), limiter(c.conn_limits), ring_fds(c.shards) {
+      : config(c),
+        mail(c.shards),
+        metrics(c.shards),
+        limiter(c.conn_limits),
+        gate(c.gate),
+        ring_fds(c.shards) {
     for (auto& fd : ring_fds) fd.store(-1);
   }
   const ShardConfig config;
   Mailboxes mail;
   obs::Registry metrics;
   auth::ConnLimiter limiter;               // connections of every shard, by address
+  const auth::Gate gate;                   // credentials of requests
   std::vector<std::atomic<int>> ring_fds;  // for MSG_RING doorbells
   std::atomic<uint16_t> bound_port{0};     // the real port when config.port is 0
   // Gives the calling thread's freed memory back to the OS (the allocator's

@@ -47,6 +47,19 @@ enum class Metric : uint16_t {
   kLimitConnsPerIp,  // --max-conns-per-ip: refused with 429
   kLimitConnRate,    // --conn-rate: refused with 429
   kLimitPubRate,     // --pub-rate: a publish refused
+  // Requests refused for their credentials (ringchat_auth_failures_total{kind=...}).
+  kAuthMissingToken,  // no token, and no --allow-anonymous
+  kAuthTooLarge,      // the token's failure (auth::Failure) ...
+  kAuthMalformed,
+  kAuthBadAlg,
+  kAuthBadSignature,
+  kAuthBadClaims,
+  kAuthExpired,
+  kAuthNotYetValid,
+  kAuthWrongIssuer,
+  kAuthWrongAudience,
+  kAuthOrigin,     // a browser Origin not in --origins
+  kAuthForbidden,  // a valid identity asking for a room its claims do not grant
   kCount
 };
 
