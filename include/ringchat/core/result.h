@@ -9,6 +9,10 @@ namespace ringchat {
 // `return Err(CloseCode::kProtocolError);`
 template <typename E>
 struct Err {
+  // A constructor, not only an aggregate: clang before 16 lacks C++20's
+  // parenthesized aggregate initialization, which `Err(e)` needs (the fuzz
+  // targets are built with clang 14).
+  explicit Err(E e) : error(std::move(e)) {}
   E error;
 };
 template <typename E>
