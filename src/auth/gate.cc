@@ -1,5 +1,7 @@
 #include "ringchat/auth/gate.h"
 
+#include <cstdint>
+
 #include "ringchat/auth/constant_time.h"
 #include "ringchat/http/uri.h"
 
@@ -72,9 +74,15 @@ Result<Identity, Refusal> Gate::check(const http::Request& req, int64_t now_unix
     if (config_.allow_anonymous) return Identity{Identity::Kind::kAnonymous, {}};
     return Err(Refusal{401, "missing_token", "a token is required", "missing_token"});
   }
-  auto claims = config_.verifier->verify(cred, now_unix_s);
+  return verify(cred, now_unix_s);
+}
+
+Result<Identity, Refusal> Gate::verify(std::string_view token, int64_t now_unix_s) const {
+  auto claims = config_.verifier->verify(token, now_unix_s);
   if (!claims) return Err(token_refusal(claims.error()));
-  return Identity{Identity::Kind::kUser, std::move(*claims)};
+  const int64_t skew = config_.verifier->clock_skew_s();
+  const int64_t until = claims->exp > INT64_MAX - skew ? INT64_MAX : claims->exp + skew;
+  return Identity{Identity::Kind::kUser, std::move(*claims), until};
 }
 
 std::string_view Gate::subprotocol(const http::Request& req) {

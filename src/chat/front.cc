@@ -1,5 +1,9 @@
 #include "front.h"
 
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+
 #include "ringchat/core/check.h"
 #include "ringchat/http/response.h"
 #include "ringchat/obs/log.h"
@@ -72,6 +76,30 @@ void ShardContext::count_auth_failure(std::string_view kind) {
     if (name == kind) return metrics.add(m);
   }
   RC_DCHECK(false);
+}
+
+namespace {
+
+int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+bool ShardContext::expired(const net::Conn& c) const {
+  const auth::Identity& id = identity(c);
+  return id.kind == auth::Identity::Kind::kUser && unix_ms() / 1000 >= id.valid_until_s;
+}
+
+uint64_t ShardContext::timer_delay(const net::Conn& c, uint64_t interval_ms) const {
+  const auth::Identity& id = identity(c);
+  if (id.kind != auth::Identity::Kind::kUser || id.valid_until_s > INT64_MAX / 1000) {
+    return interval_ms;
+  }
+  const int64_t left = id.valid_until_s * 1000 - unix_ms();
+  return left <= 0 ? 0 : std::min<uint64_t>(interval_ms, static_cast<uint64_t>(left));
 }
 
 void Front::on_closed(net::Conn& c) {

@@ -62,6 +62,12 @@ struct ShardContext {
   }
   // Counts a refusal of kind `kind` (auth::Refusal::kind).
   void count_auth_failure(std::string_view kind);
+  // Whether the connection's token has expired (it is then closed: 4001 for
+  // a WebSocket, the end of an SSE stream).
+  bool expired(const net::Conn& c) const;
+  // `interval_ms`, or less if the connection's token expires sooner: when
+  // its protocol's timer should next look at it.
+  uint64_t timer_delay(const net::Conn& c, uint64_t interval_ms) const;
 
   // Whether `s` may publish one more message now (--pub-rate, --pub-burst);
   // counts a refusal.

@@ -30,12 +30,13 @@ constexpr uint32_t kShrinkAfter = 256;
 
 // The first value of each key an op may use; absent keys stay empty.
 struct Fields {
-  std::optional<dom::element> type, room, since, data, before, limit, id;
+  std::optional<dom::element> type, room, since, data, before, limit, id, token;
 };
 
 constexpr std::pair<std::string_view, OpType> kOps[] = {
     {"pub", OpType::kPub},         {"join", OpType::kJoin},         {"leave", OpType::kLeave},
     {"history", OpType::kHistory}, {"presence", OpType::kPresence}, {"ping", OpType::kPing},
+    {"refresh", OpType::kRefresh},
 };
 
 // What is wrong with an op, both strings static; no code: nothing. The id
@@ -297,7 +298,10 @@ std::optional<dom::element>* field(Fields& f, std::string_view key) {
     case 4:
       return key == "type" ? &f.type : key == "room" ? &f.room : key == "data" ? &f.data : nullptr;
     case 5:
-      return key == "since" ? &f.since : key == "limit" ? &f.limit : nullptr;
+      return key == "since"   ? &f.since
+             : key == "limit" ? &f.limit
+             : key == "token" ? &f.token
+                              : nullptr;
     case 6:
       return key == "before" ? &f.before : nullptr;
     default:
@@ -342,7 +346,7 @@ Fault read_type(const Fields& f, ClientOp& op) {
       return {};
     }
   }
-  return {"bad_type", "type: not an op (join leave pub history presence ping)"};
+  return {"bad_type", "type: not an op (join leave pub history presence ping refresh)"};
 }
 
 Fault read_room(const Fields& f, ClientOp& op) {
@@ -392,6 +396,11 @@ Fault read_op(const Fields& f, ClientOp& op, JsonOut& id, JsonOut& data) {
   }
   if (const Fault e = read_type(f, op)) return e;
   if (op.type == OpType::kPing) return {};
+  if (op.type == OpType::kRefresh) {
+    if (!f.token) return {"bad_field", "token: required"};
+    if (f.token->get(op.token)) return {"bad_field", "token: must be a string"};
+    return {};
+  }
   if (const Fault e = read_room(f, op)) return e;
   switch (op.type) {
     case OpType::kJoin:

@@ -21,7 +21,7 @@ namespace ringchat::chat {
 //   {"type":"presence","room":R}
 //   {"type":"ping"}
 // Any op may carry "id" (a string or an integer), echoed in the reply.
-enum class OpType : uint8_t { kJoin, kLeave, kPub, kHistory, kPresence, kPing };
+enum class OpType : uint8_t { kJoin, kLeave, kPub, kHistory, kPresence, kPing, kRefresh };
 
 inline constexpr uint32_t kDefaultHistoryLimit = 100;
 inline constexpr uint32_t kMaxHistoryLimit = 1000;
@@ -31,13 +31,14 @@ inline constexpr size_t kMaxOpId = 128;  // bytes of a string id, unescaped
 // read it and are valid until that parser's next parse() or minify().
 struct ClientOp {
   OpType type = OpType::kPing;
-  std::string_view room;                  // a valid room name, for all but ping
+  std::string_view room;                  // a valid room name, for all but ping and refresh
   std::optional<Position> since;          // join
   uint64_t before = 0;                    // history: only seqs below it; 0 = from the newest
   uint32_t limit = kDefaultHistoryLimit;  // history: 1 to kMaxHistoryLimit
   // pub: the value as compact JSON: valid UTF-8, one line (see OpParser).
   std::string_view data;
-  std::string_view id;  // "id" as JSON text ("\"a1\"", "17"), empty if absent
+  std::string_view id;     // "id" as JSON text ("\"a1\"", "17"), empty if absent
+  std::string_view token;  // refresh: the new token, unescaped
 };
 
 // Why an op was refused. `code` is part of the protocol (the `error` reply):

@@ -1,6 +1,7 @@
 #include "json_socket.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cinttypes>
 #include <cstdio>
 
@@ -65,6 +66,8 @@ void JsonSocket::on_message(net::Conn& c, Session& s, ws::Opcode op,
       return read_history(c, s, o);
     case OpType::kPresence:
       return presence(c, s, o);
+    case OpType::kRefresh:
+      return refresh(c, o);
     case OpType::kPing: {
       std::string out = "{\"type\":\"pong\"";
       append_id(out, o.id);
@@ -72,6 +75,32 @@ void JsonSocket::on_message(net::Conn& c, Session& s, ws::Opcode op,
       return reply(c, out);
     }
   }
+}
+
+void JsonSocket::refresh(net::Conn& c, const ClientOp& o) {
+  const auth::Gate& gate = ctx_.shared.gate;
+  if (!gate.tokens()) return error(c, "unsupported", "refresh: the server takes no tokens", o.id);
+  const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+  auto id = gate.verify(o.token, now_s);
+  if (!id) {
+    ctx_.count_auth_failure(id.error().kind);
+    return error(c, id.error().code, id.error().reason, o.id);
+  }
+  const auth::Identity& was = ctx_.identity(c);
+  if (was.kind == auth::Identity::Kind::kUser && was.claims.sub != id->claims.sub) {
+    ctx_.count_auth_failure("forbidden");
+    return error(c, "forbidden", "refresh: the token is another user's", o.id);
+  }
+  const int64_t exp = id->claims.exp;
+  ctx_.set_identity(c, std::move(*id));
+  std::string out = "{\"type\":\"refreshed\"";
+  append_id(out, o.id);
+  out += ",\"exp\":";
+  out += std::to_string(exp);
+  out += '}';
+  reply(c, out);
 }
 
 JsonState::Room* JsonSocket::find(Session& s, std::string_view room) {

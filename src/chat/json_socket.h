@@ -65,6 +65,10 @@ class JsonSocket final : public WebSocket, public RoomMember {
   void pub(net::Conn& c, Session& s, const ClientOp& op);
   void read_history(net::Conn& c, Session& s, const ClientOp& op);
   void presence(net::Conn& c, Session& s, const ClientOp& op);
+  // A new token for the socket (the same user's, or a first one for an
+  // anonymous socket): its claims apply from the next op, its exp to the
+  // connection.
+  void refresh(net::Conn& c, const ClientOp& o);
   // The waiting request with `token`, or the end.
   static std::vector<JsonState::Waiting>::iterator waiting(Session& s, uint32_t token);
   // `json` (one object) as a text frame.

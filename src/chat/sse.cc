@@ -32,7 +32,7 @@ void SseStream::start(net::Conn& c, Session& s, const std::string& room,
                                 since.value_or(Position{}), since ? UINT32_MAX : 0);
   s.room = joined.membership.room;
   s.member_index = joined.membership.index;
-  ctx_.conns.schedule(c, ctx_.cfg.sse_heartbeat_ms);
+  ctx_.conns.schedule(c, ctx_.timer_delay(c, ctx_.cfg.sse_heartbeat_ms));
 }
 
 void SseStream::history(net::Conn& c, Session&, const HistoryBatch& b) {
@@ -62,12 +62,18 @@ std::span<std::byte> SseStream::on_data(net::Conn&, Session&, std::span<std::byt
 }
 
 void SseStream::on_timer(net::Conn& c, Session&) {
+  if (ctx_.expired(c)) {
+    // The stream ends; EventSource reconnects with the same URL, so the
+    // expired token gets its 401 and the page must bring a new one.
+    ctx_.count_auth_failure("expired");
+    return ctx_.conns.close(c);
+  }
   // (A stream over its backlog is closed by the connection table, as a slow
   // WebSocket is; the client resumes with Last-Event-ID.)
   // A comment: no event for the client, bytes for proxies and dead peers.
   ctx_.conns.queue(c, ctx_.conns.local(net::SharedBuf::copy_of(": hb\n\n"), 1),
                    net::ConnTable::Charge::kControl);
-  ctx_.conns.schedule(c, ctx_.cfg.sse_heartbeat_ms);
+  ctx_.conns.schedule(c, ctx_.timer_delay(c, ctx_.cfg.sse_heartbeat_ms));
 }
 
 void SseStream::goodbye(net::Conn& c) { ctx_.conns.close(c); }

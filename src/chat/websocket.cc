@@ -12,7 +12,7 @@ void WebSocket::take_over(net::Conn& c, Session& s) {
                                     ctx_.cfg.max_fragments);
   ctx_.metrics.add(Metric::kWsHandshakes);
   ctx_.metrics.add(Metric::kWebSocketsOpen);
-  ctx_.conns.schedule(c, ctx_.cfg.ping_interval_ms);
+  ctx_.conns.schedule(c, ctx_.timer_delay(c, ctx_.cfg.ping_interval_ms));
 }
 
 void WebSocket::closed(Session& s) {
@@ -60,7 +60,14 @@ std::span<std::byte> WebSocket::on_data(net::Conn& c, Session& s, std::span<std:
 void WebSocket::on_timer(net::Conn& c, Session&) {
   const uint64_t now = ctx_.now_ms();
   const uint64_t interval = ctx_.cfg.ping_interval_ms;
-  if (before_101(c)) return ctx_.conns.schedule(c, interval);
+  if (before_101(c)) return ctx_.conns.schedule(c, ctx_.timer_delay(c, interval));
+  if (ctx_.expired(c)) {
+    // docs/SECURITY.md: 4001, so a client knows to come back with a new token.
+    ctx_.count_auth_failure("expired");
+    send_close(c, 4001, "token expired");
+    ctx_.conns.close(c);
+    return;
+  }
   if (c.paused && ctx_.conns.unsent(c) > ctx_.cfg.max_backlog / 2 &&
       now - ctx_.conns.pause_progress_ms(c) >= interval) {
     // Paused, and not a byte taken, for a whole interval: it does not read
@@ -78,8 +85,10 @@ void WebSocket::on_timer(net::Conn& c, Session&) {
     ctx_.conns.close(c);
     return;
   }
+  // A timer that came early for the token's expiry (since refreshed) pings
+  // early: harmless.
   send_control(c, ws::Opcode::kPing, {});
-  ctx_.conns.schedule(c, interval);
+  ctx_.conns.schedule(c, ctx_.timer_delay(c, interval));
 }
 
 void WebSocket::on_error(net::Conn& c, ws::CloseCode code) {

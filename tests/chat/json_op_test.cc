@@ -63,6 +63,19 @@ TEST_F(JsonOp, LeavePresenceAndPingReadTheirType) {
   EXPECT_TRUE(op.room.empty());
 }
 
+TEST_F(JsonOp, RefreshCarriesItsTokenAndNoRoom) {
+  ClientOp op = ok(R"({"type":"refresh","token":"aaa.bbb.ccc","id":"r1"})");
+  EXPECT_EQ(op.type, OpType::kRefresh);
+  EXPECT_EQ(op.token, "aaa.bbb.ccc");
+  EXPECT_EQ(op.id, R"("r1")");
+  EXPECT_TRUE(op.room.empty());
+  op = ok(R"({"type":"refresh","token":"a\u002eb"})");  // unescaped
+  EXPECT_EQ(op.token, "a.b");
+  expect_error(R"({"type":"refresh"})", "bad_field", "token");
+  expect_error(R"({"type":"refresh","token":17})", "bad_field", "token");
+  expect_error(R"({"type":"refresh","token":null})", "bad_field", "token");
+}
+
 TEST_F(JsonOp, PubCarriesAnyJsonValueAsData) {
   ClientOp op = ok(R"({"type":"pub","room":"r","data":{"text":"hi","n":[1,2.5,true,null]}})");
   EXPECT_EQ(op.type, OpType::kPub);

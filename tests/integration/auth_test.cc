@@ -7,6 +7,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "ringchat/auth/verifier.h"
 #include "token_signer.h"
@@ -253,6 +254,65 @@ TEST(Auth, BrowserOriginsOutsideTheListAre403) {
     EXPECT_TRUE(a.has(R"("code":"origin_not_allowed")")) << a.text;
   }
   EXPECT_EQ(server.total(Metric::kAuthOrigin), 5u);
+}
+
+// A server whose tokens get no clock skew, so that one that expires in
+// seconds is closed in seconds.
+chat::ShardConfig strict_config(unsigned shards) {
+  auto cfg = auth_config(shards);
+  auto v = auth::Verifier::create({.hs256_secret = std::string(kSecret), .clock_skew_s = 0});
+  EXPECT_TRUE(v.ok());
+  cfg.gate.verifier = std::make_shared<const auth::Verifier>(std::move(*v));
+  return cfg;
+}
+
+TEST(AuthExpiry, AWebSocketIsClosedWith4001WhenItsTokenExpires) {
+  TestServer server(strict_config(2));
+  const std::string t = token("erin", R"(["*"])", R"(["*"])", 2);
+  Client raw(server.port());
+  ASSERT_EQ(raw.upgrade(cat("/ws/exp-room?token=", t)), 101);
+  Client json(server.port());
+  ASSERT_EQ(json.upgrade(cat("/ws?token=", t)), 101);
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(raw.read_until_close(6000), 4001);
+  EXPECT_EQ(json.read_until_close(6000), 4001);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(4));
+  EXPECT_GE(server.total(Metric::kAuthExpired), 2u);
+}
+
+TEST(AuthExpiry, AJsonSocketThatRefreshesInTimeStaysOpen) {
+  TestServer server(strict_config(2));
+  Client c(server.port());
+  ASSERT_EQ(c.upgrade(cat("/ws?token=", token("frank", R"(["*"])", R"(["*"])", 2))), 101);
+  auto answer = [&](const std::string& op) {
+    c.send_text(op);
+    auto m = c.recv_data();
+    return m ? m->payload : std::string("<nothing>");
+  };
+  // Someone else's token is no refresh; a bad one neither.
+  std::string r = answer(cat(R"({"type":"refresh","id":1,"token":")",
+                             token("mallory", R"(["*"])", R"(["*"])"), R"("})"));
+  EXPECT_NE(r.find(R"("code":"forbidden")"), std::string::npos) << r;
+  r = answer(R"({"type":"refresh","id":2,"token":"a.b.c"})");
+  EXPECT_NE(r.find(R"("code":"invalid_token")"), std::string::npos) << r;
+  r = answer(cat(R"({"type":"refresh","id":3,"token":")", token("frank", R"(["*"])", R"(["*"])"),
+                 R"("})"));
+  EXPECT_NE(r.find(R"({"type":"refreshed","id":3,"exp":)"), std::string::npos) << r;
+  // Past the first token's expiry: still served.
+  std::this_thread::sleep_for(std::chrono::milliseconds(3000));
+  r = answer(R"({"type":"ping","id":4})");
+  EXPECT_NE(r.find(R"("type":"pong")"), std::string::npos) << r;
+  EXPECT_EQ(server.total(Metric::kAuthExpired), 0u);
+}
+
+TEST(AuthExpiry, AnSseStreamEndsWhenItsTokenExpires) {
+  TestServer server(strict_config(1));
+  Client sse(server.port());
+  ASSERT_TRUE(sse.send_raw(cat("GET /sse/exp-sse?token=", token("gina", R"(["*"])", "[]", 2),
+                               " HTTP/1.1\r\nHost: x\r\n\r\n")));
+  EXPECT_NE(sse.read_some().find("HTTP/1.1 200 OK"), std::string::npos);
+  EXPECT_TRUE(sse.wait_eof(6000));
+  EXPECT_EQ(server.total(Metric::kAuthExpired), 1u);
 }
 
 }  // namespace

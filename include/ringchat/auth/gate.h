@@ -39,6 +39,9 @@ struct Identity {
   };
   Kind kind = Kind::kOpen;
   Claims claims{};  // kUser
+  // kUser: the Unix second from which the token no longer verifies (exp
+  // plus the clock skew); a connection that outlives it is closed.
+  int64_t valid_until_s = 0;
 
   bool may_join(std::string_view room) const {
     return kind != Kind::kUser || claims.may_join(room);
@@ -78,6 +81,9 @@ class Gate {
   // token_expired so that a client knows to fetch a new one). Without tokens
   // a credential other than the API key is ignored (kOpen).
   Result<Identity, Refusal> check(const http::Request& req, int64_t now_unix_s) const;
+  // The identity `token` alone shows (a JSON socket's `refresh`).
+  // REQUIRES: tokens().
+  Result<Identity, Refusal> verify(std::string_view token, int64_t now_unix_s) const;
 
   // What a 101 must answer in Sec-WebSocket-Protocol for `req` (RFC 6455
   // §4.2.2: one of the client's values, or no header if it offered none):

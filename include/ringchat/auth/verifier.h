@@ -112,6 +112,7 @@ class Verifier {
   Result<Claims, Failure> verify(std::string_view token, int64_t now_unix_s) const;
 
   bool accepts_hs256() const { return !secret_.empty(); }
+  int64_t clock_skew_s() const { return skew_s_; }
   // "RS256", "ES256", or "" without a public key.
   std::string_view public_key_alg() const;
 
