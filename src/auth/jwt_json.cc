@@ -102,7 +102,7 @@ const char* read_member(std::string_view key, dom::element v, Seen& seen, ClaimS
     if (!once(seen.sub)) return "given twice";
     std::string_view s;
     if (v.get(s)) return "must be a string";
-    if (s.empty() || s.size() > kMaxSubBytes) return "must be 1 to 256 bytes";
+    if (s.empty() || s.size() > kMaxSubBytes) return "must be 1 to 255 bytes";
     if (!is_printable_sub(s)) return "has a control or formatting character";
     c.sub = s;
   } else if (key == "exp") {

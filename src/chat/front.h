@@ -57,6 +57,11 @@ struct ShardContext {
     auto it = identities.find(conns.slot_of(c));
     return it == identities.end() ? kNobody : it->second;
   }
+  // The user the connection publishes as (its token's sub); empty: anonymous.
+  std::string_view user_of(const net::Conn& c) const {
+    const auth::Identity& id = identity(c);
+    return id.kind == auth::Identity::Kind::kUser ? std::string_view(id.claims.sub) : "";
+  }
   void set_identity(const net::Conn& c, auth::Identity id) {
     if (shared.gate.tokens()) identities.insert_or_assign(conns.slot_of(c), std::move(id));
   }

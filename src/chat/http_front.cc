@@ -183,7 +183,9 @@ void HttpFront::publish(net::Conn& c, Session& s, const http::Request& req,
     kind = Kind::kJson;
   }
   const Sender from{ctx_.conns.slot_of(c), c.gen, static_cast<uint16_t>(ctx_.id)};
-  ctx_.rooms.publish(make_publish(room, payload, from, kind, wait(c, req, room)));
+  const std::string_view user =
+      id->kind == auth::Identity::Kind::kUser ? std::string_view(id->claims.sub) : "";
+  ctx_.rooms.publish(make_publish(room, payload, from, kind, wait(c, req, room), user));
 }
 
 uint32_t HttpFront::wait(net::Conn& c, const http::Request& req, std::string_view room) {

@@ -190,7 +190,7 @@ void JsonSocket::pub(net::Conn& c, Session& s, const ClientOp& o) {
   s.json->waiting.push_back({token, static_cast<uint32_t>(data.size()), std::string(o.id), {}});
   s.publishing += static_cast<uint32_t>(data.size());
   const Sender from{ctx_.conns.slot_of(c), c.gen, static_cast<uint16_t>(ctx_.id)};
-  ctx_.rooms.publish(make_publish(o.room, data, from, Kind::kJson, token));
+  ctx_.rooms.publish(make_publish(o.room, data, from, Kind::kJson, token, ctx_.user_of(c)));
 }
 
 std::vector<JsonState::Waiting>::iterator JsonSocket::waiting(Session& s, uint32_t token) {

@@ -5,6 +5,7 @@
 #include "ringchat/chat/mail.h"
 #include "ringchat/chat/room_name.h"
 #include "ringchat/core/check.h"
+#include "ringchat/core/op.h"
 
 namespace ringchat::chat {
 
@@ -38,10 +39,11 @@ std::optional<Position> parse_position(std::string_view s) {
 }
 
 Sequenced* Sequenced::create(net::SharedBuf* body, uint16_t room_len, Kind kind, Sender from,
-                             uint64_t epoch, uint64_t seq, uint64_t ts_ms) {
+                             uint64_t epoch, uint64_t seq, uint64_t ts_ms, uint8_t user_len) {
   auto* s = new Sequenced();
   s->body_ = body;
   s->room_len_ = room_len;
+  s->user_len_ = user_len;
   s->kind_ = kind;
   s->from_ = from;
   s->epoch_ = epoch;
@@ -66,7 +68,9 @@ size_t Sequenced::footprint() const {
 }
 
 Message Sequenced::message() const {
-  return Message{room(), epoch_, seq_, ts_ms_, from_, body_->bytes().subspan(room_len_), kind_};
+  return Message{room(), epoch_, seq_,
+                 ts_ms_, from_,  body_->bytes().subspan(size_t{room_len_} + user_len_),
+                 kind_,  user()};
 }
 
 void Sequenced::release() {
@@ -74,13 +78,22 @@ void Sequenced::release() {
 }
 
 PublishMsg make_publish(std::string_view room, std::span<const std::byte> payload, Sender from,
-                        Kind kind, uint32_t ack) {
+                        Kind kind, uint32_t ack, std::string_view user) {
   RC_CHECK(room.size() <= kMaxRoomName);
-  net::SharedBuf* body = net::SharedBuf::create(room.size() + payload.size());
-  std::memcpy(body->data(), room.data(), room.size());
-  if (!payload.empty()) std::memcpy(body->data() + room.size(), payload.data(), payload.size());
-  return PublishMsg{body, from.slot, from.gen, ack, from.shard, static_cast<uint8_t>(room.size()),
-                    kind};
+  RC_CHECK(user.size() <= 255);
+  net::SharedBuf* body = net::SharedBuf::create(room.size() + user.size() + payload.size());
+  std::byte* p = body->data();
+  std::memcpy(p, room.data(), room.size());
+  if (!user.empty()) std::memcpy(p + room.size(), user.data(), user.size());
+  if (!payload.empty()) std::memcpy(p + room.size() + user.size(), payload.data(), payload.size());
+  return PublishMsg{.body = body,
+                    .slot = from.slot,
+                    .gen = from.gen & core::kGenMask,
+                    .user_len = static_cast<uint32_t>(user.size()),
+                    .ack = ack,
+                    .shard = from.shard,
+                    .room_len = static_cast<uint8_t>(room.size()),
+                    .kind = kind};
 }
 
 void release(const MailMsg& m) {

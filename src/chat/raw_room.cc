@@ -79,7 +79,7 @@ void RawRoom::on_message(net::Conn& c, Session& s, ws::Opcode op,
   s.publishing += static_cast<uint32_t>(payload.size());
   const Sender from{ctx_.conns.slot_of(c), c.gen, static_cast<uint16_t>(ctx_.id)};
   const Kind kind = op == ws::Opcode::kBinary ? Kind::kBinary : Kind::kText;
-  ctx_.rooms.publish(make_publish(s.room->name, payload, from, kind));
+  ctx_.rooms.publish(make_publish(s.room->name, payload, from, kind, 0, ctx_.user_of(c)));
 }
 
 void RawRoom::echoed(Session& s, size_t payload_size) {

@@ -306,8 +306,8 @@ void RoomService::sequence(const PublishMsg& m) {
   if (owned_.size() != rooms) metrics_.set(obs::Metric::kRoomsOwned, owned_.size());
   const uint64_t seq = ++room.seq;
   metrics_.add(obs::Metric::kPublishes);
-  Sequenced* msg =
-      Sequenced::create(m.body, m.room_len, m.kind, m.from(), room.epoch, seq, clock_());
+  Sequenced* msg = Sequenced::create(m.body, m.room_len, m.kind, m.from(), room.epoch, seq,
+                                     clock_(), m.user_len);
   // Built once, here, after sequencing: every member on every shard sends
   // these bytes, and so does every resume from the history.
   for (size_t f = 0; f < kFormats; ++f) {

@@ -296,9 +296,14 @@ void put_fields(Out& out, const Message& m) {
   out.num(m.seq);
   out.raw(",\"ts\":");
   out.num(m.ts_ms);
-  out.raw(",\"from\":\"");
-  put_from(out, m.from);
-  out.ch('"');
+  out.raw(",\"from\":");
+  if (m.user.empty()) {
+    out.ch('"');
+    put_from(out, m.from);
+    out.ch('"');
+  } else {
+    put_json_string(out, m.user);
+  }
   put_data(out, m);
 }
 

@@ -244,6 +244,17 @@ TEST(JsonWs, EnvelopeIsExactlyTheMsgFields) {
             R"("data":[1,{}]})");
 }
 
+TEST(JsonWs, FromIsThePublishersUserWhenItHasOne) {
+  Message m = message("hi");
+  m.user = "alice";
+  EXPECT_EQ(envelope(m), R"({"type":"msg","room":"lobby.1","seq":42,"ts":1700000000123,)"
+                         R"("from":"alice","data":"hi"})");
+  m.user = "a\"b\\c \u00e9";  // a sub is UTF-8 with quotes allowed: escaped
+  EXPECT_EQ(envelope(m),
+            "{\"type\":\"msg\",\"room\":\"lobby.1\",\"seq\":42,\"ts\":1700000000123,"
+            "\"from\":\"a\\\"b\\\\c \u00e9\",\"data\":\"hi\"}");
+}
+
 TEST(JsonWs, EnvelopeIsTheHistoryObjectAfterTypeAndRoom) {
   for (Kind k : {Kind::kText, Kind::kBinary, Kind::kJson}) {
     const Message m = message(k == Kind::kJson ? "\"q\\\"\"" : "a\"b\n", k);

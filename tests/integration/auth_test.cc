@@ -199,6 +199,7 @@ TEST(Auth, AJsonSocketIsToldWhatItMayNotDoAndStaysOpen) {
   c.send_text(R"({"type":"pub","room":"a1","data":"ok"})");
   r = next();
   EXPECT_NE(r.find(R"("type":"msg")"), std::string::npos) << r;
+  EXPECT_NE(r.find(R"("from":"carol")"), std::string::npos) << "from is the token's sub: " << r;
   EXPECT_EQ(server.total(Metric::kAuthForbidden), 2u);
 }
 

@@ -8,7 +8,9 @@
 
 namespace ringchat::auth {
 
-inline constexpr size_t kMaxSubBytes = 256;
+// 255: a publish carries its publisher's sub with a one-byte length
+// (chat::PublishMsg).
+inline constexpr size_t kMaxSubBytes = 255;
 
 // What a verified token says about its holder (RFC 7519 §4.1 and ringchat's
 // own claims). A plain value: it owns its strings.

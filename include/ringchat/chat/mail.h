@@ -20,9 +20,12 @@ namespace ringchat::chat {
 
 // A member's shard to the room's owner: sequence and fan out this message.
 struct PublishMsg {
-  net::SharedBuf* body;  // room name (room_len bytes), then the payload
-  uint32_t slot;         // the sender, on shard `shard`
-  uint32_t gen;
+  // The room name (room_len bytes), the publisher's user (user_len bytes:
+  // its token's sub; none when anonymous), then the payload.
+  net::SharedBuf* body;
+  uint32_t slot;      // the sender, on shard `shard`
+  uint32_t gen : 24;  // core::kGenMask
+  uint32_t user_len : 8;
   // Nonzero: the sender waits for an AckMsg with this token (an HTTP
   // publish answers with the seq; a JSON socket acks its `pub`). Tokens are
   // unique per shard (ShardContext::ack_token()).
@@ -31,13 +34,15 @@ struct PublishMsg {
   uint8_t room_len;  // room names are at most 200 bytes
   Kind kind;
   std::string_view room() const { return body->view().substr(0, room_len); }
+  std::string_view user() const { return body->view().substr(room_len, user_len); }
   Sender from() const { return {slot, gen, shard}; }
 };
 
-// A publish of `payload` to `room` by `from`: the room name and the payload
-// copied into one new buffer.
+// A publish of `payload` to `room` by `from` (whose user is `user`, empty
+// when anonymous): room name, user and payload copied into one new buffer.
+// REQUIRES: user.size() <= 255 (auth::kMaxSubBytes).
 PublishMsg make_publish(std::string_view room, std::span<const std::byte> payload, Sender from,
-                        Kind kind, uint32_t ack = 0);
+                        Kind kind, uint32_t ack = 0, std::string_view user = {});
 
 // The owner to a member shard: a sequenced message of one of its rooms.
 struct DeliverMsg {

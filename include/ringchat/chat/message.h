@@ -55,6 +55,9 @@ struct Message {
   Sender from;
   std::span<const std::byte> payload;
   Kind kind = Kind::kText;
+  // Who published it: the token's sub, shown as `from`; empty: anonymous
+  // (`from` is then the connection's id, SHARD-SLOT-GEN).
+  std::string_view user;
 };
 
 // The wire formats a member may receive a message in; chat/wire builds each
@@ -78,20 +81,22 @@ constexpr uint8_t format_bit(Format f) {
 class Sequenced {
  public:
   // Takes the reference of `body`, which holds the room name (`room_len`
-  // bytes) and then the payload, as the publisher sent them.
+  // bytes), the publisher's user (`user_len` bytes) and then the payload, as
+  // the publisher sent them.
   static Sequenced* create(net::SharedBuf* body, uint16_t room_len, Kind kind, Sender from,
-                           uint64_t epoch, uint64_t seq, uint64_t ts_ms);
+                           uint64_t epoch, uint64_t seq, uint64_t ts_ms, uint8_t user_len = 0);
   Sequenced(const Sequenced&) = delete;
   Sequenced& operator=(const Sequenced&) = delete;
 
   Message message() const;
   std::string_view room() const { return body_->view().substr(0, room_len_); }
+  std::string_view user() const { return body_->view().substr(room_len_, user_len_); }
   // 0 for a presence event: not a message of the room, but `from` joining
   // or leaving it; its only bytes are wire(Format::kJsonWs), for JSON sockets.
   uint64_t seq() const { return seq_; }
   bool is_event() const { return seq_ == 0; }
   const Sender& from() const { return from_; }
-  size_t payload_size() const { return body_->size - room_len_; }
+  size_t payload_size() const { return body_->size - room_len_ - user_len_; }
   // Memory the record holds: itself, the body and the wire bytes.
   size_t footprint() const;
   // One more holder. REQUIRES: the caller holds a reference (the owner's
@@ -113,6 +118,7 @@ class Sequenced {
 
   std::atomic<uint32_t> refs_{1};
   uint16_t room_len_ = 0;
+  uint8_t user_len_ = 0;
   Kind kind_ = Kind::kText;
   Sender from_;
   uint64_t epoch_ = 0;
