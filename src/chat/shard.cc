@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "ringchat/auth/verifier.h"
 #include "ringchat/obs/log.h"
 #include "shard_loop.h"
 
@@ -40,7 +41,11 @@ net::ConnTableConfig table_config(const ShardConfig& c) {
 Shard::Shard(unsigned id, Shared& shared) : loop_(std::make_unique<ShardLoop>(id, shared)) {}
 Shard::~Shard() = default;
 Result<void, std::string> Shard::init() { return loop_->init(); }
-void Shard::run() { loop_->run(); }
+void Shard::run() {
+  loop_->run();
+  // What wolfCrypt cached on this thread for ES256 tokens goes with it.
+  auth::release_thread_caches();
+}
 
 ShardLoop::ShardLoop(unsigned id, Shared& shared)
     : id_(id),
