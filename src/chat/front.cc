@@ -78,15 +78,11 @@ void ShardContext::count_auth_failure(std::string_view kind) {
   RC_DCHECK(false);
 }
 
-namespace {
-
-int64_t unix_ms() {
+int64_t ShardContext::unix_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
-
-}  // namespace
 
 bool ShardContext::expired(const net::Conn& c) const {
   const auth::Identity& id = identity(c);

@@ -67,6 +67,8 @@ struct ShardContext {
   }
   // Counts a refusal of kind `kind` (auth::Refusal::kind).
   void count_auth_failure(std::string_view kind);
+  // The wall clock (tokens' exp and nbf are Unix seconds).
+  static int64_t unix_ms();
   // Whether the connection's token has expired (it is then closed: 4001 for
   // a WebSocket, the end of an SSE stream).
   bool expired(const net::Conn& c) const;

@@ -1,6 +1,5 @@
 #include "http_front.h"
 
-#include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
@@ -372,10 +371,7 @@ void HttpFront::fail(net::Conn& c, int status, std::string_view detail, std::str
 }
 
 std::optional<auth::Identity> HttpFront::admit(net::Conn& c, const http::Request& req) {
-  const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
-  auto id = ctx_.shared.gate.check(req, now_s);
+  auto id = ctx_.shared.gate.check(req, ShardContext::unix_ms() / 1000);
   if (!id) {
     refuse(c, req, id.error());
     return std::nullopt;

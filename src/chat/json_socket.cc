@@ -1,7 +1,6 @@
 #include "json_socket.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cinttypes>
 #include <cstdio>
 
@@ -80,10 +79,7 @@ void JsonSocket::on_message(net::Conn& c, Session& s, ws::Opcode op,
 void JsonSocket::refresh(net::Conn& c, const ClientOp& o) {
   const auth::Gate& gate = ctx_.shared.gate;
   if (!gate.tokens()) return error(c, "unsupported", "refresh: the server takes no tokens", o.id);
-  const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
-  auto id = gate.verify(o.token, now_s);
+  auto id = gate.verify(o.token, ShardContext::unix_ms() / 1000);
   if (!id) {
     ctx_.count_auth_failure(id.error().kind);
     return error(c, id.error().code, id.error().reason, o.id);
