@@ -257,6 +257,30 @@ TEST(Auth, BrowserOriginsOutsideTheListAre403) {
   EXPECT_EQ(server.total(Metric::kAuthOrigin), 5u);
 }
 
+TEST(Auth, AServerWithAPublicKeyTakesItsTokensAndRefusesAlgorithmConfusion) {
+  for (const bool ec : {false, true}) {
+    auto cfg = test_config(1);
+    const std::string pem =
+        ec ? auth::testing::p256().public_pem() : auth::testing::rsa2048().public_pem();
+    auto v = auth::Verifier::create({.public_key = pem});
+    ASSERT_TRUE(v.ok());
+    cfg.gate.verifier = std::make_shared<const auth::Verifier>(std::move(*v));
+    TestServer server(cfg);
+    const std::string claims = cat(R"({"sub":"kim","exp":)", std::to_string(now_s() + 600),
+                                   R"(,"rooms":["*"],"pub":["*"]})");
+    const std::string good =
+        ec ? auth::testing::p256().token(claims) : auth::testing::rsa2048().token(claims);
+    EXPECT_EQ(ask(server.port(), upgrade_request(cat("/ws?token=", good))).status, 101);
+    // HS256 "signed" with the public key as the HMAC secret: the classic
+    // confusion. The server has no HS256 secret, so the algorithm is refused.
+    const std::string confused = auth::testing::hs256_token(pem, claims);
+    const Answer a = ask(server.port(), upgrade_request(cat("/ws?token=", confused)));
+    EXPECT_EQ(a.status, 401) << a.text;
+    EXPECT_TRUE(a.has(R"("code":"invalid_token")")) << a.text;
+    EXPECT_EQ(server.total(Metric::kAuthBadAlg), 1u) << (ec ? "ES256" : "RS256");
+  }
+}
+
 // A server whose tokens get no clock skew, so that one that expires in
 // seconds is closed in seconds.
 chat::ShardConfig strict_config(unsigned shards) {
