@@ -57,15 +57,18 @@ CLI::Option* add_size(CLI::App& app, const std::string& name, uint64_t def, uint
   return opt;
 }
 
-// The whole of `path`, less one final newline when `secret` (a file written
-// with `echo` has one); an error names the file, never its contents.
+// The whole of `path`, less one final line end (LF or CRLF) when `secret`
+// (a file written with `echo` has one); an error names the file, never its
+// contents.
 Result<std::string, std::string> read_file(const std::string& flag, const std::string& path,
                                            bool secret) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Err(flag + ": cannot read " + path);
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (secret && bytes.ends_with('\n')) bytes.pop_back();
-  if (secret && bytes.ends_with('\r')) bytes.pop_back();
+  if (secret && bytes.ends_with('\n')) {
+    bytes.pop_back();
+    if (bytes.ends_with('\r')) bytes.pop_back();  // CRLF
+  }
   return bytes;
 }
 

@@ -91,6 +91,8 @@ void JsonSocket::refresh(net::Conn& c, const ClientOp& o) {
   }
   const int64_t exp = id->claims.exp;
   ctx_.set_identity(c, std::move(*id));
+  // The new token may expire sooner than the timer was set for.
+  ctx_.conns.schedule(c, ctx_.timer_delay(c, ctx_.cfg.ping_interval_ms));
   std::string out = "{\"type\":\"refreshed\"";
   append_id(out, o.id);
   out += ",\"exp\":";

@@ -447,6 +447,11 @@ TEST_F(AuthConfigTest, ASecretFileTurnsTokensOnWithoutItsFinalNewline) {
   EXPECT_TRUE(c.shard.gate.allow_anonymous);
   EXPECT_EQ(c.shard.gate.origins,
             (std::vector<std::string>{"https://a.example.com", "https://*.example.org"}));
+  // A final CRLF goes too; a lone CR is part of the secret.
+  const std::string crlf = write_file("0123456789abcdef0123456789abcdef\r\n");
+  EXPECT_NE(parse_ok({"--jwt-secret-file", crlf.c_str()}).shard.gate.verifier, nullptr);
+  const std::string cr = write_file("0123456789abcdef0123456789abcde\r");
+  EXPECT_NE(parse_ok({"--jwt-secret-file", cr.c_str()}).shard.gate.verifier, nullptr);  // 32 bytes
   // 32 bytes without the newline: one byte fewer is refused.
   const std::string short_secret = write_file("0123456789abcdef0123456789abcde\n");
   expect_rejected({"--jwt-secret-file", short_secret.c_str()}, "token auth");

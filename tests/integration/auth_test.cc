@@ -330,6 +330,20 @@ TEST(AuthExpiry, AJsonSocketThatRefreshesInTimeStaysOpen) {
   EXPECT_EQ(server.total(Metric::kAuthExpired), 0u);
 }
 
+TEST(AuthExpiry, ARefreshToAShorterTokenIsClosedAtItsExpiry) {
+  TestServer server(strict_config(1));
+  Client c(server.port());
+  ASSERT_EQ(c.upgrade(cat("/ws?token=", token("hana", R"(["*"])", R"(["*"])", 600))), 101);
+  c.send_text(
+      cat(R"({"type":"refresh","token":")", token("hana", R"(["*"])", R"(["*"])", 2), R"("})"));
+  auto r = c.recv_data();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_NE(r->payload.find(R"("type":"refreshed")"), std::string::npos) << r->payload;
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(c.read_until_close(6000), 4001);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(4));
+}
+
 TEST(AuthExpiry, AnSseStreamEndsWhenItsTokenExpires) {
   TestServer server(strict_config(1));
   Client sse(server.port());
