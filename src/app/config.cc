@@ -156,7 +156,7 @@ void declare(CLI::App& app, Config& c) {
       ->check(CLI::Range(1u, ws::kMaxFragmentsLimit))
       ->envname("RINGCHAT_MAX_FRAGMENTS");
   add_size(app, "--max-header", s.max_header, 1024, 1 << 20,
-           "Largest HTTP request line plus headers; bigger gets 431",
+           "Largest HTTP request line plus headers and trailers; bigger gets 431",
            [&s](uint64_t v) { s.max_header = v; })
       ->envname("RINGCHAT_MAX_HEADER");
   app.add_option("--ping-interval", s.ping_interval_ms,
