@@ -100,7 +100,7 @@ void release(const MailMsg& m) {
   std::visit(
       [](const auto& msg) {
         using T = std::decay_t<decltype(msg)>;
-        if constexpr (std::is_same_v<T, PublishMsg>) {
+        if constexpr (std::is_same_v<T, PublishMsg> || std::is_same_v<T, MemberMsg>) {
           msg.body->release();
         } else if constexpr (std::is_same_v<T, DeliverMsg>) {
           msg.msg->release();

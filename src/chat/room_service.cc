@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <type_traits>
 
 #include "ringchat/chat/room_name.h"
@@ -115,7 +116,8 @@ void RoomService::answer(HistoryQuery* q, unsigned to) {
   if (room && b->what == HistoryQuery::What::kPresence) {
     b->epoch = room->epoch;
     b->seq = room->seq;
-    b->present.assign(room->present.begin(), room->present.end());
+    b->present.reserve(room->present.size());
+    for (const auto& [who, user] : room->present) b->present.push_back({who, user});
   } else if (room && b->what == HistoryQuery::What::kHistory) {
     b->epoch = room->epoch;
     b->seq = room->seq;
@@ -217,20 +219,30 @@ void RoomService::uncount_shard(std::string_view room, unsigned shard) {
 }
 
 void RoomService::report(const LocalRoom& room, Sender who, bool here) {
-  if (room.owner == shard_) return on_member(room.name, who, here);
-  host_.post(room.owner, MemberMsg{net::SharedBuf::copy_of(room.name), who, here});
+  const std::string_view user = here ? host_.user_of(who.slot) : std::string_view{};
+  if (room.owner == shard_) return on_member(room.name, who, here, user);
+  RC_DCHECK(user.size() <= UINT8_MAX);
+  net::SharedBuf* body = net::SharedBuf::create(room.name.size() + user.size());
+  std::memcpy(body->data(), room.name.data(), room.name.size());
+  if (!user.empty()) std::memcpy(body->data() + room.name.size(), user.data(), user.size());
+  host_.post(room.owner, MemberMsg{body, who, here, static_cast<uint8_t>(room.name.size()),
+                                   static_cast<uint8_t>(user.size())});
 }
 
-void RoomService::on_member(std::string_view name, Sender who, bool here) {
+void RoomService::on_member(std::string_view name, Sender who, bool here, std::string_view user) {
   OwnedRoom* room = owned_.find(name);
   if (!room) return;
   const size_t before = room->present.size();
+  std::string shown;  // the member's user, in its event
   if (here) {
-    room->present.insert(who);
+    if (!room->present.try_emplace(who, user).second) return;
+    shown = user;
   } else {
-    room->present.erase(who);
+    auto it = room->present.find(who);
+    if (it == room->present.end()) return;
+    shown = std::move(it->second);
+    room->present.erase(it);
   }
-  if (room->present.size() == before) return;
   // Rooms up to --presence-events-max members hear who comes and goes (a
   // leave counts the room as it was): an event, not a message of the
   // room's sequence, in order with its messages.
@@ -238,7 +250,7 @@ void RoomService::on_member(std::string_view name, Sender who, bool here) {
   std::string event = here ? R"({"type":"join","room":)" : R"({"type":"leave","room":)";
   append_json_string(event, room->name);
   event += R"(,"member":)";
-  append_member(event, who);
+  append_member(event, {who, shown});
   event += '}';
   Sequenced* msg = Sequenced::create(net::SharedBuf::copy_of(room->name),
                                      static_cast<uint16_t>(room->name.size()), Kind::kJson, who,
@@ -364,8 +376,8 @@ void RoomService::on_mail(unsigned from, const MailMsg& mail) {
         } else if constexpr (std::is_same_v<T, HistoryMsg>) {
           on_history(m.batch);
         } else if constexpr (std::is_same_v<T, MemberMsg>) {
-          on_member(m.room->view(), m.who, m.here);
-          m.room->release();
+          on_member(m.room(), m.who, m.here, m.user());
+          m.body->release();
         } else if constexpr (std::is_same_v<T, WantMsg>) {
           if (OwnedRoom* owned = owned_.find(m.room->view())) owned->formats |= m.formats;
           m.room->release();

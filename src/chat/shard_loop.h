@@ -62,6 +62,7 @@ class ShardLoop final : public core::TurnHooks,
     members_.history(member, batch);
   }
   void answered(uint32_t slot, uint32_t token, const HistoryBatch& batch) override;
+  std::string_view user_of(uint32_t slot) override { return ctx_.user_of(conns_.conn(slot)); }
 
   void drain_mail();
   void ring_doorbell(unsigned to);

@@ -262,10 +262,15 @@ void put_from(Out& out, const Sender& s) {
 }
 
 template <class Out>
-void put_member(Out& out, const Sender& who) {
+void put_member(Out& out, const Present& m) {
   out.raw("{\"id\":\"");
-  put_from(out, who);
-  out.raw("\"}");
+  put_from(out, m.who);
+  out.ch('"');
+  if (!m.user.empty()) {
+    out.raw(",\"user\":");
+    put_json_string(out, m.user);
+  }
+  out.ch('}');
 }
 
 // ,"data":... or ,"data_base64":"..." (a JSON payload is a validated value:
@@ -418,11 +423,11 @@ net::SharedBuf* encode(Format f, const Message& m) {
   return nullptr;
 }
 
-void append_member(std::string& out, const Sender& who) {
-  append_exact(out, [&who](auto& o) { put_member(o, who); });
+void append_member(std::string& out, const Present& member) {
+  append_exact(out, [&member](auto& o) { put_member(o, member); });
 }
 
-void append_members(std::string& out, std::span<const Sender> members) {
+void append_members(std::string& out, std::span<const Present> members) {
   append_exact(out, [members](auto& o) {
     o.ch('[');
     for (size_t i = 0; i < members.size(); ++i) {

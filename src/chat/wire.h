@@ -54,9 +54,9 @@ void append_messages(std::string& out, std::span<Sequenced* const> msgs);
 
 // A room member as clients see it, appended to `out`: {"id":"ID"}, ID as in
 // append_json's "from" (presence answers and join/leave events).
-void append_member(std::string& out, const Sender& who);
+void append_member(std::string& out, const Present& member);
 // [MEMBER,...], each as append_member writes it, in the order given.
-void append_members(std::string& out, std::span<const Sender> members);
+void append_members(std::string& out, std::span<const Present> members);
 
 // `s` as a JSON string literal (RFC 8259 §7), appended to `out`. REQUIRES:
 // `s` is UTF-8 (it is passed through, U+2028 and U+2029 included; only '"',

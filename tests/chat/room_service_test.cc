@@ -60,6 +60,8 @@ class Cluster {
   std::vector<uint8_t>& built(unsigned shard) { return hosts_[shard]->built; }
   auto& events(unsigned shard) { return hosts_[shard]->events; }
   auto& present(unsigned shard) { return hosts_[shard]->present; }
+  // Users of this shard's connections, as the host tells them (user_of).
+  std::map<uint32_t, std::string>& users(unsigned shard) { return hosts_[shard]->users; }
   auto& listed(unsigned shard) { return hosts_[shard]->listed; }
   std::map<uint32_t, RoomService::Membership>& members(unsigned shard) {
     return hosts_[shard]->members;
@@ -179,6 +181,10 @@ class Cluster {
              raw_bytes(*s)});
       }
     }
+    std::string_view user_of(uint32_t slot) override {
+      auto it = users.find(slot);
+      return it == users.end() ? std::string_view{} : std::string_view(it->second);
+    }
     void moved(uint32_t member, const LocalRoom* room, uint32_t index) override {
       auto& m = members[member];  // a resuming member may be moved before join() returns
       m.room = const_cast<LocalRoom*>(room);
@@ -189,7 +195,8 @@ class Cluster {
     std::vector<Got> got;
     std::vector<uint8_t> built;  // format_bit()s of each delivered message's wire bytes
     std::vector<std::pair<uint32_t, std::string>> events;  // member, presence event frame
-    std::vector<Sender> present;                           // the last presence answer
+    std::vector<Present> present;                          // the last presence answer
+    std::map<uint32_t, std::string> users;                 // slot -> user (user_of)
     std::vector<std::pair<std::string, size_t>> listed;    // rooms answers, in arrival order
     std::vector<uint32_t> told;                            // confirmed members
     std::vector<std::array<uint64_t, 4>> acks;             // slot, gen, epoch, seq
@@ -525,9 +532,12 @@ std::string event_json(const char* type, const std::string& room, const char* me
 TEST(RoomService, TheOwnerKnowsWhoIsInARoomOnEveryShard) {
   Cluster c(3);
   const std::string room = room_owned_by(c.shard(0), 0);
+  c.users(2)[7] = "seven";  // a token's sub, told to the owner on another shard
+  c.users(0)[8] = "eight";  // and on the owner's own
   c.join(1, room, 5);
   c.join(2, room, 6);
   c.join(2, room, 7);
+  c.join(0, room, 8);
   c.settle();
   c.leave(2, 6);
   c.settle();
@@ -535,8 +545,9 @@ TEST(RoomService, TheOwnerKnowsWhoIsInARoomOnEveryShard) {
   c.settle();
   auto present = c.present(1);
   std::sort(present.begin(), present.end(),
-            [](const Sender& a, const Sender& b) { return a.slot < b.slot; });
-  EXPECT_EQ(present, (std::vector<Sender>{{5, 1, 1}, {7, 1, 2}}));
+            [](const Present& a, const Present& b) { return a.who.slot < b.who.slot; });
+  EXPECT_EQ(present,
+            (std::vector<Present>{{{5, 1, 1}, ""}, {{7, 1, 2}, "seven"}, {{8, 1, 0}, "eight"}}));
   c.shard(0).presence("nowhere", 40, 2);
   EXPECT_TRUE(c.present(0).empty());
 }

@@ -206,17 +206,20 @@ TEST(Wire, MessagesAreAnArrayOfTheirJsonObjects) {
   for (Sequenced* r : recs) r->release();
 }
 
-TEST(Wire, MembersAreObjectsWithTheSenderId) {
+TEST(Wire, MembersAreObjectsWithTheSenderIdAndTheirUser) {
   std::string out;
-  append_member(out, {12, 3, 1});
+  append_member(out, {{12, 3, 1}, ""});
   EXPECT_EQ(out, R"({"id":"1-12-3"})");
+  out.clear();
+  append_member(out, {{12, 3, 1}, "al\"ice"});
+  EXPECT_EQ(out, R"({"id":"1-12-3","user":"al\"ice"})");
   out.clear();
   append_members(out, {});
   EXPECT_EQ(out, "[]");
-  const std::vector<Sender> two = {{12, 3, 0}, {7, 1, 65534}};
+  const std::vector<Present> two = {{{12, 3, 0}, ""}, {{7, 1, 65534}, "bob"}};
   out = "x";
   append_members(out, two);
-  EXPECT_EQ(out, R"(x[{"id":"0-12-3"},{"id":"65534-7-1"}])");
+  EXPECT_EQ(out, R"(x[{"id":"0-12-3"},{"id":"65534-7-1","user":"bob"}])");
 }
 
 TEST(Wire, RawFormatIsAServerFrameWithTheMessagesOpcode) {

@@ -203,6 +203,33 @@ TEST(Auth, AJsonSocketIsToldWhatItMayNotDoAndStaysOpen) {
   EXPECT_EQ(server.total(Metric::kAuthForbidden), 2u);
 }
 
+TEST(Auth, PresenceShowsEachMembersUser) {
+  TestServer server(auth_config(2, /*anonymous=*/true));
+  auto joined = [&](Client& c, const std::string& query) {
+    EXPECT_EQ(c.upgrade(cat("/ws", query)), 101);
+    c.send_text(R"({"type":"join","room":"who"})");
+    auto m = c.recv_data();
+    return m && m->payload.find(R"("type":"joined")") != std::string::npos;
+  };
+  Client ann(server.port()), anon(server.port());
+  ASSERT_TRUE(joined(ann, cat("?token=", token("ann", R"(["who"])", "[]"))));
+  ASSERT_TRUE(joined(anon, ""));
+  auto m = ann.recv_data();  // the anonymous one's join event
+  ASSERT_TRUE(m.has_value());
+  EXPECT_NE(m->payload.find(R"("type":"join")"), std::string::npos) << m->payload;
+  EXPECT_EQ(m->payload.find(R"("user")"), std::string::npos) << m->payload;
+  anon.send_text(R"({"type":"presence","room":"who"})");
+  m = anon.recv_data();
+  ASSERT_TRUE(m.has_value());
+  EXPECT_NE(m->payload.find(R"("type":"presence")"), std::string::npos) << m->payload;
+  EXPECT_NE(m->payload.find(R"("user":"ann")"), std::string::npos) << m->payload;
+  ann.reset_now();  // gone: the leave event names the user
+  m = anon.recv_data();
+  ASSERT_TRUE(m.has_value());
+  EXPECT_NE(m->payload.find(R"("type":"leave")"), std::string::npos) << m->payload;
+  EXPECT_NE(m->payload.find(R"("user":"ann")"), std::string::npos) << m->payload;
+}
+
 TEST(Auth, AnonymousClientsMayReadButNotPublish) {
   TestServer server(auth_config(2, /*anonymous=*/true));
   Client reader(server.port());

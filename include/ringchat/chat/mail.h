@@ -114,7 +114,7 @@ struct HistoryBatch {
   bool recovered = false;  // `msgs` holds every message after `since` (and none before)
   // Oldest first; when not recovered, what history still holds.
   std::vector<Sequenced*> msgs;
-  std::vector<Sender> present;  // kPresence: the room's members
+  std::vector<Present> present;  // kPresence: the room's members
   struct RoomCount {
     std::string name;
     size_t members;
@@ -144,9 +144,13 @@ struct LeaveMsg {
 // A member shard to a room's owner: `who` joined the room (`here`) or left
 // it. The owner keeps the room's presence and tells small rooms about it.
 struct MemberMsg {
-  net::SharedBuf* room;
+  net::SharedBuf* body;  // the room name (room_len bytes), then who's user (user_len bytes)
   Sender who;
   bool here;
+  uint8_t room_len;
+  uint8_t user_len;  // 0: anonymous, or a leave
+  std::string_view room() const { return body->view().substr(0, room_len); }
+  std::string_view user() const { return body->view().substr(room_len, user_len); }
 };
 
 // A member shard to a room's owner: it has members that read the room's

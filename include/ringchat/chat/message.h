@@ -6,6 +6,7 @@
 #include <functional>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "ringchat/net/shared_buf.h"
@@ -27,6 +28,14 @@ struct SenderHash {
   size_t operator()(const Sender& s) const {
     return std::hash<uint64_t>{}((uint64_t{s.slot} << 32 | s.gen) ^ (uint64_t{s.shard} << 48));
   }
+};
+
+// A member of a room as presence shows it: its connection, and its user (the
+// token's sub; empty: anonymous).
+struct Present {
+  Sender who;
+  std::string user;
+  friend bool operator==(const Present&, const Present&) = default;
 };
 
 // Where a client stands in a room: the last message it has, EPOCH:SEQ.

@@ -61,6 +61,9 @@ class RoomService {
     // The answer to query(), presence() or rooms() of (slot, token) on this
     // shard (rooms(): one per shard).
     virtual void answered(uint32_t slot, uint32_t token, const HistoryBatch& batch) = 0;
+    // The user connection `slot` of this shard is (its token's sub), for
+    // presence; empty: anonymous.
+    virtual std::string_view user_of(uint32_t /*slot*/) { return {}; }
   };
 
   // A member's place in a room, for an O(1) leave.
@@ -131,7 +134,7 @@ class RoomService {
   void want(LocalRoom& room, Format format);
   // Tells the owner `who` joined (`here`) or left `room`.
   void report(const LocalRoom& room, Sender who, bool here);
-  void on_member(std::string_view room, Sender who, bool here);
+  void on_member(std::string_view room, Sender who, bool here, std::string_view user);
   // Sends `msg` to every member shard of `room` (this one included), with
   // `extra` more references for the caller's own use.
   void fan_out(const OwnedRoom& room, Sequenced* msg, uint32_t extra);

@@ -7,7 +7,6 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "ringchat/chat/history.h"
@@ -86,7 +85,8 @@ struct OwnedRoom {
   uint64_t seq = 0;    // of the last message
   std::vector<uint32_t> shard_members;
   uint8_t formats = 0;  // format_bit()s its members read: built once per message
-  std::unordered_set<Sender, SenderHash> present;  // every member on every shard
+  // Every member on every shard, with its user (empty: anonymous).
+  std::unordered_map<Sender, std::string, SenderHash> present;
   History history;
   uint64_t last_active_ms = 0;          // a message, a join or a leave
   std::list<OwnedRoom*>::iterator lru;  // in OwnedRooms' order of last message
