@@ -55,6 +55,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(s.max_message >= 125 && s.max_message <= (1ull << 30));
   FUZZ_CHECK(s.max_fragments >= 1 && s.max_fragments <= ringchat::ws::kMaxFragmentsLimit);
   FUZZ_CHECK(s.max_header >= 1024 && s.max_header <= (1u << 20));
+  FUZZ_CHECK(s.max_header_fields >= 1 && s.max_header_fields <= 10000);
+  FUZZ_CHECK(s.pub_rate <= 1000000 && s.pub_burst >= 1 && s.pub_burst <= 1000000);
+  FUZZ_CHECK(s.conn_limits.conn_rate <= 1000000 && s.conn_limits.conn_burst >= 1);
   FUZZ_CHECK(s.ping_interval_ms >= 100 && s.ping_interval_ms <= 3600000);
   FUZZ_CHECK(s.handshake_timeout_ms >= 100 && s.handshake_timeout_ms <= 600000);
   FUZZ_CHECK(s.drain_timeout_ms <= 600000);

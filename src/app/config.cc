@@ -159,6 +159,11 @@ void declare(CLI::App& app, Config& c) {
            "Largest HTTP request line plus headers and trailers; bigger gets 431",
            [&s](uint64_t v) { s.max_header = v; })
       ->envname("RINGCHAT_MAX_HEADER");
+  app.add_option("--max-header-fields", s.max_header_fields,
+                 "Most header fields (headers and trailers) in one HTTP request; more gets 431")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000))
+      ->envname("RINGCHAT_MAX_HEADER_FIELDS");
   app.add_option("--ping-interval", s.ping_interval_ms,
                  "Milliseconds between pings; two silent intervals close the connection")
       ->capture_default_str()

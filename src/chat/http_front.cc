@@ -40,7 +40,9 @@ HttpFront::HttpFront(ShardContext& ctx, RawRoom& raw_room, JsonSocket& json, Sse
 
 void HttpFront::on_open(net::Conn& c, Session& s) {
   s.parser = std::make_unique<http::RequestParser>(
-      http::Limits{ctx_.cfg.max_header, ctx_.cfg.max_message});
+      http::Limits{.max_header_bytes = ctx_.cfg.max_header,
+                   .max_body_bytes = ctx_.cfg.max_message,
+                   .max_header_fields = ctx_.cfg.max_header_fields});
   ctx_.conns.schedule(c, ctx_.cfg.handshake_timeout_ms);
 }
 

@@ -175,6 +175,9 @@ TEST_F(ConfigTest, SizesTakeBinarySuffixes) {
   EXPECT_EQ(parse_ok({"--rcvbuf", "256K"}).shard.rcvbuf, 256 << 10);
   EXPECT_EQ(parse_ok({"--sndbuf", "1M"}).shard.sndbuf, 1 << 20);
   EXPECT_EQ(parse_ok({"--max-header", "16K"}).shard.max_header, 16384u);
+  EXPECT_EQ(parse_ok({}).shard.max_header_fields, 100u);
+  EXPECT_EQ(parse_ok({"--max-header-fields", "7"}).shard.max_header_fields, 7u);
+  expect_rejected({"--max-header-fields", "0"}, "--max-header-fields");
   EXPECT_EQ(parse_ok({"--shard-backlog", "512M"}).shard.max_shard_backlog, size_t{512} << 20);
   EXPECT_EQ(parse_ok({"--shard-backlog", "2G"}).shard.max_shard_backlog, size_t{2} << 30);
 }

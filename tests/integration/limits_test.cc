@@ -227,5 +227,22 @@ TEST(Limits, AnHttpPublisherOverThePublishRateGets429) {
   EXPECT_EQ(server.total(Metric::kLimitPubRate), 1u);
 }
 
+TEST(Limits, HeaderFieldsOverTheLimitGet431) {
+  auto cfg = test_config(1);
+  cfg.max_header_fields = 5;
+  TestServer server(cfg);
+  Bystander b(server.port(), "lim-fields");
+  ASSERT_TRUE(b.ok());
+  std::string head = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
+  for (int i = 1; i < 5; ++i) head += cat("X-", std::to_string(i), ": v\r\n");
+  Client ok(server.port());
+  EXPECT_EQ(ok.http(head + "\r\n"), 200);  // 5 fields: Host and 4 more
+  Client over(server.port());
+  std::string resp;
+  EXPECT_EQ(over.http(head + "X-5: v\r\n\r\n", &resp), 431) << resp;
+  EXPECT_TRUE(over.wait_eof());
+  b.expect_served("after the 431");
+}
+
 }  // namespace
 }  // namespace ringchat::testing

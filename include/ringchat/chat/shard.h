@@ -22,6 +22,7 @@ struct ShardConfig {
   size_t max_message = 1 << 20;
   uint32_t max_fragments = 1024;  // frames one WebSocket message may arrive in
   size_t max_header = 8192;
+  size_t max_header_fields = 100;  // headers and trailers of one request
   uint32_t ping_interval_ms = 25000;
   uint32_t handshake_timeout_ms = 10000;
   uint32_t close_timeout_ms = 2000;  // lingering close: wait this long for the peer's FIN
