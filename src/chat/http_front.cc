@@ -368,6 +368,8 @@ void HttpFront::json_error(net::Conn& c, const http::Request& req, std::string_v
 
 void HttpFront::fail(net::Conn& c, int status, std::string_view detail, std::string_view extra) {
   ctx_.metrics.add(Metric::kHttpErrors);
+  if (status == 431) ctx_.metrics.add(Metric::kLimitHeader);
+  if (status == 413) ctx_.metrics.add(Metric::kLimitBody);
   ctx_.conns.send_copy(c, http::make_error(status, detail, extra));
   ctx_.conns.close(c);
 }

@@ -63,6 +63,8 @@ constexpr Info kInfo[] = {
     {"ringchat_limit_hits_total", "counter", "", "max_conns_per_ip"},
     {"ringchat_limit_hits_total", "counter", "", "conn_rate"},
     {"ringchat_limit_hits_total", "counter", "", "pub_rate"},
+    {"ringchat_limit_hits_total", "counter", "", "header"},
+    {"ringchat_limit_hits_total", "counter", "", "body"},
     {"ringchat_auth_failures_total", "counter",
      "Requests and ops refused for their credentials, by reason", "missing_token"},
     {"ringchat_auth_failures_total", "counter", "", "too_large"},

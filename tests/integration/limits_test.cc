@@ -241,7 +241,25 @@ TEST(Limits, HeaderFieldsOverTheLimitGet431) {
   std::string resp;
   EXPECT_EQ(over.http(head + "X-5: v\r\n\r\n", &resp), 431) << resp;
   EXPECT_TRUE(over.wait_eof());
+  EXPECT_EQ(server.total(obs::Metric::kLimitHeader), 1u);
   b.expect_served("after the 431");
+}
+
+TEST(Limits, ABodyOverMaxMessageGets413AndIsCounted) {
+  auto cfg = test_config(1);
+  cfg.max_message = 1000;
+  TestServer server(cfg);
+  Bystander b(server.port(), "lim-body");
+  ASSERT_TRUE(b.ok());
+  Client c(server.port());
+  std::string resp;
+  EXPECT_EQ(c.http("POST /rooms/lim-body/messages HTTP/1.1\r\nHost: x\r\n"
+                   "Content-Length: 1001\r\n\r\n",
+                   &resp),
+            413)
+      << resp;
+  EXPECT_EQ(server.total(obs::Metric::kLimitBody), 1u);
+  b.expect_served("after the 413");
 }
 
 }  // namespace

@@ -90,10 +90,10 @@ TEST(Registry, PrometheusHasHelpTypeAndOneSeriesPerShard) {
       ADD_FAILURE() << "malformed line: " << l;
     }
   }
-  // One series per metric and shard; the 4 limit kinds share one name, the
+  // One series per metric and shard; the 6 limit kinds share one name, the
   // 12 auth failure kinds another.
   EXPECT_EQ(shards.size(), static_cast<size_t>(Metric::kCount));
-  EXPECT_EQ(helps.size(), static_cast<size_t>(Metric::kCount) - 3 - 11);
+  EXPECT_EQ(helps.size(), static_cast<size_t>(Metric::kCount) - 5 - 11);
   EXPECT_EQ(types.size(), helps.size());
   for (const auto& [name, n] : helps) EXPECT_EQ(n, 1) << name;
   for (const auto& [name, n] : types) EXPECT_EQ(n, 1) << name;

@@ -47,6 +47,8 @@ enum class Metric : uint16_t {
   kLimitConnsPerIp,  // --max-conns-per-ip: refused with 429
   kLimitConnRate,    // --conn-rate: refused with 429
   kLimitPubRate,     // --pub-rate: a publish refused
+  kLimitHeader,      // --max-header, --max-header-fields: 431
+  kLimitBody,        // --max-message of an HTTP body: 413
   // Requests refused for their credentials (ringchat_auth_failures_total{kind=...}).
   kAuthMissingToken,  // no token, and no --allow-anonymous
   kAuthTooLarge,      // the token's failure (auth::Failure) ...
