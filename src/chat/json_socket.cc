@@ -66,7 +66,7 @@ void JsonSocket::on_message(net::Conn& c, Session& s, ws::Opcode op,
     case OpType::kPresence:
       return presence(c, s, o);
     case OpType::kRefresh:
-      return refresh(c, o);
+      return refresh(c, s, o);
     case OpType::kPing: {
       std::string out = "{\"type\":\"pong\"";
       append_id(out, o.id);
@@ -76,7 +76,7 @@ void JsonSocket::on_message(net::Conn& c, Session& s, ws::Opcode op,
   }
 }
 
-void JsonSocket::refresh(net::Conn& c, const ClientOp& o) {
+void JsonSocket::refresh(net::Conn& c, Session& s, const ClientOp& o) {
   const auth::Gate& gate = ctx_.shared.gate;
   if (!gate.tokens()) return error(c, "unsupported", "refresh: the server takes no tokens", o.id);
   auto id = gate.verify(o.token, ShardContext::unix_ms() / 1000);
@@ -89,8 +89,12 @@ void JsonSocket::refresh(net::Conn& c, const ClientOp& o) {
     ctx_.count_auth_failure("forbidden");
     return error(c, "forbidden", "refresh: the token is another user's", o.id);
   }
+  const bool named = was.kind != auth::Identity::Kind::kUser;
   const int64_t exp = id->claims.exp;
   ctx_.set_identity(c, std::move(*id));
+  if (named) {
+    for (const JsonState::Room& r : s.json->rooms) ctx_.rooms.renamed({r.room, r.index}, c.gen);
+  }
   // The new token may expire sooner than the timer was set for.
   ctx_.conns.schedule(c, ctx_.timer_delay(c, ctx_.cfg.ping_interval_ms));
   std::string out = "{\"type\":\"refreshed\"";

@@ -68,7 +68,7 @@ class JsonSocket final : public WebSocket, public RoomMember {
   // A new token for the socket (the same user's, or a first one for an
   // anonymous socket): its claims apply from the next op, its exp to the
   // connection.
-  void refresh(net::Conn& c, const ClientOp& o);
+  void refresh(net::Conn& c, Session& s, const ClientOp& o);
   // The waiting request with `token`, or the end.
   static std::vector<JsonState::Waiting>::iterator waiting(Session& s, uint32_t token);
   // `json` (one object) as a text frame.

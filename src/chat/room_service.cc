@@ -235,7 +235,10 @@ void RoomService::on_member(std::string_view name, Sender who, bool here, std::s
   const size_t before = room->present.size();
   std::string shown;  // the member's user, in its event
   if (here) {
-    if (!room->present.try_emplace(who, user).second) return;
+    // Present already: the member's user changed (renamed()).
+    auto [it, added] = room->present.try_emplace(who, user);
+    if (!added && it->second == user) return;
+    it->second = user;
     shown = user;
   } else {
     auto it = room->present.find(who);
@@ -276,12 +279,19 @@ void RoomService::fan_out(const OwnedRoom& room, Sequenced* msg, uint32_t extra)
   }
 }
 
-void RoomService::leave(Membership m, uint32_t gen) {
+uint32_t RoomService::slot_of(Membership m) {
   RC_CHECK(m.room != nullptr);
-  const uint32_t slot = m.index & LocalRooms::kCatchingUp
-                            ? m.room->catching_up[m.index & ~LocalRooms::kCatchingUp].slot
-                            : m.room->members[m.index];
-  report(*m.room, {slot, gen, static_cast<uint16_t>(shard_)}, false);
+  return m.index & LocalRooms::kCatchingUp
+             ? m.room->catching_up[m.index & ~LocalRooms::kCatchingUp].slot
+             : m.room->members[m.index];
+}
+
+void RoomService::renamed(Membership m, uint32_t gen) {
+  report(*m.room, {slot_of(m), gen, static_cast<uint16_t>(shard_)}, true);
+}
+
+void RoomService::leave(Membership m, uint32_t gen) {
+  report(*m.room, {slot_of(m), gen, static_cast<uint16_t>(shard_)}, false);
   const unsigned owner = m.room->owner;
   // The name must outlive the room, which leave() may free.
   net::SharedBuf* name = nullptr;

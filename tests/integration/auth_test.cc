@@ -223,6 +223,21 @@ TEST(Auth, PresenceShowsEachMembersUser) {
   ASSERT_TRUE(m.has_value());
   EXPECT_NE(m->payload.find(R"("type":"presence")"), std::string::npos) << m->payload;
   EXPECT_NE(m->payload.find(R"("user":"ann")"), std::string::npos) << m->payload;
+  // The anonymous one signs in: the room hears it again, with its user, and
+  // presence shows it.
+  anon.send_text(cat(R"({"type":"refresh","token":")", token("bob", R"(["who"])", "[]"), R"("})"));
+  m = anon.recv_data();
+  ASSERT_TRUE(m.has_value());
+  EXPECT_NE(m->payload.find(R"("type":"refreshed")"), std::string::npos) << m->payload;
+  m = ann.recv_data();
+  ASSERT_TRUE(m.has_value());
+  EXPECT_NE(m->payload.find(R"("type":"join")"), std::string::npos) << m->payload;
+  EXPECT_NE(m->payload.find(R"("user":"bob")"), std::string::npos) << m->payload;
+  ann.send_text(R"({"type":"presence","room":"who"})");
+  m = ann.recv_data();
+  ASSERT_TRUE(m.has_value());
+  EXPECT_NE(m->payload.find(R"("user":"bob")"), std::string::npos) << m->payload;
+  EXPECT_NE(m->payload.find(R"("user":"ann")"), std::string::npos) << m->payload;
   ann.reset_now();  // gone: the leave event names the user
   m = anon.recv_data();
   ASSERT_TRUE(m.has_value());

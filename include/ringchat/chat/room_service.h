@@ -101,6 +101,10 @@ class RoomService {
   // REQUIRES: `m` is the current membership of the member of generation
   // `gen`. Frees the room's local entry after its last member.
   void leave(Membership m, uint32_t gen);
+  // The member's user changed (an anonymous socket refreshed to a token):
+  // the owner's presence shows the new one, and a room with presence events
+  // hears `join` again for the member, with its user.
+  void renamed(Membership m, uint32_t gen);
   // Asks the room's owner for its history on behalf of `slot`, not a
   // member (`token`, from ShardContext::ack_token(), comes back with the
   // answer): at most `limit` messages after `since`, or without it the
@@ -133,6 +137,7 @@ class RoomService {
   void tell_owner_join(LocalRoom& room);
   void want(LocalRoom& room, Format format);
   // Tells the owner `who` joined (`here`) or left `room`.
+  static uint32_t slot_of(Membership m);
   void report(const LocalRoom& room, Sender who, bool here);
   void on_member(std::string_view room, Sender who, bool here, std::string_view user);
   // Sends `msg` to every member shard of `room` (this one included), with
