@@ -45,18 +45,26 @@ Conn* ConnTable::find(uint32_t slot, uint32_t gen) {
   return c.gen == gen && c.state != ConnState::kFree ? &c : nullptr;
 }
 
-Conn& ConnTable::open(uint32_t slot, const PeerAddr& peer) {
+uint8_t ConnTable::add_transport(Transport& t) {
+  RC_CHECK(transport_count_ < kMaxTransports);
+  transports_[transport_count_] = &t;
+  return transport_count_++;
+}
+
+Conn& ConnTable::open(uint32_t slot, const PeerAddr& peer, uint8_t transport) {
   RC_CHECK(slot < cfg_.max_conns);
   while (constructed_ <= slot) new (&conns_[constructed_++]) Conn();
   Conn& c = conns_[slot];
   RC_CHECK(c.state == ConnState::kFree && c.pending == 0);
   c.state = ConnState::kOpen;
   c.peer = peer;
-  c.transport = 0;
+  RC_CHECK(transport < transport_count_);
+  c.transport = transport;
   c.last_seen_ms = static_cast<uint32_t>(now_ms_);
   ++open_;
   metrics_.add(Metric::kConnectionsAccepted);
   metrics_.add(Metric::kConnectionsOpen);
+  transports_[transport]->open(c);
   arm_recv(c);
   handler_.on_open(c);
   return c;
@@ -125,7 +133,10 @@ void ConnTable::on_recv(Conn& c, const io_uring_cqe* cqe) {
 
 void ConnTable::consume(Conn& c, std::span<std::byte> wire) {
   if (c.state != ConnState::kOpen) return;  // kClosing: read and dropped until the FIN
-  std::span<std::byte> data = transport(c).decode(c, wire);
+  const Decoded d = transport(c).decode(c, wire);
+  if (d.flush) mark_dirty(c);
+  if (d.closed) return close(c);
+  std::span<std::byte> data = d.data;
   if (data.empty()) return;
   if (c.paused) {
     // What the recv delivered before its cancel took effect waits too.
@@ -141,16 +152,16 @@ void ConnTable::consume(Conn& c, std::span<std::byte> wire) {
 
 void ConnTable::on_send(Conn& c, const io_uring_cqe* cqe) {
   --c.pending;
+  c.sending = false;
   if (cqe->res < 0) {
     // Nothing more goes to this peer; its buffers are released once, when
     // the slot is (the aborted queue keeps them until then).
-    c.sendq->abort();
+    if (c.sendq) c.sendq->abort();
     const int err = -cqe->res;
     if (err != EPIPE && err != ECONNRESET && err != ECANCELED && err != ETIMEDOUT) {
       metrics_.add(Metric::kIoErrors);
-      RC_WARN_LIMITED("send failed on connection %u (%s): %s (%zu bytes in %zu buffers queued)",
-                      slot_of(c), c.peer.to_string().c_str(), std::strerror(err),
-                      c.sendq->backlog_bytes(), c.sendq->buffers());
+      RC_WARN_LIMITED("send failed on connection %u (%s): %s (%zu bytes unsent)", slot_of(c),
+                      c.peer.to_string().c_str(), std::strerror(err), unsent(c));
     }
     abort(c);
     return;
@@ -208,13 +219,16 @@ void ConnTable::end_turn() {
 }
 
 void ConnTable::flush(Conn& c) {
-  if (c.output_held || (c.sendq && c.sendq->in_flight())) return;
+  if (c.output_held || c.sending) return;
   if (const msghdr* msg = transport(c).prepare_send(c)) {
     io_.send(slot_of(c), c.gen, msg);
     ++c.pending;
+    c.sending = true;
     return;
   }
-  c.sendq.reset();  // idle connections hold no send queue
+  // Idle connections hold no send queue (a TLS one keeps what waits for
+  // its handshake).
+  if (c.sendq && c.sendq->empty()) c.sendq.reset();
   if (c.state == ConnState::kClosing && !c.shutdown_sent) {
     // Lingering close: send FIN, keep reading until the peer's FIN so that
     // unread input cannot turn our last bytes into a reset.
@@ -261,6 +275,7 @@ void ConnTable::abort(Conn& c) {
 }
 
 void ConnTable::release(Conn& c) {
+  transport(c).release(c);
   io_.close(slot_of(c), c.gen);
   timers_.cancel(c);
   const uint32_t gen = (c.gen + 1) & core::kGenMask;

@@ -242,5 +242,120 @@ TEST_F(ConnTableTest, RequestedCloseDropsUnsentBytes) {
   EXPECT_EQ(metric(obs::Metric::kShardBacklogSheds), 1u);
 }
 
+// A transport of the shape of TLS: its own bytes to send (a handshake
+// answer, an alert, last words when closing), input it fails on, and
+// plaintext that waits in the send queue until it is ready.
+struct FakeTransport : Transport {
+  std::vector<std::string> events;
+  std::string own;  // bytes of its own, sent before any plaintext
+  bool ready = false;
+  bool said_goodbye = false;
+  msghdr msg{};
+  iovec iov{};
+  std::string out;  // what the prepared send offers
+  void open(Conn&) override { events.push_back("open"); }
+  void release(Conn&) override { events.push_back("release"); }
+  Decoded decode(Conn&, std::span<std::byte> wire) override {
+    std::string_view in(reinterpret_cast<const char*>(wire.data()), wire.size());
+    if (in == "hello") {
+      own += "HELLO";
+      ready = true;
+      return {{}, true};
+    }
+    if (in == "garbage") {
+      own += "ALERT";
+      return {{}, true, true};
+    }
+    return {wire};
+  }
+  const msghdr* prepare_send(Conn& c) override {
+    out = std::exchange(own, {});
+    if (ready && c.sendq && !c.sendq->empty()) {
+      const msghdr* m = c.sendq->prepare();
+      size_t n = 0;
+      for (size_t i = 0; i < m->msg_iovlen; ++i) {
+        out.append(static_cast<const char*>(m->msg_iov[i].iov_base), m->msg_iov[i].iov_len);
+        n += m->msg_iov[i].iov_len;
+      }
+      c.sendq->complete(n);
+    }
+    if (out.empty() && c.state == ConnState::kClosing && !said_goodbye) {
+      said_goodbye = true;
+      out = "BYE";
+    }
+    if (out.empty()) return nullptr;
+    iov = {out.data(), out.size()};
+    msg = msghdr{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    return &msg;
+  }
+  void sent(Conn&, size_t n) override { events.push_back("sent " + std::to_string(n)); }
+  size_t unsent(const Conn& c) const override {
+    return own.size() + (c.sendq ? c.sendq->backlog_bytes() : 0);
+  }
+};
+
+class ConnTableTransportTest : public ConnTableTest {
+ protected:
+  ConnTableTransportTest() { index_ = table_.add_transport(tls_); }
+  std::string sent_text() const {
+    return {static_cast<const char*>(io_.last_send->msg_iov[0].iov_base),
+            io_.last_send->msg_iov[0].iov_len};
+  }
+  FakeTransport tls_;
+  uint8_t index_ = 0;
+};
+
+TEST_F(ConnTableTransportTest, ATransportSendsItsOwnBytesAndPlaintextWaitsUntilItIsReady) {
+  Conn& c = table_.open(2, {}, index_);
+  EXPECT_EQ(index_, 1);
+  EXPECT_EQ(tls_.events, (std::vector<std::string>{"open"}));
+  // The protocol answers before the transport is ready: nothing goes out,
+  // and the queue keeps the answer.
+  table_.send_copy(c, "early");
+  table_.end_turn();
+  EXPECT_EQ(io_.last_send, nullptr);
+  ASSERT_NE(c.sendq, nullptr);
+  EXPECT_EQ(table_.unsent(c), 5u);
+  recv_bytes(c, "hello");
+  EXPECT_EQ(handler_.got, "");  // the handshake is the transport's
+  table_.end_turn();
+  ASSERT_NE(io_.last_send, nullptr);
+  EXPECT_EQ(sent_text(), "HELLOearly");
+  // One send in flight at a time, whatever is queued meanwhile.
+  io_.last_send = nullptr;
+  table_.send_copy(c, "more");
+  table_.end_turn();
+  EXPECT_EQ(io_.last_send, nullptr);
+  complete(Op::kSend, 2, c.gen, 10);
+  table_.end_turn();
+  ASSERT_NE(io_.last_send, nullptr);
+  EXPECT_EQ(sent_text(), "more");
+  recv_bytes(c, "data");
+  EXPECT_EQ(handler_.got, "data");
+}
+
+TEST_F(ConnTableTransportTest, InputTheTransportFailsOnClosesAfterItsAlertAndItsLastWords) {
+  Conn& c = table_.open(3, {}, index_);
+  recv_bytes(c, "garbage");
+  EXPECT_EQ(c.state, ConnState::kClosing);
+  EXPECT_EQ(handler_.events, (std::vector<std::string>{"open", "closed"}));
+  table_.end_turn();
+  ASSERT_NE(io_.last_send, nullptr);
+  EXPECT_EQ(sent_text(), "ALERT");
+  complete(Op::kSend, 3, c.gen, 5);
+  table_.end_turn();
+  EXPECT_EQ(sent_text(), "BYE");  // then FIN
+  EXPECT_EQ(io_.calls.back(), "send 3");
+  complete(Op::kSend, 3, c.gen, 3);
+  table_.end_turn();
+  EXPECT_EQ(io_.calls.back(), "shutdown 3");
+  complete(Op::kShutdown, 3, c.gen, 0);
+  complete(Op::kRecv, 3, c.gen, 0);  // the peer's FIN
+  EXPECT_EQ(c.state, ConnState::kFree);
+  EXPECT_EQ(tls_.events.back(), "release");
+}
+
 }  // namespace
 }  // namespace ringchat::net

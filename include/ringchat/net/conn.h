@@ -69,6 +69,7 @@ struct Conn : core::TimerNode {
   bool paused : 1 = false;       // input waits in the table's stash, unread
   bool output_held : 1 = false;  // queued bytes wait (e.g. a 101 until the room is joined)
   bool admitted : 1 = false;     // the handler counted it against its connection limits
+  bool sending : 1 = false;      // a send is in flight
   PeerAddr peer;
   std::unique_ptr<SendQueue> sendq;
 

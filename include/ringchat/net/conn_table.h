@@ -80,9 +80,14 @@ class ConnTable final : public core::CompletionHandler {
   void set_now(uint64_t now_ms) { now_ms_ = now_ms; }
   uint64_t now_ms() const { return now_ms_; }
 
+  // Another transport (TLS) for connections of a port; returns its index
+  // for open(). `t` outlives the table. REQUIRES: fewer than kMaxTransports.
+  static constexpr size_t kMaxTransports = 4;
+  uint8_t add_transport(Transport& t);
   // A descriptor accepted into `slot`: kFree -> kOpen, recv armed, then
-  // ConnHandler::on_open(). REQUIRES: slot < max_conns and free.
-  Conn& open(uint32_t slot, const PeerAddr& peer);
+  // ConnHandler::on_open(). REQUIRES: slot < max_conns and free; `transport`
+  // 0 (plain) or from add_transport().
+  Conn& open(uint32_t slot, const PeerAddr& peer, uint8_t transport = 0);
   void on_completion(const io_uring_cqe* cqe, core::Tag tag) override;
   // A connection's timer node fired.
   void on_timer(Conn& c);
@@ -169,7 +174,8 @@ class ConnTable final : public core::CompletionHandler {
   ConnHandler& handler_;
   obs::ShardMetrics& metrics_;
   PlainTransport plain_;
-  Transport* transports_[1] = {&plain_};
+  Transport* transports_[kMaxTransports] = {&plain_};
+  uint8_t transport_count_ = 1;
   Conn* conns_ = nullptr;  // mmap'd; slots constructed on first use
   size_t conns_bytes_ = 0;
   uint32_t constructed_ = 0;

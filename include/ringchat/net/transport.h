@@ -8,19 +8,34 @@
 
 namespace ringchat::net {
 
+// What a transport made of the bytes the socket delivered.
+struct Decoded {
+  // Plaintext for the protocol (may point into the bytes delivered, or into
+  // the transport's own buffer until the next call for any connection).
+  std::span<std::byte> data;
+  bool flush = false;  // it has bytes of its own to send (a handshake's)
+  // The peer broke the transport's protocol or ended it: the connection
+  // closes (after what the transport queued, an alert, goes out).
+  bool closed = false;
+};
+
 // The seam between the socket and the protocols. Bytes in from the buffer
 // ring go through the connection's transport before its protocol sees them;
 // bytes out (the send queue: plaintext) go through it before sendmsg. Plain
-// passes both through; TLS will decrypt and encrypt here.
+// passes both through; TLS decrypts and encrypts here.
 // Thread: owner shard only; one instance serves every connection using it.
 class Transport {
  public:
   virtual ~Transport() = default;
-  // Bytes the socket delivered. Returns the plaintext to hand the protocol
-  // (may point into `wire`, or into the transport's own buffer until the
-  // next call for this connection); empty when there is none yet.
-  virtual std::span<std::byte> decode(Conn& c, std::span<std::byte> wire) = 0;
-  // The next sendmsg for `c`'s queued bytes, or null if nothing is ready.
+  // `c` was accepted on this transport's port; release() comes once, as
+  // its slot is freed.
+  virtual void open(Conn&) {}
+  virtual void release(Conn&) {}
+  // Bytes the socket delivered (only while `c` is kOpen).
+  virtual Decoded decode(Conn& c, std::span<std::byte> wire) = 0;
+  // The next sendmsg for `c`, or null if nothing is ready. May take bytes
+  // from the send queue (c.sendq, which may be null). A kClosing connection
+  // gets its transport's last words here once its queue is empty.
   // REQUIRES: no send of `c` is in flight. The msghdr lives until sent().
   virtual const msghdr* prepare_send(Conn& c) = 0;
   // The send prepared last wrote `n` bytes to the socket.
@@ -32,7 +47,7 @@ class Transport {
 // No transformation: the send queue's buffers go to sendmsg as they are.
 class PlainTransport final : public Transport {
  public:
-  std::span<std::byte> decode(Conn&, std::span<std::byte> wire) override { return wire; }
+  Decoded decode(Conn&, std::span<std::byte> wire) override { return {wire}; }
   const msghdr* prepare_send(Conn& c) override {
     return c.sendq && !c.sendq->empty() ? c.sendq->prepare() : nullptr;
   }
