@@ -57,10 +57,14 @@ int main(int argc, char** argv) {
     RC_ERROR("cannot start: %s", port.error().c_str());
     return 1;
   }
+  std::string ports = std::to_string(*port);
+  if (cfg.shard.tls && cfg.shard.plain) ports += ", TLS on " + std::to_string(server.tls_port());
+  if (!cfg.shard.plain) ports = std::to_string(server.tls_port()) + " (TLS)";
   RC_INFO(
-      "ringchat listening on %s:%u with %u shards; RLIMIT_NOFILE %llu, capacity %llu "
+      "ringchat listening on %s:%s with %u shards; RLIMIT_NOFILE %llu, capacity %llu "
       "connections (%u per shard); %s",
-      cfg.shard.bind.c_str(), *port, cfg.shard.shards, static_cast<unsigned long long>(nofile),
+      cfg.shard.bind.c_str(), ports.c_str(), cfg.shard.shards,
+      static_cast<unsigned long long>(nofile),
       static_cast<unsigned long long>(cfg.shard.max_connections_per_shard) * cfg.shard.shards,
       cfg.shard.max_connections_per_shard, allocator.c_str());
 

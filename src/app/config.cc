@@ -72,6 +72,18 @@ Result<std::string, std::string> read_file(const std::string& flag, const std::s
   return bytes;
 }
 
+// --tls-* into a context (null without TLS), or why they cannot be.
+Result<std::shared_ptr<const tls::ServerContext>, std::string> build_tls(const Config::Tls& t) {
+  if (t.cert.empty() && t.key.empty()) {
+    if (!t.ciphers.empty()) return Err(std::string("--tls-ciphers needs --tls-cert and --tls-key"));
+    return std::shared_ptr<const tls::ServerContext>();
+  }
+  if (t.cert.empty() || t.key.empty()) {
+    return Err(std::string("--tls-cert and --tls-key: give both"));
+  }
+  return tls::ServerContext::create({.certs = {{t.cert, t.key}}, .ciphers = t.ciphers});
+}
+
 // --jwt-*, --api-key*, --origins into the gate, or why they cannot be.
 Result<auth::GateConfig, std::string> build_gate(const Config::Auth& a, bool allow_anonymous) {
   auth::GateConfig g;
@@ -304,6 +316,23 @@ void declare(CLI::App& app, Config& c) {
                  "Comma-separated browser origins allowed (https://app.example.com, "
                  "https://*.example.com); unset: any")
       ->envname("RINGCHAT_ORIGINS");
+  app.add_option("--tls-cert", c.tls.cert,
+                 "PEM certificate chain (the server's first): with --tls-key, turns TLS on, on "
+                 "--tls-port")
+      ->envname("RINGCHAT_TLS_CERT");
+  app.add_option("--tls-key", c.tls.key, "PEM private key of --tls-cert")
+      ->envname("RINGCHAT_TLS_KEY");
+  app.add_option("--tls-port", s.tls_port, "Port for TLS (wss://, https://)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 65535))
+      ->envname("RINGCHAT_TLS_PORT");
+  app.add_flag_callback(
+         "--no-plain", [&s] { s.plain = false; }, "With TLS, do not listen on the plain --port")
+      ->envname("RINGCHAT_NO_PLAIN");
+  app.add_option("--tls-ciphers", c.tls.ciphers,
+                 "TLS suites in order of preference (wolfSSL names, colon-separated; default: "
+                 "ChaCha20-Poly1305 first, then AES-GCM, TLS 1.3 and ECDHE only)")
+      ->envname("RINGCHAT_TLS_CIPHERS");
   app.add_option("--log-level", c.log_level, "debug, info, warn or error")
       ->capture_default_str()
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
@@ -334,6 +363,14 @@ Result<Config, ParseExit> parse_config(int argc, const char* const* argv) {
     return Err(ParseExit{2, "ringchat: " + gate.error()});
   } else {
     c.shard.gate = std::move(*gate);
+  }
+  if (auto t = build_tls(c.tls); !t) {
+    return Err(ParseExit{2, "ringchat: " + t.error()});
+  } else {
+    c.shard.tls = std::move(*t);
+  }
+  if (!c.shard.tls && !c.shard.plain) {
+    return Err(ParseExit{2, "ringchat: --no-plain needs --tls-cert and --tls-key"});
   }
   if (app.count("--history-total") == 0) {
     // A quarter of the machine's memory, as a cache that gives way first.

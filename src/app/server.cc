@@ -29,14 +29,15 @@ void pin_to(int cpu) {
 // listeners of one already on the port, and the kernel would split clients
 // (and so rooms) between the two. Unless that is asked for, a port in use
 // is an error. Port 0 always gets a fresh port.
-Result<void, std::string> check_port(const chat::ShardConfig& cfg) {
-  if (cfg.reuse_port || cfg.port == 0) return {};
-  auto in_use = net::port_in_use(cfg.bind, cfg.port);
+Result<void, std::string> check_port(const chat::ShardConfig& cfg, uint16_t port,
+                                     const char* flag) {
+  if (cfg.reuse_port || port == 0) return {};
+  auto in_use = net::port_in_use(cfg.bind, port);
   if (!in_use) return Err(in_use.error());
   if (!*in_use) return {};
-  return Err("port " + std::to_string(cfg.port) + " on " + cfg.bind +
-             " is already in use (is another ringchat running?); stop it, pick another "
-             "--port, or pass --reuse-port to share it deliberately for a rolling restart");
+  return Err("port " + std::to_string(port) + " on " + cfg.bind +
+             " is already in use (is another ringchat running?); stop it, pick another " + flag +
+             ", or pass --reuse-port to share it deliberately for a rolling restart");
 }
 
 }  // namespace
@@ -73,7 +74,12 @@ void Server::set_trim_memory(void (*trim)()) {
 
 Result<uint16_t, std::string> Server::start() {
   const chat::ShardConfig& cfg = shared_->config;
-  if (auto r = check_port(cfg); !r) return Err(r.error());
+  if (cfg.plain) {
+    if (auto r = check_port(cfg, cfg.port, "--port"); !r) return Err(r.error());
+  }
+  if (cfg.tls) {
+    if (auto r = check_port(cfg, cfg.tls_port, "--tls-port"); !r) return Err(r.error());
+  }
   for (unsigned i = 0; i < cfg.shards; ++i) {
     shards_.push_back(std::make_unique<chat::Shard>(i, *shared_));
   }

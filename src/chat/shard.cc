@@ -99,13 +99,26 @@ Result<void, std::string> ShardLoop::init() {
   if (auto r = loop_.init(opts, &how); !r) return r;
   if (id_ == 0) RC_INFO("io_uring mode: %s", how.c_str());
   if (auto r = conns_.init(); !r) return r;
-  uint16_t port = shared_.bound_port.load();
-  if (port == 0) port = cfg_.port;
-  uint16_t bound = 0;
-  if (auto r = acceptor_.listen(cfg_.bind, port, {cfg_.rcvbuf, cfg_.sndbuf, 4096}, &bound); !r) {
-    return r;
+  // The first shard binds; the others join its ports (port 0: the one it got).
+  const net::SocketOptions sock{cfg_.rcvbuf, cfg_.sndbuf, 4096};
+  auto listen = [&](std::atomic<uint16_t>& bound, uint16_t configured,
+                    uint8_t transport) -> Result<void, std::string> {
+    uint16_t port = bound.load();
+    if (port == 0) port = configured;
+    uint16_t got = 0;
+    if (auto r = acceptor_.listen(cfg_.bind, port, sock, &got, transport); !r) return r;
+    bound.store(got);
+    return {};
+  };
+  if (cfg_.plain) {
+    if (auto r = listen(shared_.bound_port, cfg_.port, 0); !r) return r;
   }
-  shared_.bound_port.store(bound);
+  if (cfg_.tls) {
+    tls_ = std::make_unique<tls::TlsTransport>(cfg_.tls, metrics_);
+    if (auto r = listen(shared_.bound_tls_port, cfg_.tls_port, conns_.add_transport(*tls_)); !r) {
+      return Err("TLS port: " + r.error());
+    }
+  }
   shared_.ring_fds[id_].store(loop_.reactor().ring_fd());
   return {};
 }

@@ -14,6 +14,7 @@
 #include "ringchat/net/acceptor.h"
 #include "ringchat/net/conn_io.h"
 #include "ringchat/net/conn_table.h"
+#include "ringchat/tls/transport.h"
 #include "session.h"
 #include "sse.h"
 
@@ -21,7 +22,8 @@ namespace ringchat::chat {
 
 // One shard: builds and owns its parts and runs their turn.
 //   core::EventLoop   the ring, the timer wheel, completions by op
-//   net::Acceptor     Op::kAccept: the listener, peers' addresses
+//   net::Acceptor     Op::kAccept: the listeners (plain, TLS), peers' addresses
+//   tls::TlsTransport the TLS port's connections' transport
 //   net::ConnTable    Op::kRecv/kSend/kShutdown: connections, output budget
 //   Front             the table's handler: HttpFront, then RawRoom
 //   RoomService       rooms; its Host is this loop (mail) and RawRoom
@@ -75,6 +77,7 @@ class ShardLoop final : public core::TurnHooks,
   obs::ShardMetrics& metrics_;
   core::EventLoop loop_;
   net::ReactorIo io_;
+  std::unique_ptr<tls::TlsTransport> tls_;  // with config.tls
   net::ConnTable conns_;
   SessionTable sessions_;
   Outbox outbox_;

@@ -78,6 +78,12 @@ constexpr Info kInfo[] = {
     {"ringchat_auth_failures_total", "counter", "", "wrong_audience"},
     {"ringchat_auth_failures_total", "counter", "", "origin"},
     {"ringchat_auth_failures_total", "counter", "", "forbidden"},
+    {"ringchat_tls_handshakes_total", "counter", "TLS handshakes done, full or resumed", "full"},
+    {"ringchat_tls_handshakes_total", "counter", "", "resumed"},
+    {"ringchat_tls_failures_total", "counter", "TLS connections closed for what they sent, by kind",
+     "plain_http"},
+    {"ringchat_tls_failures_total", "counter", "", "handshake"},
+    {"ringchat_tls_failures_total", "counter", "", "record"},
 };
 static_assert(std::size(kInfo) == static_cast<size_t>(Metric::kCount));
 

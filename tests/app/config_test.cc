@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "../tls/test_certs.h"
+
 namespace ringchat::app {
 namespace {
 
@@ -26,6 +28,11 @@ constexpr const char* kEnvNames[] = {"RINGCHAT_PORT",
                                      "RINGCHAT_RCVBUF",
                                      "RINGCHAT_SNDBUF",
                                      "RINGCHAT_LOG_LEVEL",
+                                     "RINGCHAT_TLS_CERT",
+                                     "RINGCHAT_TLS_KEY",
+                                     "RINGCHAT_TLS_PORT",
+                                     "RINGCHAT_NO_PLAIN",
+                                     "RINGCHAT_TLS_CIPHERS",
                                      "RINGCHAT_SHARD_BACKLOG",
                                      "RINGCHAT_REUSE_PORT",
                                      "RINGCHAT_JWT_SECRET",
@@ -36,7 +43,7 @@ constexpr const char* kEnvNames[] = {"RINGCHAT_PORT",
 
 // Runs parse_config over a command line with every RINGCHAT_* variable
 // cleared (and restored afterwards), plus config files made on demand.
-class ConfigTest : public testing::Test {
+class ConfigTest : public ::testing::Test {
  protected:
   void SetUp() override {
     for (const char* name : kEnvNames) {
@@ -478,6 +485,43 @@ TEST_F(AuthConfigTest, TheApiKeyAloneNeedsNoTokens) {
   const Config c = parse_ok({"--api-key", "0123456789abcdef0123456789abcdef"});
   EXPECT_EQ(c.shard.gate.verifier, nullptr);
   EXPECT_EQ(c.shard.gate.api_key, "0123456789abcdef0123456789abcdef");
+}
+
+class TlsConfigTest : public ConfigTest {};
+
+TEST_F(TlsConfigTest, ACertificateAndItsKeyTurnTlsOn) {
+  EXPECT_EQ(parse_ok({}).shard.tls, nullptr);
+  const testing::TestCert cert = testing::TestCert::make();
+  ASSERT_FALSE(cert.cert.empty());
+  const Config c = parse_ok({"--tls-cert", cert.cert.c_str(), "--tls-key", cert.key.c_str(),
+                             "--tls-port", "9443", "--no-plain"});
+  EXPECT_NE(c.shard.tls, nullptr);
+  EXPECT_EQ(c.shard.tls_port, 9443);
+  EXPECT_FALSE(c.shard.plain);
+  EXPECT_NE(parse_ok({"--tls-cert", cert.cert.c_str(), "--tls-key", cert.key.c_str(),
+                      "--tls-ciphers", "TLS13-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-GCM-SHA256"})
+                .shard.tls,
+            nullptr);
+}
+
+TEST_F(TlsConfigTest, BadTlsFilesStopTheServerWithAReason) {
+  const testing::TestCert cert = testing::TestCert::make();
+  const testing::TestCert other = testing::TestCert::make("rsa");
+  ASSERT_FALSE(cert.cert.empty());
+  ASSERT_FALSE(other.cert.empty());
+  expect_rejected({"--tls-cert", cert.cert.c_str()}, "--tls-key");
+  expect_rejected({"--tls-key", cert.key.c_str()}, "--tls-cert");
+  expect_rejected({"--no-plain"}, "--no-plain");
+  expect_rejected({"--tls-ciphers", "TLS13-AES128-GCM-SHA256"}, "--tls-ciphers");
+  expect_rejected({"--tls-cert", "/nonexistent/cert.pem", "--tls-key", cert.key.c_str()},
+                  "/nonexistent/cert.pem");
+  expect_rejected({"--tls-cert", cert.key.c_str(), "--tls-key", cert.key.c_str()}, "--tls-cert");
+  expect_rejected({"--tls-cert", cert.cert.c_str(), "--tls-key", cert.cert.c_str()}, "--tls-key");
+  expect_rejected({"--tls-cert", cert.cert.c_str(), "--tls-key", other.key.c_str()},
+                  "is not the key of");
+  expect_rejected({"--tls-cert", cert.cert.c_str(), "--tls-key", cert.key.c_str(), "--tls-ciphers",
+                   "NO-SUCH-SUITE"},
+                  "--tls-ciphers");
 }
 
 }  // namespace

@@ -19,6 +19,10 @@ struct Config {
     std::string api_key, api_key_file, origins;
     int64_t clock_skew_s = 30;
   } auth;
+  // TLS files as given (shard.tls is built from them after parsing).
+  struct Tls {
+    std::string cert, key, ciphers;
+  } tls;
 };
 
 // How parsing ended when it did not produce a Config.

@@ -26,14 +26,17 @@ class Server {
   // REQUIRES: start() has not been called.
   void set_trim_memory(void (*trim)());
   // Starts the shards one by one (the first binds, so port 0 works) and
-  // returns the bound port once every shard is accepting. A port on which
-  // something already listens is an error unless config.reuse_port.
+  // returns the bound plain port (0 without one) once every shard is
+  // accepting. A port on which something already listens is an error unless
+  // config.reuse_port.
   Result<uint16_t, std::string> start();
   // Asks every shard to drain (close WebSockets with 1001) and stop.
   void stop();
   // Joins the shard threads.
   void wait();
   const obs::Registry& metrics() const { return shared_->metrics; }
+  // The bound TLS port after start() (0 without TLS).
+  uint16_t tls_port() const { return shared_->bound_tls_port.load(); }
 
  private:
   std::unique_ptr<chat::Shared> shared_;

@@ -11,6 +11,7 @@
 #include "ringchat/core/errc.h"
 #include "ringchat/core/result.h"
 #include "ringchat/obs/metrics.h"
+#include "ringchat/tls/context.h"
 
 namespace ringchat::chat {
 
@@ -59,6 +60,11 @@ struct ShardConfig {
   // Who may come in and what they may do (--jwt-*, --allow-anonymous,
   // --api-key, --origins); no verifier: everyone, everything.
   auth::GateConfig gate;
+  // TLS (--tls-cert, --tls-key, --tls-ciphers): with a context, every shard
+  // also listens on tls_port; `plain` false (--no-plain): on that one only.
+  std::shared_ptr<const tls::ServerContext> tls;
+  uint16_t tls_port = 8443;
+  bool plain = true;
   int rcvbuf = 0;
   int sndbuf = 0;
   unsigned max_connections_per_shard = 16384;  // direct-descriptor table size
@@ -79,10 +85,11 @@ struct Shared {
   const ShardConfig config;
   Mailboxes mail;
   obs::Registry metrics;
-  auth::ConnLimiter limiter;               // connections of every shard, by address
-  const auth::Gate gate;                   // credentials of requests
-  std::vector<std::atomic<int>> ring_fds;  // for MSG_RING doorbells
-  std::atomic<uint16_t> bound_port{0};     // the real port when config.port is 0
+  auth::ConnLimiter limiter;                // connections of every shard, by address
+  const auth::Gate gate;                    // credentials of requests
+  std::vector<std::atomic<int>> ring_fds;   // for MSG_RING doorbells
+  std::atomic<uint16_t> bound_port{0};      // the real port when config.port is 0
+  std::atomic<uint16_t> bound_tls_port{0};  // the same for config.tls_port
   // Gives the calling thread's freed memory back to the OS (the allocator's
   // business, set by main before the shards start; null: nothing to do).
   // Each shard calls it on its own thread when it goes idle after freeing.

@@ -62,6 +62,13 @@ enum class Metric : uint16_t {
   kAuthWrongAudience,
   kAuthOrigin,     // a browser Origin not in --origins
   kAuthForbidden,  // a valid identity asking for a room its claims do not grant
+  // TLS handshakes done (ringchat_tls_handshakes_total{kind=...}).
+  kTlsFull,     // a full handshake
+  kTlsResumed,  // resumed from a ticket or the session cache
+  // TLS connections closed for what they sent (ringchat_tls_failures_total{kind=...}).
+  kTlsPlainHttp,          // a plaintext HTTP request on the TLS port (answered 400 in clear)
+  kTlsHandshakeFailures,  // not a handshake wolfSSL would finish
+  kTlsRecordFailures,     // a bad record after the handshake, renegotiation
   kCount
 };
 

@@ -1,0 +1,65 @@
+#pragma once
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "ringchat/net/transport.h"
+#include "ringchat/obs/metrics.h"
+#include "ringchat/tls/context.h"
+
+namespace ringchat::tls {
+
+// TLS as a connection's transport, through wolfSSL's custom I/O callbacks:
+// ciphertext the socket delivered is handed to wolfSSL from the shard's
+// buffer ring (it keeps a partial record itself), and what wolfSSL writes —
+// handshake messages, alerts, records — is gathered per connection and goes
+// out with the table's one send per connection per turn. No socket call,
+// no thread of its own.
+//
+// Output: plaintext waits in the connection's send queue (shared buffers)
+// until the table prepares a send; then at most kEncryptAhead bytes of it
+// are encrypted, in records of up to 16 KiB (small messages queued
+// together share a record), into a buffer of the connection's own that
+// exists only while it holds ciphertext. Until the handshake is done,
+// plaintext waits.
+//
+// Bad input — not TLS (a plaintext HTTP request gets a short 400 in clear
+// text), a broken handshake or record, renegotiation — closes the
+// connection after wolfSSL's alert; each is counted by kind.
+// Thread: owner shard only.
+class TlsTransport final : public net::Transport {
+ public:
+  static constexpr size_t kEncryptAhead = 64 << 10;
+
+  TlsTransport(std::shared_ptr<const ServerContext> ctx, obs::ShardMetrics& metrics);
+  ~TlsTransport() override;
+
+  // Connections made from now on use `ctx` (a reload); open ones keep theirs.
+  void set_context(std::shared_ptr<const ServerContext> ctx) { ctx_ = std::move(ctx); }
+
+  void open(net::Conn& c) override;
+  void release(net::Conn& c) override;
+  net::Decoded decode(net::Conn& c, std::span<std::byte> wire) override;
+  const msghdr* prepare_send(net::Conn& c) override;
+  void sent(net::Conn& c, size_t n) override;
+  size_t unsent(const net::Conn& c) const override;
+
+  // Per-connection state (public for wolfSSL's callbacks, in the .cc).
+  struct Session;
+
+ private:
+  Session* find(const net::Conn& c) const;
+  void encrypt(net::Conn& c, Session& s);
+  net::Decoded fail(const net::Conn& c, Session& s, obs::Metric kind);
+
+  std::shared_ptr<const ServerContext> ctx_;
+  obs::ShardMetrics& metrics_;
+  std::unordered_map<const net::Conn*, std::unique_ptr<Session>> sessions_;
+  std::vector<std::byte> plain_;   // decrypted input, until the next decode()
+  std::vector<std::byte> gather_;  // plaintext gathered into one record
+};
+
+}  // namespace ringchat::tls

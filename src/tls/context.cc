@@ -1,0 +1,87 @@
+// The server's TLS context: versions, suites, ALPN, certificate and key.
+#include "ringchat/tls/context.h"
+
+// clang-format off
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
+// clang-format on
+
+#include <cstring>
+#include <mutex>
+
+namespace ringchat::tls {
+
+namespace {
+
+// ALPN: http/1.1 when the client offers it (every route here is HTTP/1.1);
+// a client offering only others (h2) goes on without ALPN.
+int select_alpn(WOLFSSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+                unsigned int inlen, void*) {
+  static constexpr std::string_view kHttp11 = "http/1.1";
+  for (unsigned i = 0; i < inlen;) {
+    const unsigned len = in[i];
+    if (i + 1 + len > inlen) break;
+    if (std::string_view(reinterpret_cast<const char*>(in + i + 1), len) == kHttp11) {
+      *out = in + i + 1;
+      *outlen = static_cast<unsigned char>(len);
+      return SSL_TLSEXT_ERR_OK;
+    }
+    i += 1 + len;
+  }
+  return SSL_TLSEXT_ERR_NOACK;
+}
+
+std::string why(int code) {
+  char text[WOLFSSL_MAX_ERROR_SZ];
+  wolfSSL_ERR_error_string_n(static_cast<unsigned long>(code), text, sizeof(text));
+  return text;
+}
+
+}  // namespace
+
+std::string_view default_ciphers() {
+  return "TLS13-CHACHA20-POLY1305-SHA256:TLS13-AES128-GCM-SHA256:TLS13-AES256-GCM-SHA384:"
+         "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+         "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+         "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384";
+}
+
+Result<std::shared_ptr<const ServerContext>, std::string> ServerContext::create(
+    const ContextConfig& cfg) {
+  static std::once_flag init;
+  std::call_once(init, [] { wolfSSL_Init(); });
+  if (cfg.certs.empty()) return Err(std::string("TLS needs a certificate and its key"));
+  std::shared_ptr<ServerContext> self(new ServerContext());
+  self->ctx_ = wolfSSL_CTX_new(wolfSSLv23_server_method());
+  WOLFSSL_CTX* ctx = self->ctx_;
+  if (!ctx) return Err(std::string("TLS context: out of memory"));
+  if (wolfSSL_CTX_SetMinVersion(ctx, WOLFSSL_TLSV1_2) != WOLFSSL_SUCCESS) {
+    return Err(std::string("TLS context: cannot require TLS 1.2"));
+  }
+  const std::string ciphers = cfg.ciphers.empty() ? std::string(default_ciphers()) : cfg.ciphers;
+  if (wolfSSL_CTX_set_cipher_list(ctx, ciphers.c_str()) != WOLFSSL_SUCCESS) {
+    return Err("--tls-ciphers: no suite of \"" + ciphers + "\" is known to wolfSSL");
+  }
+  const CertFiles& files = cfg.certs.front();
+  if (int r = wolfSSL_CTX_use_certificate_chain_file(ctx, files.cert.c_str());
+      r != WOLFSSL_SUCCESS) {
+    return Err("--tls-cert " + files.cert + ": not a PEM certificate chain (" + why(r) + ")");
+  }
+  if (int r = wolfSSL_CTX_use_PrivateKey_file(ctx, files.key.c_str(), WOLFSSL_FILETYPE_PEM);
+      r != WOLFSSL_SUCCESS) {
+    return Err("--tls-key " + files.key + ": not a PEM private key (" + why(r) + ")");
+  }
+  if (wolfSSL_CTX_check_private_key(ctx) != WOLFSSL_SUCCESS) {
+    return Err("--tls-key " + files.key + " is not the key of --tls-cert " + files.cert);
+  }
+  wolfSSL_CTX_set_alpn_select_cb(ctx, select_alpn, nullptr);
+  return std::shared_ptr<const ServerContext>(std::move(self));
+}
+
+ServerContext::~ServerContext() {
+  if (ctx_) wolfSSL_CTX_free(ctx_);
+}
+
+WOLFSSL* ServerContext::new_ssl() const { return wolfSSL_new(ctx_); }
+
+}  // namespace ringchat::tls
