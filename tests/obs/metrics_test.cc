@@ -91,9 +91,10 @@ TEST(Registry, PrometheusHasHelpTypeAndOneSeriesPerShard) {
     }
   }
   // One series per metric and shard; the 6 limit kinds share one name, the
-  // 12 auth failure kinds another.
+  // 12 auth failure kinds another, the 2 TLS handshake kinds and the 3 TLS
+  // failure kinds one each.
   EXPECT_EQ(shards.size(), static_cast<size_t>(Metric::kCount));
-  EXPECT_EQ(helps.size(), static_cast<size_t>(Metric::kCount) - 5 - 11);
+  EXPECT_EQ(helps.size(), static_cast<size_t>(Metric::kCount) - 5 - 11 - 1 - 2);
   EXPECT_EQ(types.size(), helps.size());
   for (const auto& [name, n] : helps) EXPECT_EQ(n, 1) << name;
   for (const auto& [name, n] : types) EXPECT_EQ(n, 1) << name;
