@@ -81,7 +81,9 @@ Result<std::shared_ptr<const tls::ServerContext>, std::string> build_tls(const C
   if (t.cert.empty() || t.key.empty()) {
     return Err(std::string("--tls-cert and --tls-key: give both"));
   }
-  return tls::ServerContext::create({.certs = {{t.cert, t.key}}, .ciphers = t.ciphers});
+  return tls::ServerContext::create({.certs = {{t.cert, t.key}},
+                                     .ciphers = t.ciphers,
+                                     .ticket_rotate_ms = uint64_t{t.ticket_rotate_s} * 1000});
 }
 
 // --jwt-*, --api-key*, --origins into the gate, or why they cannot be.
@@ -333,6 +335,12 @@ void declare(CLI::App& app, Config& c) {
                  "TLS suites in order of preference (wolfSSL names, colon-separated; default: "
                  "ChaCha20-Poly1305 first, then AES-GCM, TLS 1.3 and ECDHE only)")
       ->envname("RINGCHAT_TLS_CIPHERS");
+  app.add_option("--tls-ticket-rotate", c.tls.ticket_rotate_s,
+                 "Seconds between new session-ticket keys (all shards share them; tickets of "
+                 "the previous key still resume for one more period)")
+      ->capture_default_str()
+      ->check(CLI::Range(60u, 7u * 24 * 3600))
+      ->envname("RINGCHAT_TLS_TICKET_ROTATE");
   app.add_option("--log-level", c.log_level, "debug, info, warn or error")
       ->capture_default_str()
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}))

@@ -31,6 +31,32 @@ int select_alpn(WOLFSSL*, const unsigned char** out, unsigned char* outlen, cons
   return SSL_TLSEXT_ERR_NOACK;
 }
 
+// wolfSSL's SessionTicketEncCb over TicketKeys.
+int ticket_cb(WOLFSSL*, unsigned char key_name[WOLFSSL_TICKET_NAME_SZ],
+              unsigned char iv[WOLFSSL_TICKET_IV_SZ], unsigned char mac[WOLFSSL_TICKET_MAC_SZ],
+              int enc, unsigned char* ticket, int len, int* out_len, void* keys_ptr) {
+  static_assert(WOLFSSL_TICKET_NAME_SZ == TicketKeys::kNameSize &&
+                WOLFSSL_TICKET_IV_SZ == TicketKeys::kIvSize &&
+                WOLFSSL_TICKET_MAC_SZ == TicketKeys::kMacSize);
+  auto& keys = *static_cast<TicketKeys*>(keys_ptr);
+  auto& name = *reinterpret_cast<TicketKeys::Name*>(key_name);
+  auto& nonce = *reinterpret_cast<uint8_t(*)[TicketKeys::kIvSize]>(iv);
+  auto& tag = *reinterpret_cast<uint8_t(*)[TicketKeys::kMacSize]>(mac);
+  const std::span<uint8_t> bytes(ticket, static_cast<size_t>(len));
+  *out_len = len;
+  if (enc)
+    return keys.seal(bytes, name, nonce, tag) ? WOLFSSL_TICKET_RET_OK : WOLFSSL_TICKET_RET_FATAL;
+  switch (keys.open(bytes, name, nonce, tag)) {
+    case TicketKeys::Opened::kCurrent:
+      return WOLFSSL_TICKET_RET_OK;
+    case TicketKeys::Opened::kPrevious:
+      return WOLFSSL_TICKET_RET_CREATE;
+    case TicketKeys::Opened::kRejected:
+      break;
+  }
+  return WOLFSSL_TICKET_RET_REJECT;
+}
+
 std::string why(int code) {
   char text[WOLFSSL_MAX_ERROR_SZ];
   wolfSSL_ERR_error_string_n(static_cast<unsigned long>(code), text, sizeof(text));
@@ -75,6 +101,13 @@ Result<std::shared_ptr<const ServerContext>, std::string> ServerContext::create(
     return Err("--tls-key " + files.key + " is not the key of --tls-cert " + files.cert);
   }
   wolfSSL_CTX_set_alpn_select_cb(ctx, select_alpn, nullptr);
+  self->tickets_ = std::make_unique<TicketKeys>(cfg.ticket_rotate_ms);
+  if (wolfSSL_CTX_set_TicketEncCb(ctx, ticket_cb) != WOLFSSL_SUCCESS ||
+      wolfSSL_CTX_set_TicketEncCtx(ctx, self->tickets_.get()) != WOLFSSL_SUCCESS ||
+      wolfSSL_CTX_set_TicketHint(ctx, static_cast<int>(cfg.ticket_rotate_ms / 1000)) !=
+          WOLFSSL_SUCCESS) {
+    return Err(std::string("TLS context: wolfSSL takes no session-ticket callback"));
+  }
   return std::shared_ptr<const ServerContext>(std::move(self));
 }
 

@@ -33,6 +33,7 @@ constexpr const char* kEnvNames[] = {"RINGCHAT_PORT",
                                      "RINGCHAT_TLS_PORT",
                                      "RINGCHAT_NO_PLAIN",
                                      "RINGCHAT_TLS_CIPHERS",
+                                     "RINGCHAT_TLS_TICKET_ROTATE",
                                      "RINGCHAT_SHARD_BACKLOG",
                                      "RINGCHAT_REUSE_PORT",
                                      "RINGCHAT_JWT_SECRET",
@@ -513,6 +514,9 @@ TEST_F(TlsConfigTest, BadTlsFilesStopTheServerWithAReason) {
   expect_rejected({"--tls-key", cert.key.c_str()}, "--tls-cert");
   expect_rejected({"--no-plain"}, "--no-plain");
   expect_rejected({"--tls-ciphers", "TLS13-AES128-GCM-SHA256"}, "--tls-ciphers");
+  expect_rejected(
+      {"--tls-cert", cert.cert.c_str(), "--tls-key", cert.key.c_str(), "--tls-ticket-rotate", "10"},
+      "--tls-ticket-rotate");
   expect_rejected({"--tls-cert", "/nonexistent/cert.pem", "--tls-key", cert.key.c_str()},
                   "/nonexistent/cert.pem");
   expect_rejected({"--tls-cert", cert.key.c_str(), "--tls-key", cert.key.c_str()}, "--tls-cert");

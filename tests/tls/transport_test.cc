@@ -101,7 +101,8 @@ class TlsTransportTest : public ::testing::Test {
     ASSERT_FALSE(cert_->cert.empty()) << "openssl could not make a certificate";
     auto ctx = ServerContext::create({.certs = {{cert_->cert, cert_->key}}, .ciphers = {}});
     ASSERT_TRUE(ctx) << ctx.error();
-    transport_ = std::make_unique<TlsTransport>(*ctx, metrics_);
+    context_ = *ctx;
+    transport_ = std::make_unique<TlsTransport>(context_, metrics_);
   }
   void TearDown() override {
     for (auto& c : conns_) {
@@ -166,6 +167,7 @@ class TlsTransportTest : public ::testing::Test {
 
   static TestCert* cert_;
   obs::ShardMetrics metrics_;
+  std::shared_ptr<const ServerContext> context_;
   std::unique_ptr<TlsTransport> transport_;
   std::vector<std::unique_ptr<Conn>> conns_;
 };
@@ -300,6 +302,44 @@ TEST_F(TlsTransportTest, AnIdleConnectionHoldsNoCiphertext) {
   flush(c, client);
   EXPECT_EQ(transport_->unsent(c), 0u);
   EXPECT_EQ(transport_->prepare_send(c), nullptr);
+}
+
+TEST_F(TlsTransportTest, AClientResumesWithItsTicketOrTheSessionCacheUntilTheKeyIsGone) {
+  for (Client::Version v : {Client::Version::kTls12, Client::Version::kTls13}) {
+    SCOPED_TRACE(v == Client::Version::kTls12 ? "TLS 1.2" : "TLS 1.3");
+    WOLFSSL_SESSION* session = nullptr;
+    {
+      Client first(cert_->cert, v);
+      handshake(open(), first, SIZE_MAX);
+      session = wolfSSL_get1_session(first.ssl());
+      ASSERT_NE(session, nullptr);
+    }
+    const uint64_t resumed = metrics_.get(Metric::kTlsResumed);
+    {
+      Client again(cert_->cert, v, session);
+      handshake(open(), again, SIZE_MAX);
+      EXPECT_TRUE(wolfSSL_session_reused(again.ssl()));
+    }
+    EXPECT_EQ(metrics_.get(Metric::kTlsResumed), resumed + 1);
+    wolfSSL_SESSION_free(session);
+  }
+  // Two rotations later a TLS 1.3 ticket opens no more: a full handshake.
+  WOLFSSL_SESSION* session = nullptr;
+  {
+    Client first(cert_->cert, Client::Version::kTls13);
+    handshake(open(), first, SIZE_MAX);
+    session = wolfSSL_get1_session(first.ssl());
+  }
+  context_->tickets().rotate();
+  context_->tickets().rotate();
+  const uint64_t full = metrics_.get(Metric::kTlsFull);
+  {
+    Client late(cert_->cert, Client::Version::kTls13, session);
+    handshake(open(), late, SIZE_MAX);
+    EXPECT_FALSE(wolfSSL_session_reused(late.ssl()));
+  }
+  EXPECT_EQ(metrics_.get(Metric::kTlsFull), full + 1);
+  wolfSSL_SESSION_free(session);
 }
 
 }  // namespace

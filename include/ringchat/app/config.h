@@ -22,6 +22,7 @@ struct Config {
   // TLS files as given (shard.tls is built from them after parsing).
   struct Tls {
     std::string cert, key, ciphers;
+    uint32_t ticket_rotate_s = 12 * 3600;
   } tls;
 };
 
