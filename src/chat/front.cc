@@ -50,6 +50,9 @@ void Front::on_open(net::Conn& c) {
   ctx_.metrics.add(obs::Metric::kHttpErrors);
   RC_WARN_LIMITED("connection from %s refused: %s", c.peer.to_string().c_str(),
                   std::string(auth::to_string(why)).c_str());
+  // Over TLS the answer would cost a handshake, which is what a flood of
+  // connections should not get: closed at once.
+  if (!c.plain()) return ctx_.conns.abort(c);
   ctx_.conns.send_copy(c, http::make_response(r.status, "application/json",
                                               error_body(auth::to_string(why), r.reason), false,
                                               "Retry-After: 1\r\n"));

@@ -1,6 +1,12 @@
 #include "ws_client.h"
 
+// clang-format off
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
+// clang-format on
+
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -15,6 +21,8 @@
 #include <regex>
 #include <thread>
 
+#include "../tls/test_certs.h"
+#include "ringchat/tls/context.h"
 #include "ringchat/ws/frame_encoder.h"
 
 namespace ringchat::testing {
@@ -28,6 +36,45 @@ int ms_left(Clock::time_point deadline) {
 }
 }  // namespace
 
+bool tls_mode() {
+  static const bool on = [] {
+    const char* v = std::getenv("RINGCHAT_TEST_TLS");
+    return v && std::string_view(v) == "1";
+  }();
+  return on;
+}
+
+namespace {
+
+// The certificate, the server's context and the clients' context of a
+// tls_mode() run, made on first use and kept for the process.
+struct TlsFixture {
+  TestCert cert = TestCert::make();
+  std::shared_ptr<const tls::ServerContext> server;
+  WOLFSSL_CTX* client = nullptr;
+
+  TlsFixture() {
+    auto ctx = tls::ServerContext::create({.certs = {{cert.cert, cert.key}}, .ciphers = {}});
+    if (!ctx) {
+      ADD_FAILURE() << "TLS test context: " << ctx.error();
+      return;
+    }
+    server = *ctx;
+    client = wolfSSL_CTX_new(wolfSSLv23_client_method());
+    wolfSSL_CTX_load_verify_locations(client, cert.cert.c_str(), nullptr);
+    // write_some() is a non-blocking write: partial writes, as send() makes.
+    wolfSSL_CTX_set_mode(client, SSL_MODE_ENABLE_PARTIAL_WRITE);
+  }
+  static TlsFixture& get() {
+    static TlsFixture f;
+    return f;
+  }
+};
+
+}  // namespace
+
+std::shared_ptr<const tls::ServerContext> tls_test_context() { return TlsFixture::get().server; }
+
 chat::ShardConfig test_config(unsigned shards) {
   chat::ShardConfig cfg;
   cfg.bind = "127.0.0.1";
@@ -39,9 +86,15 @@ chat::ShardConfig test_config(unsigned shards) {
   return cfg;
 }
 
-TestServer::TestServer(chat::ShardConfig cfg) : server_(std::make_unique<app::Server>(cfg)) {
+TestServer::TestServer(chat::ShardConfig cfg) {
+  if (tls_mode()) {
+    cfg.tls = TlsFixture::get().server;
+    cfg.tls_port = 0;
+    cfg.plain = false;
+  }
+  server_ = std::make_unique<app::Server>(cfg);
   auto port = server_->start();
-  if (port) port_ = *port;
+  if (port) port_ = tls_mode() ? server_->tls_port() : *port;
 }
 
 TestServer::~TestServer() { stop(); }
@@ -77,27 +130,78 @@ Client::Client(uint16_t port, ClientOptions opts) {
   }
   int one = 1;
   setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  if (!opts.tls) return;
+  // The handshake blocks (bounded), then the socket turns non-blocking:
+  // every later wait is a poll with a deadline.
+  timeval tv{kWaitMs / 1000, 0};
+  setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  ssl_ = wolfSSL_new(TlsFixture::get().client);
+  wolfSSL_set_fd(ssl_, fd_);
+  wolfSSL_SetIOWriteFlags(ssl_, MSG_NOSIGNAL);  // a reset is an error, not SIGPIPE
+  if (wolfSSL_connect(ssl_) != WOLFSSL_SUCCESS) {
+    ADD_FAILURE() << "TLS handshake failed";
+    peer_closed_ = true;
+  }
+  fcntl(fd_, F_SETFL, fcntl(fd_, F_GETFL) | O_NONBLOCK);
 }
 
 Client::~Client() {
+  if (ssl_) wolfSSL_free(ssl_);
   if (fd_ >= 0) close(fd_);
+}
+
+ssize_t Client::write_some(std::string_view bytes) {
+  if (!ssl_) return send(fd_, bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  const int n = wolfSSL_write(ssl_, bytes.data(), static_cast<int>(bytes.size()));
+  if (n > 0) return n;
+  const int err = wolfSSL_get_error(ssl_, n);
+  errno = err == WOLFSSL_ERROR_WANT_WRITE || err == WOLFSSL_ERROR_WANT_READ ? EAGAIN : EPIPE;
+  return -1;
 }
 
 bool Client::send_raw(std::string_view bytes) {
   while (!bytes.empty()) {
-    ssize_t n = send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-    if (n <= 0) return false;
-    bytes.remove_prefix(static_cast<size_t>(n));
+    if (!ssl_) {
+      ssize_t n = send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      bytes.remove_prefix(static_cast<size_t>(n));
+      continue;
+    }
+    const ssize_t n = write_some(bytes);
+    if (n > 0) {
+      bytes.remove_prefix(static_cast<size_t>(n));
+    } else if (errno != EAGAIN) {
+      return false;
+    } else {
+      pollfd p{fd_, POLLOUT, 0};
+      if (poll(&p, 1, kWaitMs) <= 0) return false;
+    }
   }
   return true;
 }
 
+ssize_t Client::read_once(char* buf, size_t size, int timeout_ms) {
+  auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    if (!ssl_ || wolfSSL_pending(ssl_) == 0) {
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, ms_left(deadline)) <= 0) return -1;
+    }
+    if (!ssl_) {
+      const ssize_t n = ::recv(fd_, buf, size, 0);
+      return n < 0 ? 0 : n;  // a reset ends it as a FIN does
+    }
+    const int n = wolfSSL_read(ssl_, buf, static_cast<int>(size));
+    if (n > 0) return n;
+    if (wolfSSL_get_error(ssl_, n) != WOLFSSL_ERROR_WANT_READ) return 0;
+    if (ms_left(deadline) == 0) return -1;  // part of a record came
+  }
+}
+
 std::string Client::read_some(int timeout_ms) {
-  pollfd p{fd_, POLLIN, 0};
-  if (poll(&p, 1, timeout_ms) <= 0) return {};
   char tmp[65536];
-  ssize_t n = ::recv(fd_, tmp, sizeof(tmp), 0);
-  if (n <= 0) peer_closed_ = true;
+  const ssize_t n = read_once(tmp, sizeof(tmp), timeout_ms);
+  if (n == 0) peer_closed_ = true;
   return n > 0 ? std::string(tmp, static_cast<size_t>(n)) : std::string();
 }
 
@@ -204,10 +308,9 @@ bool Client::wait_eof(int timeout_ms) {
   auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
   char tmp[4096];
   for (;;) {
-    pollfd p{fd_, POLLIN, 0};
-    if (poll(&p, 1, ms_left(deadline)) <= 0) return false;
-    ssize_t n = ::recv(fd_, tmp, sizeof(tmp), 0);
-    if (n <= 0) return true;
+    const ssize_t n = read_once(tmp, sizeof(tmp), ms_left(deadline));
+    if (n < 0) return false;
+    if (n == 0) return true;
   }
 }
 
@@ -245,7 +348,7 @@ bool write_pass(Flooder& f, const Flood& how) {
   uint64_t sent = 0;
   while (sent < kPassBytes && f.active(how)) {
     std::string_view rest = how.pattern.substr(f.offset);
-    ssize_t n = send(f.client->fd(), rest.data(), rest.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    ssize_t n = f.client->write_some(rest);
     if (n > 0) {
       f.offset = (f.offset + static_cast<size_t>(n)) % how.pattern.size();
       f.result.bytes += static_cast<uint64_t>(n);

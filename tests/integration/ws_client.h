@@ -1,6 +1,8 @@
 #pragma once
 // A small blocking WebSocket client for integration tests: real sockets on
 // 127.0.0.1, every wait bounded by a deadline.
+#include <sys/types.h>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -13,6 +15,8 @@
 #include "ringchat/app/server.h"
 #include "ringchat/ws/close_code.h"
 #include "ringchat/ws/frame_parser.h"
+
+struct WOLFSSL;
 
 namespace ringchat::testing {
 
@@ -32,6 +36,7 @@ class TestServer {
   explicit TestServer(chat::ShardConfig cfg);
   ~TestServer();
   uint16_t port() const { return port_; }
+  uint16_t tls_port() const { return server_->tls_port(); }
   const obs::Registry& metrics() const { return server_->metrics(); }
   uint64_t total(obs::Metric m) const { return metrics().total(m); }
   // Polls a metric until it reaches `at_least` or the deadline passes.
@@ -59,10 +64,21 @@ struct WsMessage {
   uint16_t close_code = 0;  // for kClose
 };
 
+// Over TLS: with RINGCHAT_TEST_TLS=1 in the environment every TestServer
+// listens on a TLS port only (a certificate made at start with the openssl
+// command line), port() is that port, and every Client speaks TLS to it
+// (wolfSSL, trusting that certificate), so the same tests run over TLS.
+bool tls_mode();
+
 // Socket options a client sets before it connects.
 struct ClientOptions {
-  int rcvbuf = 0;  // SO_RCVBUF; 0: the kernel's default (autotuning)
+  int rcvbuf = 0;         // SO_RCVBUF; 0: the kernel's default (autotuning)
+  bool tls = tls_mode();  // speak TLS (trusting tls_test_context()'s certificate)
 };
+
+// The TLS context TestServers use in tls_mode() (and tests of TLS itself),
+// made on first use.
+std::shared_ptr<const tls::ServerContext> tls_test_context();
 
 class Client {
  public:
@@ -74,6 +90,9 @@ class Client {
 
   int fd() const { return fd_; }
   bool send_raw(std::string_view bytes);
+  // Writes what the socket takes now without waiting: bytes written, or -1
+  // with errno (EAGAIN: full).
+  ssize_t write_some(std::string_view bytes);
   // Reads until `n` bytes arrived or the peer closed or the deadline passed.
   std::string read_some(int timeout_ms = kWaitMs);
   // True once a read saw the server's FIN or a reset.
@@ -105,7 +124,12 @@ class Client {
   void reset_now();
 
  private:
+  // One read of what is there now (TLS: one record's plaintext): bytes
+  // read, 0 when the peer closed, -1 when nothing came before `timeout_ms`.
+  ssize_t read_once(char* buf, size_t size, int timeout_ms);
+
   int fd_ = -1;
+  WOLFSSL* ssl_ = nullptr;  // in tls_mode()
   bool peer_closed_ = false;
   std::string buf_;  // bytes read but not yet parsed
   ws::FrameParser parser_{ws::Role::kClient, 64u << 20};

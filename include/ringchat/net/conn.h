@@ -73,6 +73,8 @@ struct Conn : core::TimerNode {
   PeerAddr peer;
   std::unique_ptr<SendQueue> sendq;
 
+  // Its bytes pass through unchanged (transport 0; TLS is another).
+  bool plain() const { return transport == 0; }
   // The connection is kOpen and no close has been requested.
   bool usable() const { return state == ConnState::kOpen && close_why == CloseWhy::kNone; }
 };
