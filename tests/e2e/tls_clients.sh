@@ -424,6 +424,19 @@ check_bad_input() {
   check "after a TLS 1.3 handshake, a record that does not decrypt: closed within 2 s ($r)" "$r" \
     closed_within "$r" 2
 
+  # A TLS 1.2 client asking to renegotiate (s_client's R command): refused
+  # with an alert and closed, counted as a bad record.
+  { printf 'R\n'; sleep 1; printf 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'; sleep 1; } |
+    timeout 10 openssl s_client -connect "127.0.0.1:$tls_port" -tls1_2 -CAfile "$work/cert.pem" \
+      >"$work/reneg.out" 2>&1
+  name="openssl s_client -tls1_2, R (renegotiate): refused with an alert, no answer after it"
+  if grep -q RENEGOTIATING "$work/reneg.out" && grep -q 'alert' "$work/reneg.out" &&
+    ! grep -q '^ok' "$work/reneg.out"; then
+    pass "$name"
+  else
+    fail "$name" "$(summary "$work/reneg.out")"
+  fi
+
   timeout 10 openssl s_client -connect "127.0.0.1:$port" </dev/null >"$work/hello-plain.out" 2>&1
   rc=$?
   check "a TLS ClientHello on the plain port: refused at once (s_client exits $rc, not a timeout)" \
@@ -441,8 +454,9 @@ check_bad_input() {
   after_hs="$(metric_sum failures handshake)"
   after_rec="$(metric_sum failures record)"
   name="/metrics: ringchat_tls_failures_total counts them: plain_http $before_http -> $after_http (+1),"
-  name+=" handshake $before_hs -> $after_hs (+3 at least), record $before_rec -> $after_rec (+1)"
-  if ((after_http - before_http == 1 && after_hs - before_hs >= 3 && after_rec - before_rec == 1)); then
+  name+=" handshake $before_hs -> $after_hs (+3 at least), record $before_rec -> $after_rec (+2:"
+  name+=" the forged record, the renegotiation)"
+  if ((after_http - before_http == 1 && after_hs - before_hs >= 3 && after_rec - before_rec == 2)); then
     pass "$name"
   else
     fail "$name" "$(metrics | grep '^ringchat_tls_failures_total' | tr '\n' ' ')"
