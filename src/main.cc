@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGINT);
   sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -69,7 +70,21 @@ int main(int argc, char** argv) {
       cfg.shard.max_connections_per_shard, allocator.c_str());
 
   int sig = 0;
-  sigwait(&sigs, &sig);
+  while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP) {
+    // The TLS files again: new connections get them, open ones keep theirs;
+    // a file that does not load leaves the old ones in place.
+    if (!cfg.shard.tls) {
+      RC_INFO("SIGHUP: no TLS certificates to reload");
+      continue;
+    }
+    auto ctx = app::load_tls(cfg.tls, server.tls()->shared_tickets());
+    if (!ctx) {
+      RC_ERROR("SIGHUP: TLS certificates not reloaded, the old ones stay: %s", ctx.error().c_str());
+      continue;
+    }
+    server.set_tls(std::move(*ctx));
+    RC_INFO("SIGHUP: TLS certificates reloaded (%zu)", cfg.tls.certs.size());
+  }
   RC_INFO("%s: draining", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   server.stop();
   server.wait();

@@ -73,17 +73,15 @@ Result<std::string, std::string> read_file(const std::string& flag, const std::s
 }
 
 // --tls-* into a context (null without TLS), or why they cannot be.
-Result<std::shared_ptr<const tls::ServerContext>, std::string> build_tls(const Config::Tls& t) {
-  if (t.cert.empty() && t.key.empty()) {
-    if (!t.ciphers.empty()) return Err(std::string("--tls-ciphers needs --tls-cert and --tls-key"));
-    return std::shared_ptr<const tls::ServerContext>();
+Result<tls::ContextConfig, std::string> tls_config(const Config::Tls& t) {
+  if (t.certs.size() != t.keys.size()) {
+    return Err("--tls-cert and --tls-key: give one key for each certificate (" +
+               std::to_string(t.certs.size()) + " and " + std::to_string(t.keys.size()) + ")");
   }
-  if (t.cert.empty() || t.key.empty()) {
-    return Err(std::string("--tls-cert and --tls-key: give both"));
-  }
-  return tls::ServerContext::create({.certs = {{t.cert, t.key}},
-                                     .ciphers = t.ciphers,
-                                     .ticket_rotate_ms = uint64_t{t.ticket_rotate_s} * 1000});
+  tls::ContextConfig cfg{
+      .certs = {}, .ciphers = t.ciphers, .ticket_rotate_ms = uint64_t{t.ticket_rotate_s} * 1000};
+  for (size_t i = 0; i < t.certs.size(); ++i) cfg.certs.push_back({t.certs[i], t.keys[i]});
+  return cfg;
 }
 
 // --jwt-*, --api-key*, --origins into the gate, or why they cannot be.
@@ -318,11 +316,11 @@ void declare(CLI::App& app, Config& c) {
                  "Comma-separated browser origins allowed (https://app.example.com, "
                  "https://*.example.com); unset: any")
       ->envname("RINGCHAT_ORIGINS");
-  app.add_option("--tls-cert", c.tls.cert,
-                 "PEM certificate chain (the server's first): with --tls-key, turns TLS on, on "
-                 "--tls-port")
+  app.add_option("--tls-cert", c.tls.certs,
+                 "PEM certificate chain: with --tls-key, turns TLS on, on --tls-port. Repeat "
+                 "both for several names (SNI picks; the first is the default)")
       ->envname("RINGCHAT_TLS_CERT");
-  app.add_option("--tls-key", c.tls.key, "PEM private key of --tls-cert")
+  app.add_option("--tls-key", c.tls.keys, "PEM private key of the --tls-cert in the same place")
       ->envname("RINGCHAT_TLS_KEY");
   app.add_option("--tls-port", s.tls_port, "Port for TLS (wss://, https://)")
       ->capture_default_str()
@@ -372,7 +370,7 @@ Result<Config, ParseExit> parse_config(int argc, const char* const* argv) {
   } else {
     c.shard.gate = std::move(*gate);
   }
-  if (auto t = build_tls(c.tls); !t) {
+  if (auto t = load_tls(c.tls); !t) {
     return Err(ParseExit{2, "ringchat: " + t.error()});
   } else {
     c.shard.tls = std::move(*t);
@@ -387,6 +385,17 @@ Result<Config, ParseExit> parse_config(int argc, const char* const* argv) {
     if (pages > 0 && page > 0) c.shard.history_total = static_cast<size_t>(pages) * page / 4;
   }
   return c;
+}
+
+Result<std::shared_ptr<const tls::ServerContext>, std::string> load_tls(
+    const Config::Tls& t, std::shared_ptr<tls::TicketKeys> tickets) {
+  auto cfg = tls_config(t);
+  if (!cfg) return Err(cfg.error());
+  if (cfg->certs.empty()) {
+    if (!t.ciphers.empty()) return Err(std::string("--tls-ciphers needs --tls-cert and --tls-key"));
+    return std::shared_ptr<const tls::ServerContext>();
+  }
+  return tls::ServerContext::create(*cfg, std::move(tickets));
 }
 
 std::vector<int> affinity_cpus() {

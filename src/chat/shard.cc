@@ -114,7 +114,7 @@ Result<void, std::string> ShardLoop::init() {
     if (auto r = listen(shared_.bound_port, cfg_.port, 0); !r) return r;
   }
   if (cfg_.tls) {
-    tls_ = std::make_unique<tls::TlsTransport>(cfg_.tls, metrics_);
+    tls_ = std::make_unique<tls::TlsTransport>(shared_.tls, metrics_);
     if (auto r = listen(shared_.bound_tls_port, cfg_.tls_port, conns_.add_transport(*tls_)); !r) {
       return Err("TLS port: " + r.error());
     }

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <mutex>
 
+#include "io.h"
+
 namespace ringchat::tls {
 
 namespace {
@@ -72,15 +74,16 @@ std::string_view default_ciphers() {
          "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384";
 }
 
-Result<std::shared_ptr<const ServerContext>, std::string> ServerContext::create(
-    const ContextConfig& cfg) {
-  static std::once_flag init;
-  std::call_once(init, [] { wolfSSL_Init(); });
-  if (cfg.certs.empty()) return Err(std::string("TLS needs a certificate and its key"));
-  std::shared_ptr<ServerContext> self(new ServerContext());
-  self->ctx_ = wolfSSL_CTX_new(wolfSSLv23_server_method());
-  WOLFSSL_CTX* ctx = self->ctx_;
-  if (!ctx) return Err(std::string("TLS context: out of memory"));
+struct ServerContext::Cert {
+  WOLFSSL_CTX* ctx = nullptr;
+  WOLFSSL_X509* x509 = nullptr;  // its names, for SNI
+};
+
+namespace {
+
+// One certificate's context, with everything every context has.
+Result<void, std::string> configure(WOLFSSL_CTX* ctx, const CertFiles& files,
+                                    const ContextConfig& cfg, TicketKeys* tickets) {
   if (wolfSSL_CTX_SetMinVersion(ctx, WOLFSSL_TLSV1_2) != WOLFSSL_SUCCESS) {
     return Err(std::string("TLS context: cannot require TLS 1.2"));
   }
@@ -88,7 +91,6 @@ Result<std::shared_ptr<const ServerContext>, std::string> ServerContext::create(
   if (wolfSSL_CTX_set_cipher_list(ctx, ciphers.c_str()) != WOLFSSL_SUCCESS) {
     return Err("--tls-ciphers: no suite of \"" + ciphers + "\" is known to wolfSSL");
   }
-  const CertFiles& files = cfg.certs.front();
   if (int r = wolfSSL_CTX_use_certificate_chain_file(ctx, files.cert.c_str());
       r != WOLFSSL_SUCCESS) {
     return Err("--tls-cert " + files.cert + ": not a PEM certificate chain (" + why(r) + ")");
@@ -100,21 +102,64 @@ Result<std::shared_ptr<const ServerContext>, std::string> ServerContext::create(
   if (wolfSSL_CTX_check_private_key(ctx) != WOLFSSL_SUCCESS) {
     return Err("--tls-key " + files.key + " is not the key of --tls-cert " + files.cert);
   }
+  wolfSSL_CTX_SetIORecv(ctx, io_recv);
+  wolfSSL_CTX_SetIOSend(ctx, io_send);
   wolfSSL_CTX_set_alpn_select_cb(ctx, select_alpn, nullptr);
-  self->tickets_ = std::make_unique<TicketKeys>(cfg.ticket_rotate_ms);
   if (wolfSSL_CTX_set_TicketEncCb(ctx, ticket_cb) != WOLFSSL_SUCCESS ||
-      wolfSSL_CTX_set_TicketEncCtx(ctx, self->tickets_.get()) != WOLFSSL_SUCCESS ||
+      wolfSSL_CTX_set_TicketEncCtx(ctx, tickets) != WOLFSSL_SUCCESS ||
       wolfSSL_CTX_set_TicketHint(ctx, static_cast<int>(cfg.ticket_rotate_ms / 1000)) !=
           WOLFSSL_SUCCESS) {
     return Err(std::string("TLS context: wolfSSL takes no session-ticket callback"));
   }
+  return {};
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const ServerContext>, std::string> ServerContext::create(
+    const ContextConfig& cfg, std::shared_ptr<TicketKeys> tickets) {
+  static std::once_flag init;
+  std::call_once(init, [] { wolfSSL_Init(); });
+  if (cfg.certs.empty()) return Err(std::string("TLS needs a certificate and its key"));
+  std::shared_ptr<ServerContext> self(new ServerContext());
+  self->tickets_ =
+      tickets ? std::move(tickets) : std::make_shared<TicketKeys>(cfg.ticket_rotate_ms);
+  for (const CertFiles& files : cfg.certs) {
+    Cert& cert = self->certs_.emplace_back();
+    cert.ctx = wolfSSL_CTX_new(wolfSSLv23_server_method());
+    if (!cert.ctx) return Err(std::string("TLS context: out of memory"));
+    if (auto r = configure(cert.ctx, files, cfg, self->tickets_.get()); !r) return Err(r.error());
+    cert.x509 = wolfSSL_X509_load_certificate_file(files.cert.c_str(), WOLFSSL_FILETYPE_PEM);
+    if (!cert.x509) return Err("--tls-cert " + files.cert + ": no certificate to read names from");
+  }
+  if (self->certs_.size() > 1) {
+    WOLFSSL_CTX* first = self->certs_.front().ctx;
+    wolfSSL_CTX_set_servername_callback(first, pick_certificate);
+    wolfSSL_CTX_set_servername_arg(first, self.get());
+  }
   return std::shared_ptr<const ServerContext>(std::move(self));
 }
 
-ServerContext::~ServerContext() {
-  if (ctx_) wolfSSL_CTX_free(ctx_);
+int ServerContext::pick_certificate(WOLFSSL* ssl, int*, void* self) {
+  const char* name = wolfSSL_get_servername(ssl, WOLFSSL_SNI_HOST_NAME);
+  if (!name) return SSL_TLSEXT_ERR_OK;  // no SNI: the default
+  const size_t len = std::strlen(name);
+  for (const Cert& cert : static_cast<ServerContext*>(self)->certs_) {
+    if (wolfSSL_X509_check_host(cert.x509, name, len, 0, nullptr) == WOLFSSL_SUCCESS) {
+      if (cert.ctx != wolfSSL_get_SSL_CTX(ssl)) wolfSSL_set_SSL_CTX(ssl, cert.ctx);
+      break;
+    }
+  }
+  return SSL_TLSEXT_ERR_OK;  // a name of none of them: the default
 }
 
-WOLFSSL* ServerContext::new_ssl() const { return wolfSSL_new(ctx_); }
+ServerContext::~ServerContext() {
+  for (Cert& cert : certs_) {
+    if (cert.x509) wolfSSL_X509_free(cert.x509);
+    if (cert.ctx) wolfSSL_CTX_free(cert.ctx);
+  }
+}
+
+WOLFSSL* ServerContext::new_ssl() const { return wolfSSL_new(certs_.front().ctx); }
 
 }  // namespace ringchat::tls

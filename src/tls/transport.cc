@@ -11,6 +11,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "io.h"
 #include "ringchat/core/check.h"
 #include "ringchat/obs/log.h"
 
@@ -33,38 +34,38 @@ constexpr std::string_view kPlainHttpAnswer =
 }  // namespace
 
 struct TlsTransport::Session {
+  IoBuffers io;                                  // wolfSSL's I/O context
+  std::shared_ptr<const ServerContext> context;  // what the handshake may use
   WOLFSSL* ssl = nullptr;
-  std::span<const std::byte> in;  // during decode(): what wolfSSL has not read yet
-  std::string out;                // ciphertext not yet offered to the socket
-  std::string sending;            // ciphertext of the send in flight
-  size_t sent = 0;                // bytes of `sending` the socket took
-  bool seen = false;              // the first bytes have come
-  bool established = false;       // the handshake is done
-  bool goodbye = false;           // close_notify is written
+  std::string sending;       // ciphertext of the send in flight
+  size_t sent = 0;           // bytes of `sending` the socket took
+  bool seen = false;         // the first bytes have come
+  bool established = false;  // the handshake is done
+  bool goodbye = false;      // close_notify is written
   iovec iov{};
   msghdr msg{};
 
   ~Session() {
     if (ssl) wolfSSL_free(ssl);
   }
-
-  // wolfSSL's I/O: never blocks, never calls the kernel.
-  static int recv(WOLFSSL*, char* buf, int size, void* self) {
-    Session& s = *static_cast<Session*>(self);
-    if (s.in.empty()) return WOLFSSL_CBIO_ERR_WANT_READ;
-    const size_t n = std::min(s.in.size(), static_cast<size_t>(size));
-    std::memcpy(buf, s.in.data(), n);
-    s.in = s.in.subspan(n);
-    return static_cast<int>(n);
-  }
-  static int send(WOLFSSL*, char* buf, int size, void* self) {
-    static_cast<Session*>(self)->out.append(buf, static_cast<size_t>(size));
-    return size;
-  }
 };
 
-TlsTransport::TlsTransport(std::shared_ptr<const ServerContext> ctx, obs::ShardMetrics& metrics)
-    : ctx_(std::move(ctx)), metrics_(metrics) {}
+int io_recv(WOLFSSL*, char* buf, int size, void* buffers) {
+  IoBuffers& b = *static_cast<IoBuffers*>(buffers);
+  if (b.in.empty()) return WOLFSSL_CBIO_ERR_WANT_READ;
+  const size_t n = std::min(b.in.size(), static_cast<size_t>(size));
+  std::memcpy(buf, b.in.data(), n);
+  b.in = b.in.subspan(n);
+  return static_cast<int>(n);
+}
+
+int io_send(WOLFSSL*, char* buf, int size, void* buffers) {
+  static_cast<IoBuffers*>(buffers)->out.append(buf, static_cast<size_t>(size));
+  return size;
+}
+
+TlsTransport::TlsTransport(const ContextSlot& slot, obs::ShardMetrics& metrics)
+    : slot_(slot), ctx_(slot.get()), generation_(slot.generation()), metrics_(metrics) {}
 
 TlsTransport::~TlsTransport() = default;
 
@@ -75,13 +76,16 @@ TlsTransport::Session* TlsTransport::find(const Conn& c) const {
 }
 
 void TlsTransport::open(Conn& c) {
+  if (slot_.generation() != generation_) {  // reloaded
+    generation_ = slot_.generation();
+    ctx_ = slot_.get();
+  }
   auto s = std::make_unique<Session>();
+  s->context = ctx_;
   s->ssl = ctx_->new_ssl();
   if (s->ssl) {
-    wolfSSL_SSLSetIORecv(s->ssl, Session::recv);
-    wolfSSL_SSLSetIOSend(s->ssl, Session::send);
-    wolfSSL_SetIOReadCtx(s->ssl, s.get());
-    wolfSSL_SetIOWriteCtx(s->ssl, s.get());
+    wolfSSL_SetIOReadCtx(s->ssl, &s->io);
+    wolfSSL_SetIOWriteCtx(s->ssl, &s->io);
   }
   sessions_[&c] = std::move(s);
 }
@@ -96,8 +100,8 @@ Decoded TlsTransport::fail(const Conn& c, Session& s, Metric kind) {
                                sizeof(text));
   }
   RC_WARN_LIMITED("TLS connection from %s closed: %s", c.peer.to_string().c_str(), text);
-  s.in = {};
-  return {{}, !s.out.empty(), true};
+  s.io.in = {};
+  return {{}, !s.io.out.empty(), true};
 }
 
 Decoded TlsTransport::decode(Conn& c, std::span<std::byte> wire) {
@@ -108,18 +112,18 @@ Decoded TlsTransport::decode(Conn& c, std::span<std::byte> wire) {
     // line starts with a method's capital letter.
     const auto first = static_cast<unsigned char>(wire[0]);
     if (first >= 'A' && first <= 'Z') {
-      s.out.assign(kPlainHttpAnswer);
+      s.io.out.assign(kPlainHttpAnswer);
       return fail(c, s, Metric::kTlsPlainHttp);
     }
   }
   if (!s.ssl) return fail(c, s, Metric::kTlsHandshakeFailures);
-  s.in = wire;
+  s.io.in = wire;
   if (!s.established) {
     const int r = wolfSSL_accept(s.ssl);
     if (r != WOLFSSL_SUCCESS) {
       const int err = wolfSSL_get_error(s.ssl, r);
       if (err == WOLFSSL_ERROR_WANT_READ || err == WOLFSSL_ERROR_WANT_WRITE) {
-        return {{}, !s.out.empty()};
+        return {{}, !s.io.out.empty()};
       }
       return fail(c, s, Metric::kTlsHandshakeFailures);
     }
@@ -142,13 +146,13 @@ Decoded TlsTransport::decode(Conn& c, std::span<std::byte> wire) {
     closed = true;  // the peer's close_notify
     break;
   }
-  return {{plain_.data(), len}, !s.out.empty(), closed};
+  return {{plain_.data(), len}, !s.io.out.empty(), closed};
 }
 
 void TlsTransport::encrypt(Conn& c, Session& s) {
   // Up to kEncryptAhead: the rest stays in the queue, shared, until this
   // much has reached the socket.
-  while (s.out.size() < kEncryptAhead && c.sendq && !c.sendq->empty()) {
+  while (s.io.out.size() < kEncryptAhead && c.sendq && !c.sendq->empty()) {
     const msghdr* m = c.sendq->prepare();
     gather_.clear();
     for (size_t i = 0; i < m->msg_iovlen && gather_.size() < kMaxRecord; ++i) {
@@ -174,8 +178,8 @@ const msghdr* TlsTransport::prepare_send(Conn& c) {
       wolfSSL_shutdown(s.ssl);  // close_notify; the peer's is not awaited
       s.goodbye = true;
     }
-    s.sending = std::move(s.out);
-    s.out = std::string();
+    s.sending = std::move(s.io.out);
+    s.io.out = std::string();
     s.sent = 0;
   }
   if (s.sending.empty()) return nullptr;
@@ -198,7 +202,7 @@ void TlsTransport::sent(Conn& c, size_t n) {
 
 size_t TlsTransport::unsent(const Conn& c) const {
   const Session& s = *find(c);
-  return (c.sendq ? c.sendq->backlog_bytes() : 0) + s.out.size() + (s.sending.size() - s.sent);
+  return (c.sendq ? c.sendq->backlog_bytes() : 0) + s.io.out.size() + (s.sending.size() - s.sent);
 }
 
 }  // namespace ringchat::tls

@@ -463,6 +463,66 @@ check_bad_input() {
   fi
 }
 
+# SIGHUP reloads the certificate files: new connections get the new ones,
+# a connection made before keeps going, and a file that does not load
+# leaves the last good ones in place.
+check_reload() {
+  local before_log name rc
+  cp "$work/cert.pem" "$work/old.pem"
+  make_cert renewed || { fail "openssl req makes the renewed certificate"; return; }
+  # A wss client joined before the reload; it publishes after it.
+  "$py" - "$tls_port" "$work/old.pem" "$work/reloaded" >"$work/reload-client.out" 2>&1 <<'PY' &
+import asyncio, os, ssl, sys, time, websockets
+port, ca, flag = sys.argv[1], sys.argv[2], sys.argv[3]
+async def main():
+    ctx = ssl.create_default_context(cafile=ca)
+    async with websockets.connect(f"wss://localhost:{port}/ws/reload", ssl=ctx) as ws:
+        print("joined", flush=True)
+        deadline = time.monotonic() + 15
+        while not os.path.exists(flag) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        await ws.send("after the reload")
+        got = await asyncio.wait_for(ws.recv(), 5)
+        print("echo", got, flush=True)
+        sys.exit(0 if got == "after the reload" else 1)
+asyncio.run(main())
+PY
+  local client=$!
+  local deadline=$((SECONDS + 10))
+  until grep -q joined "$work/reload-client.out" 2>/dev/null || ((SECONDS >= deadline)); do sleep 0.05; done
+  cp "$work/renewed.pem" "$work/cert.pem"
+  cp "$work/renewed-key.pem" "$work/cert-key.pem"
+  kill -HUP "$server_pid"
+  deadline=$((SECONDS + 5))
+  until grep -q "TLS certificates reloaded" "$work/server.log" || ((SECONDS >= deadline)); do sleep 0.05; done
+  http_req | sclient "$work/reload-new.out" -CAfile "$work/renewed.pem" -verify_return_error -ign_eof
+  check "SIGHUP: a new connection gets the renewed certificate (Verify return code: 0)" \
+    "$(summary "$work/reload-new.out")" grep -q "Verify return code: 0" "$work/reload-new.out"
+  sclient "$work/reload-old.out" -CAfile "$work/old.pem" -verify_return_error </dev/null
+  rc=$?
+  check "SIGHUP: a client trusting only the old certificate is refused now" \
+    "$(summary "$work/reload-old.out")" test "$rc" != 0
+  touch "$work/reloaded"
+  wait "$client"
+  rc=$?
+  check "SIGHUP: a wss connection made before the reload goes on (its echo comes back)" \
+    "$(tr '\n' ' ' <"$work/reload-client.out")" test "$rc" = 0
+  # A broken file: the last good certificate stays.
+  before_log=$(grep -c "not reloaded" "$work/server.log")
+  echo "not a certificate" >"$work/cert.pem"
+  kill -HUP "$server_pid"
+  deadline=$((SECONDS + 5))
+  until (($(grep -c "not reloaded" "$work/server.log") > before_log)) || ((SECONDS >= deadline)); do sleep 0.05; done
+  name="SIGHUP with a broken --tls-cert: logged, the renewed certificate still served"
+  http_req | sclient "$work/reload-bad.out" -CAfile "$work/renewed.pem" -verify_return_error -ign_eof
+  if (($(grep -c "not reloaded" "$work/server.log") > before_log)) &&
+    grep -q "Verify return code: 0" "$work/reload-bad.out"; then
+    pass "$name"
+  else
+    fail "$name" "$(grep SIGHUP "$work/server.log" | tail -2 | tr '\n' ' ') $(summary "$work/reload-bad.out")"
+  fi
+}
+
 server_cmd=("$@")
 started=$SECONDS
 node_ok=0
@@ -487,6 +547,7 @@ else
     fail "node: npm could not install ws and eventsource into tests/e2e/node_modules"
   fi
   check_bad_input
+  check_reload
   resumed="$(metric_sum handshakes resumed)"
   name="/metrics: ringchat_tls_handshakes_total{kind=\"resumed\"} ($resumed) counts every Reused openssl saw ($reused_seen)"
   if ((resumed >= reused_seen && reused_seen > 0)); then

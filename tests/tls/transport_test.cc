@@ -35,16 +35,20 @@ std::span<std::byte> bytes_of(std::string& s) {
 class Client {
  public:
   enum class Version { kTls12, kTls13 };
-  Client(const std::string& ca, Version v, WOLFSSL_SESSION* resume = nullptr) {
+  Client(const std::string& ca, Version v, WOLFSSL_SESSION* resume = nullptr,
+         const std::string& sni = "localhost") {
     ctx_ = wolfSSL_CTX_new(v == Version::kTls12 ? wolfTLSv1_2_client_method()
                                                 : wolfTLSv1_3_client_method());
     EXPECT_EQ(wolfSSL_CTX_load_verify_locations(ctx_, ca.c_str(), nullptr), WOLFSSL_SUCCESS);
+    wolfSSL_CTX_set_verify(ctx_, WOLFSSL_VERIFY_PEER, nullptr);
     ssl_ = wolfSSL_new(ctx_);
     wolfSSL_SSLSetIORecv(ssl_, recv);
     wolfSSL_SSLSetIOSend(ssl_, send);
     wolfSSL_SetIOReadCtx(ssl_, this);
     wolfSSL_SetIOWriteCtx(ssl_, this);
-    wolfSSL_UseSNI(ssl_, WOLFSSL_SNI_HOST_NAME, "localhost", 9);
+    if (!sni.empty()) {
+      wolfSSL_UseSNI(ssl_, WOLFSSL_SNI_HOST_NAME, sni.data(), static_cast<uint16_t>(sni.size()));
+    }
     if (resume) wolfSSL_set_session(ssl_, resume);
   }
   ~Client() {
@@ -102,7 +106,8 @@ class TlsTransportTest : public ::testing::Test {
     auto ctx = ServerContext::create({.certs = {{cert_->cert, cert_->key}}, .ciphers = {}});
     ASSERT_TRUE(ctx) << ctx.error();
     context_ = *ctx;
-    transport_ = std::make_unique<TlsTransport>(context_, metrics_);
+    slot_ = std::make_unique<ContextSlot>(context_);
+    transport_ = std::make_unique<TlsTransport>(*slot_, metrics_);
   }
   void TearDown() override {
     for (auto& c : conns_) {
@@ -168,6 +173,7 @@ class TlsTransportTest : public ::testing::Test {
   static TestCert* cert_;
   obs::ShardMetrics metrics_;
   std::shared_ptr<const ServerContext> context_;
+  std::unique_ptr<ContextSlot> slot_;
   std::unique_ptr<TlsTransport> transport_;
   std::vector<std::unique_ptr<Conn>> conns_;
 };
@@ -340,6 +346,76 @@ TEST_F(TlsTransportTest, AClientResumesWithItsTicketOrTheSessionCacheUntilTheKey
   }
   EXPECT_EQ(metrics_.get(Metric::kTlsFull), full + 1);
   wolfSSL_SESSION_free(session);
+}
+
+TEST_F(TlsTransportTest, SniPicksTheCertificateOfTheNameAndTheFirstIsTheDefault) {
+  const TestCert other = TestCert::make("rsa", "chat.example.org");
+  const TestCert wildcard = TestCert::make("ec", "*.example.net");
+  ASSERT_FALSE(other.cert.empty());
+  ASSERT_FALSE(wildcard.cert.empty());
+  auto ctx = ServerContext::create(
+      {.certs = {{cert_->cert, cert_->key}, {other.cert, other.key}, {wildcard.cert, wildcard.key}},
+       .ciphers = {}});
+  ASSERT_TRUE(ctx) << ctx.error();
+  ContextSlot slot(*ctx);
+  TlsTransport transport(slot, metrics_);
+  struct Case {
+    std::string sni;
+    const std::string& ca;  // the certificate the client trusts: only that one will do
+  };
+  const Case cases[] = {{"chat.example.org", other.cert},
+                        {"a.example.net", wildcard.cert},
+                        {"localhost", cert_->cert},
+                        {"", cert_->cert},
+                        {"unknown.example.com", cert_->cert}};
+  for (const Case& k : cases) {
+    for (Client::Version v : {Client::Version::kTls12, Client::Version::kTls13}) {
+      SCOPED_TRACE(k.sni + (v == Client::Version::kTls12 ? " TLS 1.2" : " TLS 1.3"));
+      Client client(k.ca, v, nullptr, k.sni);
+      Conn c;
+      c.state = ConnState::kOpen;
+      transport.open(c);
+      for (int round = 0; round < 10 && !client.connect(); ++round) {
+        std::string wire = std::exchange(client.to_server, {});
+        transport.decode(c, bytes_of(wire));
+        while (const msghdr* m = transport.prepare_send(c)) {
+          client.from_server.append(static_cast<const char*>(m->msg_iov[0].iov_base),
+                                    m->msg_iov[0].iov_len);
+          transport.sent(c, m->msg_iov[0].iov_len);
+        }
+      }
+      EXPECT_TRUE(client.connect()) << "the certificate served is not the one of the name";
+      transport.release(c);
+    }
+  }
+}
+
+TEST_F(TlsTransportTest, AReloadServesNewConnectionsAndOpenOnesKeepTheirs) {
+  Client before(cert_->cert, Client::Version::kTls13);
+  Conn& old_conn = open();
+  handshake(old_conn, before, SIZE_MAX);
+  const TestCert renewed = TestCert::make();
+  auto ctx = ServerContext::create({.certs = {{renewed.cert, renewed.key}}, .ciphers = {}},
+                                   context_->shared_tickets());
+  ASSERT_TRUE(ctx) << ctx.error();
+  slot_->set(*ctx);
+  context_.reset();  // the slot and the open connection hold the old one now
+  Client after(renewed.cert, Client::Version::kTls13);
+  handshake(open(), after, SIZE_MAX);
+  Client stale(cert_->cert, Client::Version::kTls13);
+  Conn& refused = open();
+  for (int round = 0; round < 3; ++round) {
+    stale.connect();
+    deliver(refused, stale, SIZE_MAX);
+    flush(refused, stale);
+  }
+  EXPECT_FALSE(stale.connect()) << "a new connection still got the old certificate";
+  // The connection made before goes on.
+  before.write("still here");
+  EXPECT_EQ(deliver(old_conn, before, SIZE_MAX), "still here");
+  queue(old_conn, "and answered");
+  flush(old_conn, before);
+  EXPECT_EQ(before.read(), "and answered");
 }
 
 }  // namespace

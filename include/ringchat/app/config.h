@@ -21,7 +21,8 @@ struct Config {
   } auth;
   // TLS files as given (shard.tls is built from them after parsing).
   struct Tls {
-    std::string cert, key, ciphers;
+    std::vector<std::string> certs, keys;  // paired in order; the first is the default
+    std::string ciphers;
     uint32_t ticket_rotate_s = 12 * 3600;
   } tls;
 };
@@ -35,6 +36,11 @@ struct ParseExit {
 // Parses argv (precedence: flags, then --config FILE, then RINGCHAT_* env).
 // Every option is declared once, with its default, bounds and help text.
 Result<Config, ParseExit> parse_config(int argc, const char* const* argv);
+
+// The TLS context of `t` (null without --tls-cert), or why it cannot be
+// made; at start, and again on SIGHUP (keeping `tickets`).
+Result<std::shared_ptr<const tls::ServerContext>, std::string> load_tls(
+    const Config::Tls& t, std::shared_ptr<tls::TicketKeys> tickets = nullptr);
 
 // CPUs of the process's affinity mask, in order.
 std::vector<int> affinity_cpus();

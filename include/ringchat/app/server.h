@@ -37,6 +37,10 @@ class Server {
   const obs::Registry& metrics() const { return shared_->metrics; }
   // The bound TLS port after start() (0 without TLS).
   uint16_t tls_port() const { return shared_->bound_tls_port.load(); }
+  // The TLS context connections made from now on get (a reload); open ones
+  // keep theirs. REQUIRES: the server was configured with TLS.
+  void set_tls(std::shared_ptr<const tls::ServerContext> ctx) { shared_->tls.set(std::move(ctx)); }
+  std::shared_ptr<const tls::ServerContext> tls() const { return shared_->tls.get(); }
 
  private:
   std::unique_ptr<chat::Shared> shared_;

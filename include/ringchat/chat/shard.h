@@ -79,6 +79,7 @@ struct Shared {
         metrics(c.shards),
         limiter(c.conn_limits),
         gate(c.gate),
+        tls(c.tls),
         ring_fds(c.shards) {
     for (auto& fd : ring_fds) fd.store(-1);
   }
@@ -87,6 +88,7 @@ struct Shared {
   obs::Registry metrics;
   auth::ConnLimiter limiter;                // connections of every shard, by address
   const auth::Gate gate;                    // credentials of requests
+  tls::ContextSlot tls;                     // config.tls, until a reload
   std::vector<std::atomic<int>> ring_fds;   // for MSG_RING doorbells
   std::atomic<uint16_t> bound_port{0};      // the real port when config.port is 0
   std::atomic<uint16_t> bound_tls_port{0};  // the same for config.tls_port

@@ -34,11 +34,10 @@ class TlsTransport final : public net::Transport {
  public:
   static constexpr size_t kEncryptAhead = 64 << 10;
 
-  TlsTransport(std::shared_ptr<const ServerContext> ctx, obs::ShardMetrics& metrics);
+  // New connections use the slot's context (checked at each accept);
+  // `slot` outlives the transport.
+  TlsTransport(const ContextSlot& slot, obs::ShardMetrics& metrics);
   ~TlsTransport() override;
-
-  // Connections made from now on use `ctx` (a reload); open ones keep theirs.
-  void set_context(std::shared_ptr<const ServerContext> ctx) { ctx_ = std::move(ctx); }
 
   void open(net::Conn& c) override;
   void release(net::Conn& c) override;
@@ -55,7 +54,9 @@ class TlsTransport final : public net::Transport {
   void encrypt(net::Conn& c, Session& s);
   net::Decoded fail(const net::Conn& c, Session& s, obs::Metric kind);
 
-  std::shared_ptr<const ServerContext> ctx_;
+  const ContextSlot& slot_;
+  std::shared_ptr<const ServerContext> ctx_;  // the slot's, as of generation_
+  uint64_t generation_ = 0;
   obs::ShardMetrics& metrics_;
   std::unordered_map<const net::Conn*, std::unique_ptr<Session>> sessions_;
   std::vector<std::byte> plain_;   // decrypted input, until the next decode()
