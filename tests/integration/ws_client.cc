@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "../tls/test_certs.h"
+#include "ringchat/auth/verifier.h"
 #include "ringchat/tls/context.h"
 #include "ringchat/ws/frame_encoder.h"
 
@@ -147,7 +148,12 @@ Client::Client(uint16_t port, ClientOptions opts) {
 }
 
 Client::~Client() {
-  if (ssl_) wolfSSL_free(ssl_);
+  if (ssl_) {
+    wolfSSL_free(ssl_);
+    // wolfCrypt's ECC cache is per thread, and test threads end without
+    // freeing it (shards free theirs as they stop).
+    auth::release_thread_caches();
+  }
   if (fd_ >= 0) close(fd_);
 }
 
