@@ -47,6 +47,7 @@ Conn* ConnTable::find(uint32_t slot, uint32_t gen) {
 
 uint8_t ConnTable::add_transport(Transport& t) {
   RC_CHECK(transport_count_ < kMaxTransports);
+  t.attach(budget_);
   transports_[transport_count_] = &t;
   return transport_count_++;
 }

@@ -32,17 +32,14 @@ void SharedBuf::release() {
 }
 
 LocalBuf* LocalBuf::create(SharedBuf* b, uint32_t count, SendBudget* budget) {
-  if (budget) {
-    budget->held_bytes += b->size;
-    if (budget->held_bytes > budget->peak_bytes) budget->peak_bytes = budget->held_bytes;
-  }
+  if (budget) budget->hold(b->size);
   return new LocalBuf{b, count, budget};
 }
 
 void LocalBuf::release() {
   RC_DCHECK(count > 0);
   if (--count == 0) {
-    if (budget) budget->held_bytes -= buf->size;
+    if (budget) budget->free(buf->size);
     buf->release();
     delete this;
   }

@@ -102,6 +102,12 @@ Result<void, std::string> configure(WOLFSSL_CTX* ctx, const CertFiles& files,
   if (wolfSSL_CTX_check_private_key(ctx) != WOLFSSL_SUCCESS) {
     return Err("--tls-key " + files.key + " is not the key of --tls-cert " + files.cert);
   }
+  // Key exchange: X25519 first (what browsers offer first, and cheaper
+  // than P-256 in this wolfSSL), then the NIST curves.
+  int groups[] = {WOLFSSL_ECC_X25519, WOLFSSL_ECC_SECP256R1, WOLFSSL_ECC_SECP384R1};
+  if (wolfSSL_CTX_set_groups(ctx, groups, 3) != WOLFSSL_SUCCESS) {
+    return Err(std::string("TLS context: wolfSSL refuses the key-exchange groups"));
+  }
   wolfSSL_CTX_SetIORecv(ctx, io_recv);
   wolfSSL_CTX_SetIOSend(ctx, io_send);
   wolfSSL_CTX_set_alpn_select_cb(ctx, select_alpn, nullptr);

@@ -90,7 +90,17 @@ void TlsTransport::open(Conn& c) {
   sessions_[&c] = std::move(s);
 }
 
-void TlsTransport::release(Conn& c) { sessions_.erase(&c); }
+void TlsTransport::release(Conn& c) {
+  auto it = sessions_.find(&c);
+  RC_CHECK(it != sessions_.end());
+  const Session& s = *it->second;
+  if (budget_) budget_->free(s.io.out.size() + s.sending.size() - s.sent);
+  sessions_.erase(it);
+}
+
+void TlsTransport::charge(Session& s, size_t before) {
+  if (budget_ && s.io.out.size() > before) budget_->hold(s.io.out.size() - before);
+}
 
 Decoded TlsTransport::fail(const Conn& c, Session& s, Metric kind) {
   metrics_.add(kind);
@@ -106,6 +116,13 @@ Decoded TlsTransport::fail(const Conn& c, Session& s, Metric kind) {
 
 Decoded TlsTransport::decode(Conn& c, std::span<std::byte> wire) {
   Session& s = *find(c);
+  const size_t before = s.io.out.size();
+  const Decoded d = decode(c, s, wire);
+  charge(s, before);
+  return d;
+}
+
+Decoded TlsTransport::decode(Conn& c, Session& s, std::span<std::byte> wire) {
   if (!s.seen) {
     s.seen = true;
     // A TLS connection starts with a handshake record (0x16); a request
@@ -172,12 +189,14 @@ void TlsTransport::encrypt(Conn& c, Session& s) {
 const msghdr* TlsTransport::prepare_send(Conn& c) {
   Session& s = *find(c);
   if (s.sent == s.sending.size()) {
+    const size_t before = s.io.out.size();
     if (s.established) encrypt(c, s);
     const bool drained = !c.sendq || c.sendq->empty();
     if (c.state == ConnState::kClosing && s.established && !s.goodbye && drained) {
       wolfSSL_shutdown(s.ssl);  // close_notify; the peer's is not awaited
       s.goodbye = true;
     }
+    charge(s, before);
     s.sending = std::move(s.io.out);
     s.io.out = std::string();
     s.sent = 0;
@@ -194,6 +213,7 @@ void TlsTransport::sent(Conn& c, size_t n) {
   Session& s = *find(c);
   s.sent += n;
   RC_CHECK(s.sent <= s.sending.size());
+  if (budget_) budget_->free(n);
   if (s.sent == s.sending.size()) {
     s.sending = std::string();  // an idle connection holds no ciphertext
     s.sent = 0;

@@ -300,14 +300,34 @@ TEST_F(TlsTransportTest, ClosingSendsCloseNotifyAfterTheLastBytes) {
   EXPECT_TRUE(closed);
 }
 
-TEST_F(TlsTransportTest, AnIdleConnectionHoldsNoCiphertext) {
+TEST_F(TlsTransportTest, CiphertextCountsInTheShardsBudgetUntilSentAndAnIdleConnectionHoldsNone) {
+  net::SendBudget budget;
+  transport_->attach(budget);
   Client client(cert_->cert, Client::Version::kTls13);
   Conn& c = open();
   handshake(c, client, SIZE_MAX);
+  EXPECT_EQ(budget.held_bytes, 0u);
+  EXPECT_GT(budget.peak_bytes, 0u) << "the handshake's flight counted";
   queue(c, std::string(50000, 'x'));
+  const msghdr* m = transport_->prepare_send(c);
+  ASSERT_NE(m, nullptr);
+  EXPECT_GT(budget.held_bytes, 50000u) << "the ciphertext of the send in flight";
+  client.from_server.append(static_cast<const char*>(m->msg_iov[0].iov_base), 1000);
+  transport_->sent(c, 1000);
+  EXPECT_EQ(budget.held_bytes, m->msg_iov[0].iov_len - 1000);
   flush(c, client);
+  EXPECT_TRUE(client.read() == std::string(50000, 'x'));
+  EXPECT_EQ(budget.held_bytes, 0u);
   EXPECT_EQ(transport_->unsent(c), 0u);
   EXPECT_EQ(transport_->prepare_send(c), nullptr);
+  // Released with ciphertext unsent (the peer vanished): it is given back.
+  queue(c, std::string(3000, 'y'));
+  ASSERT_NE(transport_->prepare_send(c), nullptr);
+  EXPECT_GT(budget.held_bytes, 3000u);
+  c.sendq.reset();
+  transport_->release(c);
+  conns_.pop_back();
+  EXPECT_EQ(budget.held_bytes, 0u);
 }
 
 TEST_F(TlsTransportTest, AClientResumesWithItsTicketOrTheSessionCacheUntilTheKeyIsGone) {

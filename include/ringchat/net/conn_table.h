@@ -81,7 +81,8 @@ class ConnTable final : public core::CompletionHandler {
   uint64_t now_ms() const { return now_ms_; }
 
   // Another transport (TLS) for connections of a port; returns its index
-  // for open(). `t` outlives the table. REQUIRES: fewer than kMaxTransports.
+  // for open(). `t` outlives the table and charges the bytes it holds to
+  // the table's budget. REQUIRES: fewer than kMaxTransports.
   static constexpr size_t kMaxTransports = 4;
   uint8_t add_transport(Transport& t);
   // A descriptor accepted into `slot`: kFree -> kOpen, recv armed, then

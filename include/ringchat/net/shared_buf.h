@@ -40,6 +40,11 @@ struct SharedBuf {
 struct SendBudget {
   size_t held_bytes = 0;
   size_t peak_bytes = 0;
+  void hold(size_t n) {
+    held_bytes += n;
+    if (held_bytes > peak_bytes) peak_bytes = held_bytes;
+  }
+  void free(size_t n) { held_bytes -= n; }
 };
 
 // A shard's share of a SharedBuf, counted without atomics among its

@@ -5,6 +5,7 @@
 #include <span>
 
 #include "ringchat/net/conn.h"
+#include "ringchat/net/shared_buf.h"
 
 namespace ringchat::net {
 
@@ -27,6 +28,9 @@ struct Decoded {
 class Transport {
  public:
   virtual ~Transport() = default;
+  // The shard's output budget, for bytes the transport holds of its own
+  // (ciphertext); called once, as the table takes the transport.
+  virtual void attach(SendBudget&) {}
   // `c` was accepted on this transport's port; release() comes once, as
   // its slot is freed.
   virtual void open(Conn&) {}

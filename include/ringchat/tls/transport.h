@@ -23,8 +23,9 @@ namespace ringchat::tls {
 // until the table prepares a send; then at most kEncryptAhead bytes of it
 // are encrypted, in records of up to 16 KiB (small messages queued
 // together share a record), into a buffer of the connection's own that
-// exists only while it holds ciphertext. Until the handshake is done,
-// plaintext waits.
+// exists only while it holds ciphertext and counts in the connection's
+// backlog and the shard's budget. Until the handshake is done, plaintext
+// waits.
 //
 // Bad input — not TLS (a plaintext HTTP request gets a short 400 in clear
 // text), a broken handshake or record, renegotiation — closes the
@@ -39,6 +40,7 @@ class TlsTransport final : public net::Transport {
   TlsTransport(const ContextSlot& slot, obs::ShardMetrics& metrics);
   ~TlsTransport() override;
 
+  void attach(net::SendBudget& budget) override { budget_ = &budget; }
   void open(net::Conn& c) override;
   void release(net::Conn& c) override;
   net::Decoded decode(net::Conn& c, std::span<std::byte> wire) override;
@@ -51,6 +53,9 @@ class TlsTransport final : public net::Transport {
 
  private:
   Session* find(const net::Conn& c) const;
+  // Charges the ciphertext wolfSSL wrote since `before` bytes were held.
+  void charge(Session& s, size_t before);
+  net::Decoded decode(net::Conn& c, Session& s, std::span<std::byte> wire);
   void encrypt(net::Conn& c, Session& s);
   net::Decoded fail(const net::Conn& c, Session& s, obs::Metric kind);
 
@@ -58,6 +63,7 @@ class TlsTransport final : public net::Transport {
   std::shared_ptr<const ServerContext> ctx_;  // the slot's, as of generation_
   uint64_t generation_ = 0;
   obs::ShardMetrics& metrics_;
+  net::SendBudget* budget_ = nullptr;  // the shard's: ciphertext counts in it
   std::unordered_map<const net::Conn*, std::unique_ptr<Session>> sessions_;
   std::vector<std::byte> plain_;   // decrypted input, until the next decode()
   std::vector<std::byte> gather_;  // plaintext gathered into one record
