@@ -72,6 +72,9 @@ void Acceptor::on_completion(const io_uring_cqe* cqe, core::Tag tag) {
   const uint32_t i = tag.slot;
   RC_CHECK(port < port_count_ && i < kSlots);
   if (cqe->res < 0) {
+    // After stop() the listeners are closed: accepts still in flight end
+    // with -ECANCELED, -EBADF or -EINVAL, none of them news.
+    if (stopped_) return;
     if (cqe->res == -ENFILE || cqe->res == -EMFILE) {
       metrics_.add(Metric::kConnectionsRejected);
       RC_WARN_LIMITED("connection refused: all %u connection slots in use", table_.max_conns());
