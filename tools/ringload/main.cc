@@ -1,13 +1,17 @@
 // ringload: an io_uring WebSocket load generator for /ws/{room} servers.
 //
 // Scenarios, one line each (see README.md for every flag):
-//   echo     ringload --mode echo -c 100 --size 20 --steady 10         # server CPU per message
-//   fan-out  ringload --mode fanout -c 100 --rooms 1 --steady 10       # deliveries/s, 100 x 100
-//   per round rate     ringload --mode rate -c 1000 --rooms 10 --rate 5 --steady 30   # p99 at a
-//   fixed offered load idle     ringload --mode idle -c 10000 --steady 10 --cpus 1        # memory
-//   per idle connection ramp     ringload --mode rate -c 5000 --ramp 10 --connect-rate 500 --steady
-//   30 spike    ringload --mode rate -c 1000 --steady 20 --spike 10 --spike-mult 5 soak ringload
-//   --mode rate -c 2000 --rate 1 --soak 14400 --json soak.json
+// clang-format off
+//   echo       ringload --mode echo -c 100 --size 20 --steady 10               # server CPU per message
+//   fan-out    ringload --mode fanout -c 100 --rooms 1 --steady 10             # deliveries/s, 100 x 100 per round
+//   rate       ringload --mode rate -c 1000 --rooms 10 --rate 5 --steady 30    # p99 at a fixed offered load
+//   idle       ringload --mode idle -c 10000 --steady 10 --cpus 1              # memory per idle connection
+//   ramp       ringload --mode rate -c 5000 --ramp 10 --connect-rate 500 --steady 30
+//   spike      ringload --mode rate -c 1000 --steady 20 --spike 10 --spike-mult 5
+//   soak       ringload --mode rate -c 2000 --rate 1 --soak 14400 --json soak.json
+//   wss        ringload --tls --tls-ca ca.pem --url wss://localhost:8443/ws/ --mode echo -c 100
+//   handshake  ringload --tls --url wss://localhost:8443/ws/ --mode handshake -c 8 [--tls-resume]  # handshakes/s
+// clang-format on
 #include <signal.h>
 #include <sys/resource.h>
 

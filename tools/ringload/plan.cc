@@ -48,6 +48,7 @@ Plan build_plan(const Scenario& s) {
         sends = s.senders == 0 || c < s.senders;
         break;
       case Mode::kIdle:
+      case Mode::kHandshake:
         sends = false;
         break;
     }

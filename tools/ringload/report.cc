@@ -27,8 +27,24 @@ void errors_json(JsonWriter& w, const StageStats& st) {
   w.end_object();
 }
 
-void stage_json(JsonWriter& w, const StageStats& st, double duration_s) {
+// Handshakes in a stage: the TLS ones (full, resumed) and, in handshake
+// mode, the connect-handshake-close cycles; per second over the stage.
+uint64_t handshakes(const StageStats& st, const Scenario& s) {
+  return s.mode == Mode::kHandshake ? st.cycles : st.tls_full + st.tls_resumed;
+}
+
+void handshakes_json(JsonWriter& w, const StageStats& st, double duration_s, const Scenario& s) {
+  if (!s.tls && s.mode != Mode::kHandshake) return;
+  w.key("handshakes").begin_object();
+  w.field("full", st.tls_full).field("resumed", st.tls_resumed);
+  if (s.mode == Mode::kHandshake) w.field("cycles", st.cycles);
+  w.field("per_s", per_s(handshakes(st, s), duration_s));
+  w.end_object();
+}
+
+void stage_json(JsonWriter& w, const StageStats& st, double duration_s, const Scenario& s) {
   w.field("duration_s", duration_s);
+  handshakes_json(w, st, duration_s, s);
   w.field("sent", st.sent).field("delivered", st.delivered);
   w.field("msgs_per_s_sent", per_s(st.sent, duration_s));
   w.field("msgs_per_s_delivered", per_s(st.delivered, duration_s));
@@ -37,10 +53,10 @@ void stage_json(JsonWriter& w, const StageStats& st, double duration_s) {
   errors_json(w, st);
 }
 
-void phase_json(JsonWriter& w, const PhaseReport& p) {
+void phase_json(JsonWriter& w, const PhaseReport& p, const Scenario& s) {
   w.begin_object();
   w.field("name", p.name).field("kind", to_string(p.kind));
-  stage_json(w, p.stats, p.duration_s);
+  stage_json(w, p.stats, p.duration_s, s);
   w.field("client_cpu_s", p.client_cpu_s);
   w.field("max_worker_busy", p.max_worker_busy);
   if (p.server_cpu_s >= 0) {
@@ -50,6 +66,11 @@ void phase_json(JsonWriter& w, const PhaseReport& p) {
         p.stats.delivered ? p.server_cpu_s * 1e6 / static_cast<double>(p.stats.delivered) : 0.0);
     w.field("server_cpu_us_per_sent",
             p.stats.sent ? p.server_cpu_s * 1e6 / static_cast<double>(p.stats.sent) : 0.0);
+    if (s.mode == Mode::kHandshake) {
+      const uint64_t n = handshakes(p.stats, s);
+      w.field("server_cpu_us_per_handshake",
+              n ? p.server_cpu_s * 1e6 / static_cast<double>(n) : 0.0);
+    }
   }
   w.end_object();
 }
@@ -69,6 +90,17 @@ void scenario_json(JsonWriter& w, const Scenario& s) {
   for (const auto& ip : s.src_ips) w.value(ip);
   w.end_array();
   w.field("seed", s.seed);
+  if (s.tls) w.field("tls", true).field("tls_resume", s.tls_resume).field("tls_ca", s.tls_ca);
+  if (s.mode == Mode::kHandshake) w.field("handshakes", s.handshakes);
+  w.end_object();
+}
+
+void tls_json(JsonWriter& w, const RunReport& r, const Scenario& s) {
+  if (!s.tls) return;
+  w.key("tls").begin_object();
+  w.field("version", r.tls.version).field("cipher", r.tls.cipher);
+  w.field("verified", r.tls.verified).field("resume", s.tls_resume);
+  w.field("full", r.totals.tls_full).field("resumed", r.totals.tls_resumed);
   w.end_object();
 }
 
@@ -89,6 +121,7 @@ void timeline_json(JsonWriter& w, const std::vector<Sample>& samples) {
     w.field("sent_per_s", t.sent_per_s).field("delivered_per_s", t.delivered_per_s);
     w.field("p50_us", us(t.p50_ns)).field("p99_us", us(t.p99_ns)).field("max_us", us(t.max_ns));
     w.field("open", t.open);
+    if (t.handshakes_per_s > 0) w.field("handshakes_per_s", t.handshakes_per_s);
     w.end_object();
   }
   w.end_array();
@@ -101,11 +134,20 @@ void print_latency(std::FILE* out, const Histogram& h) {
                us(h.percentile(99)), us(h.percentile(99.9)), us(h.max()));
 }
 
-void print_stage(std::FILE* out, std::string_view name, const StageStats& st, double d) {
-  std::fprintf(out, "  %-8.*s %7.1fs  sent %llu (%.0f/s)  delivered %llu (%.0f/s)\n",
-               static_cast<int>(name.size()), name.data(), d,
-               static_cast<unsigned long long>(st.sent), per_s(st.sent, d),
-               static_cast<unsigned long long>(st.delivered), per_s(st.delivered, d));
+void print_stage(std::FILE* out, std::string_view name, const StageStats& st, double d,
+                 const Scenario& s) {
+  if (s.mode == Mode::kHandshake) {
+    std::fprintf(out, "  %-8.*s %7.1fs  handshakes %llu (%.0f/s)  TLS full %llu  resumed %llu\n",
+                 static_cast<int>(name.size()), name.data(), d,
+                 static_cast<unsigned long long>(st.cycles), per_s(st.cycles, d),
+                 static_cast<unsigned long long>(st.tls_full),
+                 static_cast<unsigned long long>(st.tls_resumed));
+  } else {
+    std::fprintf(out, "  %-8.*s %7.1fs  sent %llu (%.0f/s)  delivered %llu (%.0f/s)\n",
+                 static_cast<int>(name.size()), name.data(), d,
+                 static_cast<unsigned long long>(st.sent), per_s(st.sent, d),
+                 static_cast<unsigned long long>(st.delivered), per_s(st.delivered, d));
+  }
   print_latency(out, st.latency);
   for (const auto& [kind, n] : st.errors) {
     std::fprintf(out, "    error %s: %llu\n", kind.c_str(), static_cast<unsigned long long>(n));
@@ -120,11 +162,12 @@ std::string report_json(const RunReport& r, const Scenario& s) {
   w.field("tool", "ringload").field("version", 1);
   scenario_json(w, s);
   w.key("phases").begin_array();
-  for (const PhaseReport& p : r.phases) phase_json(w, p);
+  for (const PhaseReport& p : r.phases) phase_json(w, p, s);
   w.end_array();
   w.key("totals").begin_object();
-  stage_json(w, r.totals, r.run_s);
+  stage_json(w, r.totals, r.run_s, s);
   w.end_object();
+  tls_json(w, r, s);
   w.key("order").begin_object();
   w.field("gaps", r.order.gaps).field("duplicates", r.order.duplicates);
   w.field("reorders", r.order.reorders).field("missed_while_reconnecting", r.order.missed);
@@ -176,16 +219,28 @@ void print_summary(const RunReport& r, const Scenario& s, std::FILE* out) {
   std::fprintf(out, "ringload: %s, %u connections, %s, %d worker(s)\n",
                std::string(to_string(s.mode)).c_str(), s.connections, s.url.c_str(), r.workers);
   for (const PhaseReport& p : r.phases) {
-    print_stage(out, p.name, p.stats, p.duration_s);
+    print_stage(out, p.name, p.stats, p.duration_s, s);
     std::fprintf(out, "    client cpu %.2fs (busiest worker %.0f%%)", p.client_cpu_s,
                  p.max_worker_busy * 100);
-    if (p.server_cpu_s >= 0 && p.stats.delivered > 0) {
+    if (p.server_cpu_s >= 0 && s.mode == Mode::kHandshake && p.stats.cycles > 0) {
+      std::fprintf(out, "  server cpu %.2fs = %.1f us/handshake", p.server_cpu_s,
+                   p.server_cpu_s * 1e6 / static_cast<double>(p.stats.cycles));
+    } else if (p.server_cpu_s >= 0 && p.stats.delivered > 0) {
       std::fprintf(out, "  server cpu %.2fs = %.3f us/delivered", p.server_cpu_s,
                    p.server_cpu_s * 1e6 / static_cast<double>(p.stats.delivered));
     }
     std::fprintf(out, "\n");
   }
-  print_stage(out, "total", r.totals, r.run_s);
+  print_stage(out, "total", r.totals, r.run_s, s);
+  if (s.tls) {
+    std::fprintf(
+        out, "  tls: %s %s; handshakes full %llu, resumed %llu%s; certificate %s\n",
+        r.tls.version.empty() ? "(no handshake)" : r.tls.version.c_str(), r.tls.cipher.c_str(),
+        static_cast<unsigned long long>(r.totals.tls_full),
+        static_cast<unsigned long long>(r.totals.tls_resumed),
+        s.tls_resume ? " (--tls-resume)" : "",
+        r.tls.verified ? ("verified against " + s.tls_ca).c_str() : "NOT verified (no --tls-ca)");
+  }
   std::fprintf(
       out, "  order: gaps %llu  duplicates %llu  reorders %llu  (missed while reconnecting %llu)\n",
       static_cast<unsigned long long>(r.order.gaps),

@@ -31,6 +31,15 @@ struct Sample {
   double delivered_per_s = 0;
   uint64_t p50_ns = 0, p99_ns = 0, max_ns = 0;
   uint32_t open = 0;
+  double handshakes_per_s = 0;  // handshake mode
+};
+
+// --tls: what the connections negotiated (the first one's) and whether the
+// server's certificate was checked.
+struct TlsReport {
+  std::string version;  // e.g. TLSv1.3
+  std::string cipher;
+  bool verified = false;  // --tls-ca given: chain (and DNS name) checked
 };
 
 // Everything a run reports.
@@ -43,6 +52,7 @@ struct RunReport {
   OrderCounts order;
   SeqCounts seq;  // room seq continuity and resumes (json, sse; raw with --churn)
   ConnectionCounts connections;
+  TlsReport tls;
   uint32_t connections_wanted = 0;
   double client_cpu_s = 0;
   double server_cpu_s = -1;

@@ -58,6 +58,12 @@ Result<void, std::string> Runner::resolve() {
     endpoint_.port_lo = static_cast<uint16_t>(lo);
     endpoint_.port_hi = static_cast<uint16_t>(hi);
   }
+  if (s_.tls) {
+    auto ctx = TlsClientContext::create(s_.tls_ca, s_.tls_version);
+    if (!ctx) return Err(ctx.error());
+    tls_ = std::move(*ctx);
+    endpoint_.tls = tls_.get();
+  }
   for (const std::string& ip : s_.src_ips) {
     sockaddr_in src{};
     src.sin_family = AF_INET;
@@ -118,6 +124,14 @@ bool Runner::all_settled() const {
   return settled >= uint64_t{s_.connections} + plan_.publishers;
 }
 
+bool Runner::handshakes_done() const {
+  for (const auto& w : workers_) {
+    if (!w->live().quota_done.load(std::memory_order_relaxed) && !w->live().exited.load())
+      return false;
+  }
+  return true;
+}
+
 bool Runner::quiet() const {
   const uint64_t now = now_ns();
   uint64_t delivered = 0;
@@ -164,9 +178,10 @@ void Runner::tick(const std::string& label) {
   smp.t_s = static_cast<double>(now - t0_) / 1e9;
   smp.phase = label;
   Histogram h;
-  uint64_t sent = 0, delivered = 0, errors = 0;
+  uint64_t sent = 0, delivered = 0, errors = 0, cycles = 0;
   for (const auto& w : workers_) {
     WorkerLive& l = w->live();
+    cycles += l.cycles.load(std::memory_order_relaxed);
     sent += l.sent.load(std::memory_order_relaxed);
     delivered += l.delivered.load(std::memory_order_relaxed);
     errors += l.errors.load(std::memory_order_relaxed);
@@ -177,12 +192,19 @@ void Runner::tick(const std::string& label) {
   }
   smp.sent_per_s = static_cast<double>(sent - last_sent_) / dt;
   smp.delivered_per_s = static_cast<double>(delivered - last_delivered_) / dt;
+  smp.handshakes_per_s = static_cast<double>(cycles - last_cycles_) / dt;
   last_sent_ = sent;
   last_delivered_ = delivered;
+  last_cycles_ = cycles;
   smp.p50_ns = h.percentile(50);
   smp.p99_ns = h.percentile(99);
   smp.max_ns = h.max();
-  if (progress_) {
+  if (progress_ && s_.mode == Mode::kHandshake) {
+    std::fprintf(stderr, "[%6.1fs %-7s] handshakes %.0f/s  p50 %.0fus  p99 %.0fus  errors %llu\n",
+                 smp.t_s, label.c_str(), smp.handshakes_per_s,
+                 static_cast<double>(smp.p50_ns) / 1e3, static_cast<double>(smp.p99_ns) / 1e3,
+                 static_cast<unsigned long long>(errors));
+  } else if (progress_) {
     std::fprintf(stderr,
                  "[%6.1fs %-7s] open %u/%u  sent %.0f/s  delivered %.0f/s  p50 %.0fus  p99 %.0fus  "
                  "errors %llu\n",

@@ -44,6 +44,7 @@ class Runner {
   // Sleeps up to `ns` in short steps, sampling once a second; false if interrupted.
   bool wait_for(uint64_t ns, const std::string& label, bool (Runner::*done)() const);
   bool all_settled() const;
+  bool handshakes_done() const;
   void maybe_go();
   bool quiet() const;
   void tick(const std::string& label);
@@ -55,6 +56,7 @@ class Runner {
   const std::vector<Phase> phases_;
   Plan plan_;
   Endpoint endpoint_;
+  std::unique_ptr<TlsClientContext> tls_;  // --tls; workers borrow it via endpoint_
   Control control_;
   uint64_t t0_ = 0;
   std::vector<std::unique_ptr<Worker>> workers_;
@@ -62,7 +64,7 @@ class Runner {
   std::vector<std::string> worker_errors_;
   bool progress_ = false;
   uint64_t last_tick_ns_ = 0;
-  uint64_t last_sent_ = 0, last_delivered_ = 0;
+  uint64_t last_sent_ = 0, last_delivered_ = 0, last_cycles_ = 0;
   mutable uint64_t quiet_last_ = 0, quiet_since_ = 0;
   uint64_t settled_at_ns_ = 0;
   std::vector<Snapshot> boundaries_;  // at the start of each phase and after the last

@@ -38,7 +38,8 @@ Result<RunReport, std::string> Runner::run() {
 // phase starts, so the phases measure a steady population.
 void Runner::connect_stage() {
   const bool ramp_first = !phases_.empty() && phases_.front().kind == PhaseKind::kRamp;
-  if (!ramp_first) {
+  // Handshake mode opens connections only during the phases.
+  if (!ramp_first && s_.mode != Mode::kHandshake) {
     const double rate = s_.effective_connect_rate();
     const double budget = s_.connect_timeout_s * (s_.max_retries + 1) +
                           s_.backoff_cap_ms / 1000.0 * s_.max_retries +
@@ -53,14 +54,16 @@ void Runner::connect_stage() {
 void Runner::run_phase(size_t p) {
   control_.stage.store(static_cast<int>(p) + 1);
   if (s_.mode == Mode::kFanout && phases_[p].kind != PhaseKind::kRamp) control_.go.store(true);
-  wait_for(static_cast<uint64_t>(phases_[p].duration_s * 1e9), phases_[p].name, nullptr);
+  const bool bounded = s_.mode == Mode::kHandshake && s_.handshakes > 0;
+  wait_for(static_cast<uint64_t>(phases_[p].duration_s * 1e9), phases_[p].name,
+           bounded ? &Runner::handshakes_done : nullptr);
   boundaries_.push_back(snapshot());
 }
 
 void Runner::drain_stage() {
   control_.stage.store(static_cast<int>(phases_.size()) + 1);
   quiet_since_ = 0;
-  if (s_.mode != Mode::kIdle) {
+  if (s_.mode != Mode::kIdle && s_.mode != Mode::kHandshake) {
     wait_for(static_cast<uint64_t>(s_.drain_s * 1e9), "drain", &Runner::quiet);
   }
 }
@@ -74,7 +77,12 @@ void Runner::close_stage() {
 void Runner::finish_report() {
   const size_t np = phases_.size();
   const Snapshot end = snapshot();
+  report_.tls.verified = tls_ && tls_->verifies();
   for (const auto& w : workers_) {
+    if (report_.tls.version.empty()) {
+      report_.tls.version = w->tls_version();
+      report_.tls.cipher = w->tls_cipher();
+    }
     report_.order.add(w->order());
     report_.seq.add(w->seq());
     report_.connections.add(w->connections());

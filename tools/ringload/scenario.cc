@@ -19,6 +19,8 @@ std::string_view to_string(Mode m) {
       return "rate";
     case Mode::kIdle:
       return "idle";
+    case Mode::kHandshake:
+      return "handshake";
   }
   return "?";
 }
@@ -78,20 +80,27 @@ double Scenario::effective_connect_rate() const {
 
 Result<Target, std::string> parse_url(std::string_view url) {
   // ws:// and http:// are the same plain TCP to ringload (SSE streams and
-  // publishers speak HTTP); the TLS schemes are not supported.
-  if (url.starts_with("wss://") || url.starts_with("https://"))
-    return Err(std::string("wss:// and https:// are not supported yet (no TLS client)"));
+  // publishers speak HTTP); wss:// and https:// the same over TLS (--tls).
   std::string_view rest;
+  bool tls = false;
   if (url.starts_with("ws://")) {
     rest = url.substr(5);
   } else if (url.starts_with("http://")) {
     rest = url.substr(7);
+  } else if (url.starts_with("wss://")) {
+    rest = url.substr(6);
+    tls = true;
+  } else if (url.starts_with("https://")) {
+    rest = url.substr(8);
+    tls = true;
   } else {
-    return Err("url must start with ws:// or http://: " + std::string(url));
+    return Err("url must start with ws://, http://, wss:// or https://: " + std::string(url));
   }
   const size_t slash = rest.find('/');
   std::string_view hostport = rest.substr(0, slash);
   Target t;
+  t.tls_scheme = tls;
+  if (tls) t.port = 443;
   t.path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
   const size_t colon = hostport.rfind(':');
   t.host = std::string(hostport.substr(0, colon));
@@ -134,6 +143,14 @@ Result<void, std::string> validate(const Scenario& s) {
   if (s.churn > 0 && s.protocol == Protocol::kRaw && !s.since.empty())
     return Err(std::string("--churn with raw sockets tracks positions itself: drop --since"));
   if (s.churn > 100) return Err(std::string("--churn is resets per subscriber per second: <= 100"));
+  if (target->tls_scheme && !s.tls)
+    return Err(std::string("wss:// and https:// need --tls (ringload speaks TLS only when asked)"));
+  if (!s.tls && (!s.tls_ca.empty() || s.tls_resume || s.tls_version != TlsVersion::kAuto))
+    return Err(std::string("--tls-ca, --tls-resume and --tls-version need --tls"));
+  if (s.mode == Mode::kHandshake && s.protocol != Protocol::kRaw)
+    return Err(std::string("--mode handshake speaks no protocol: leave --protocol raw"));
+  if (s.handshakes > 0 && s.mode != Mode::kHandshake)
+    return Err(std::string("--handshakes bounds --mode handshake only"));
   return {};
 }
 

@@ -8,7 +8,7 @@
 
 namespace ringchat::ringload {
 
-enum class Mode : uint8_t { kEcho, kFanout, kRate, kIdle };
+enum class Mode : uint8_t { kEcho, kFanout, kRate, kIdle, kHandshake };
 // How clients reach the room: raw room sockets (GET /ws/{room}), the JSON
 // socket (GET /ws, join/pub/msg), or SSE streams (GET /sse/{room}) with
 // HTTP POST publishers.
@@ -17,6 +17,7 @@ enum class RoomDist : uint8_t { kUniform, kZipf };
 enum class Think : uint8_t { kConst, kExp, kUniform };
 enum class ProgressMode : uint8_t { kAuto, kAlways, kNever };
 enum class PhaseKind : uint8_t { kRamp, kSteady, kSpike, kSoak };
+enum class TlsVersion : uint8_t { kAuto, k12, k13 };
 
 std::string_view to_string(Mode m);
 std::string_view to_string(Protocol p);
@@ -32,7 +33,8 @@ struct Phase {
 struct Target {
   std::string host;
   uint16_t port = 80;
-  std::string path;  // ends with '/' or is the room's prefix
+  std::string path;         // ends with '/' or is the room's prefix
+  bool tls_scheme = false;  // wss:// or https://
 };
 
 // Everything one run does, from flags and/or a JSON scenario file.
@@ -67,6 +69,12 @@ struct Scenario {
   double backoff_base_ms = 100, backoff_cap_ms = 5000;
   std::string since;
   uint64_t max_message = 1 << 20;
+  // TLS (wolfSSL) on every connection; wss:// and https:// URLs need it.
+  bool tls = false;
+  std::string tls_ca;       // PEM bundle to verify the server against; empty: no verification
+  bool tls_resume = false;  // a reconnect offers the connection's previous session
+  TlsVersion tls_version = TlsVersion::kAuto;
+  uint64_t handshakes = 0;  // handshake mode: stop after this many (0: only time bounds it)
   std::string json_path, html_path;
   int server_pid = 0;
   ProgressMode progress = ProgressMode::kAuto;

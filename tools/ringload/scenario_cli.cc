@@ -50,6 +50,15 @@ Result<Scenario, std::string> parse_args(int argc, const char* const* argv) {
   app.add_option("--scenario", ignored_path, "JSON scenario file (flags override it)");
   std::vector<std::string> errors;
   for (const OptionSpec& o : option_specs()) {
+    if (o.flag) {
+      app.add_flag_function(
+          flag_names(o),
+          [&s, &errors, &o](int64_t n) {
+            if (auto r = o.set(s, n > 0 ? "true" : "false"); !r) errors.push_back(r.error());
+          },
+          std::string(o.help));
+      continue;
+    }
     app.add_option_function<std::string>(
         flag_names(o),
         [&s, &errors, &o](const std::string& v) {

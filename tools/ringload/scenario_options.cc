@@ -86,8 +86,15 @@ SetResult set_src_ips(Scenario& s, std::string_view v) {
     return {};                                       \
   }
 
-const std::pair<std::string_view, Mode> kModes[] = {
-    {"echo", Mode::kEcho}, {"fanout", Mode::kFanout}, {"rate", Mode::kRate}, {"idle", Mode::kIdle}};
+const std::pair<std::string_view, Mode> kModes[] = {{"echo", Mode::kEcho},
+                                                    {"fanout", Mode::kFanout},
+                                                    {"rate", Mode::kRate},
+                                                    {"idle", Mode::kIdle},
+                                                    {"handshake", Mode::kHandshake}};
+const std::pair<std::string_view, TlsVersion> kTlsVersions[] = {
+    {"auto", TlsVersion::kAuto}, {"1.2", TlsVersion::k12}, {"1.3", TlsVersion::k13}};
+const std::pair<std::string_view, bool> kBools[] = {
+    {"true", true}, {"false", false}, {"1", true}, {"0", false}};
 const std::pair<std::string_view, Protocol> kProtocols[] = {
     {"raw", Protocol::kRaw}, {"json", Protocol::kJson}, {"sse", Protocol::kSse}};
 const std::pair<std::string_view, RoomDist> kDists[] = {{"uniform", RoomDist::kUniform},
@@ -104,7 +111,9 @@ std::vector<OptionSpec> build_specs() {
        "base URL (ws:// or http://host:port/path/): raw and sse append the room; json uses the "
        "path without a trailing /",
        RL_STR(url)},
-      {"mode", "", "echo | fanout | rate | idle",
+      {"mode", "",
+       "echo | fanout | rate | idle | handshake (connect, TLS handshake, close, repeat: "
+       "handshakes/s)",
        [](Scenario& s, std::string_view v) { return parse_enum("mode", v, s.mode, kModes); }},
       {"protocol", "",
        "raw (GET /ws/{room}) | json (GET /ws, join/pub/msg) | sse (GET /sse/{room}, senders POST)",
@@ -162,6 +171,23 @@ std::vector<OptionSpec> build_specs() {
       {"max-message", "", "largest message accepted from the server",
        [](Scenario& s, std::string_view v) {
          return parse_int<uint64_t>("max-message", v, s.max_message, 64, uint64_t{1} << 31);
+       }},
+      {"tls", "", "TLS (wolfSSL) on every connection: wss:// and https://",
+       [](Scenario& s, std::string_view v) { return parse_enum("tls", v, s.tls, kBools); }, true},
+      {"tls-ca", "", "verify the server's certificate against this PEM bundle (default: none)",
+       RL_STR(tls_ca)},
+      {"tls-resume", "", "a reconnect (handshake mode: every next handshake) resumes the session",
+       [](Scenario& s, std::string_view v) {
+         return parse_enum("tls-resume", v, s.tls_resume, kBools);
+       },
+       true},
+      {"tls-version", "", "auto | 1.2 | 1.3",
+       [](Scenario& s, std::string_view v) {
+         return parse_enum("tls-version", v, s.tls_version, kTlsVersions);
+       }},
+      {"handshakes", "", "handshake mode: stop after this many (0: the phases' time)",
+       [](Scenario& s, std::string_view v) {
+         return parse_int<uint64_t>("handshakes", v, s.handshakes, 0, UINT64_MAX);
        }},
       {"json", "", "write the JSON report here", RL_STR(json_path)},
       {"html", "", "write the HTML report here", RL_STR(html_path)},

@@ -16,6 +16,7 @@ struct OptionSpec {
   std::string_view alias;  // another long name or "-c"; may be empty
   std::string_view help;
   std::function<Result<void, std::string>(Scenario&, std::string_view)> set;
+  bool flag = false;  // takes no value on the command line ("true"/"false" in JSON)
 };
 
 std::span<const OptionSpec> option_specs();

@@ -18,8 +18,14 @@ struct StageStats {
   uint64_t bytes_delivered = 0;
   Histogram latency;  // ns, end to end, from the payload's timestamp
   std::map<std::string, uint64_t> errors;
+  uint64_t tls_full = 0;     // TLS handshakes completed without resumption
+  uint64_t tls_resumed = 0;  // ... and with (wolfSSL_session_reused)
+  uint64_t cycles = 0;       // handshake mode: connections opened, handshaken and closed
 
   void merge(const StageStats& o) {
+    tls_full += o.tls_full;
+    tls_resumed += o.tls_resumed;
+    cycles += o.cycles;
     sent += o.sent;
     delivered += o.delivered;
     bytes_sent += o.bytes_sent;

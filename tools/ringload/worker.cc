@@ -44,6 +44,13 @@ Worker::Worker(const Scenario& s, const Plan& plan, const Endpoint& ep, Control&
       phase_count_(static_cast<int>(phases_.size())),
       rng_(s.seed * 1000003u + static_cast<uint64_t>(index)) {
   stages_.resize(static_cast<size_t>(phase_count_) + 3);
+  if (s.mode == Mode::kHandshake && s.handshakes > 0) {
+    // This worker's share of --handshakes: the first (handshakes % count)
+    // workers take one more.
+    quota_ = s.handshakes / static_cast<uint64_t>(count) +
+             (static_cast<uint64_t>(index) < s.handshakes % static_cast<uint64_t>(count) ? 1 : 0);
+    if (quota_ == 0) live_.quota_done.store(true);
+  }
   std::string json_path = ep.target.path;
   while (json_path.size() > 1 && json_path.back() == '/') json_path.pop_back();
   for (uint32_t c = static_cast<uint32_t>(index); c < s.connections;
@@ -167,6 +174,8 @@ bool Worker::finished(uint64_t now) const {
 
 void Worker::start_connections(uint64_t now) {
   if (stage_ >= phase_count_ + 1 || next_start_ >= to_start_.size()) return;
+  // Handshake mode: the phases are the measurement; nothing opens before.
+  if (s_.mode == Mode::kHandshake && !sending()) return;
   const double rate = s_.effective_connect_rate() / count_;
   if (rate > 0) {
     if (last_tokens_ns_ == 0) last_tokens_ns_ = now;
@@ -176,6 +185,10 @@ void Worker::start_connections(uint64_t now) {
     last_tokens_ns_ = now;
   }
   while (next_start_ < to_start_.size() && connecting_ < kMaxConnecting) {
+    if (s_.mode == Mode::kHandshake) {
+      if (!cycle_quota_left()) return check_quota(now);
+      ++cycles_started_;
+    }
     if (rate > 0) {
       if (connect_tokens_ < 1) break;
       connect_tokens_ -= 1;
@@ -216,6 +229,12 @@ void Worker::scan_deadlines(uint64_t now) {
     Conn& c = conns_[i];
     const bool pending = c.state == State::kConnecting || c.state == State::kHandshake ||
                          c.state == State::kJoining || c.state == State::kClosing;
+    if (pending && now >= c.deadline_ns && s_.mode == Mode::kHandshake &&
+        c.state == State::kHandshake && c.tls && c.tls->established()) {
+      count_error("tls:no_ticket");  // TLS 1.3 without a ticket: close all the same
+      finish_cycle(i, now);
+      continue;
+    }
     if (pending && now >= c.deadline_ns) {
       // At the end of a run a server slow to answer our close is not an
       // error of the load; it is counted apart.
@@ -241,7 +260,7 @@ void Worker::flush_sends() {
   for (uint32_t i : dirty_) {
     Conn& c = conns_[i];
     c.dirty = false;
-    if (!c.send_inflight && !c.out.empty() && c.state >= State::kHandshake &&
+    if (!c.send_inflight && has_output(c) && c.state >= State::kHandshake &&
         c.state <= State::kClosing) {
       submit_send(c, i);
     }
@@ -255,11 +274,22 @@ void Worker::publish_live(uint64_t now, bool force) {
   live_.sent.store(sent_total_, std::memory_order_relaxed);
   live_.delivered.store(delivered_total_, std::memory_order_relaxed);
   live_.errors.store(errors_total_, std::memory_order_relaxed);
+  live_.cycles.store(cycles_total_, std::memory_order_relaxed);
   live_.open.store(open_, std::memory_order_relaxed);
   live_.settled.store(settled_, std::memory_order_relaxed);
   std::lock_guard<std::mutex> lock(live_.mu);
   live_.interval.merge(interval_);
   interval_.reset();
+}
+
+// Handshake mode with --handshakes: once this worker's share has begun and
+// every slot it started has closed, main may end the phase.
+void Worker::check_quota(uint64_t now) {
+  if (quota_ == 0 || cycle_quota_left() || live_.quota_done.load(std::memory_order_relaxed)) return;
+  const size_t never_started = to_start_.size() - next_start_;
+  if (terminal_ + never_started < conns_.size()) return;
+  publish_live(now, true);
+  live_.quota_done.store(true, std::memory_order_relaxed);
 }
 
 void Worker::count_error(std::string_view kind) {

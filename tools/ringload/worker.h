@@ -21,6 +21,7 @@
 #include "seq_checker.h"
 #include "sse_parser.h"
 #include "stats.h"
+#include "tls_client.h"
 
 namespace ringchat::ringload {
 
@@ -40,10 +41,12 @@ struct WorkerLive {
   std::atomic<uint64_t> sent{0};
   std::atomic<uint64_t> delivered{0};
   std::atomic<uint64_t> errors{0};
+  std::atomic<uint64_t> cycles{0};  // handshake mode: completed
   std::atomic<uint32_t> open{0};
   std::atomic<uint32_t> settled{0};  // clients open or given up
   std::atomic<int> tid{0};
   std::atomic<bool> exited{false};
+  std::atomic<bool> quota_done{false};  // handshake mode: --handshakes reached, all closed
   std::mutex mu;
   Histogram interval;  // latencies since main last took them
 };
@@ -55,6 +58,7 @@ struct Endpoint {
   std::vector<sockaddr_in> sources;  // --src-ips, port 0
   uint16_t port_lo = 32768;          // ip_local_port_range, for explicit binds
   uint16_t port_hi = 60999;
+  const TlsClientContext* tls = nullptr;  // --tls; owned by the Runner
 };
 
 // One pinned thread with one io_uring (a core::Reactor: ring, sparse
@@ -78,6 +82,9 @@ class Worker {
   OrderCounts order() const;
   SeqCounts seq() const;
   const ConnectionCounts& connections() const { return conn_counts_; }
+  // The first TLS connection's protocol version and suite ("" if none).
+  const std::string& tls_version() const { return tls_version_; }
+  const std::string& tls_cipher() const { return tls_cipher_; }
 
  private:
   enum class State : uint8_t {
@@ -153,6 +160,13 @@ class Worker {
     std::unique_ptr<Handshake> hs;
     ws::FrameParser parser;
     OrderChecker order;
+    // --tls: this attempt's TLS; the session to offer next time (--tls-resume).
+    std::unique_ptr<TlsClient> tls;
+    TlsSession tls_session;
+    bool tls_counted = false;  // this attempt's handshake is counted
+    bool tls_saved = false;    // this attempt's session is kept (--tls-resume)
+    bool cycle_done = false;   // handshake mode: this cycle is complete, closing
+    uint64_t attempt_ns = 0;   // when this attempt began
   };
   struct Timer {
     uint64_t when;
@@ -188,6 +202,17 @@ class Worker {
   void op_done(uint32_t i, uint64_t now);
   void abort_conn(uint32_t i, std::string_view error_kind, uint64_t now);
   void start_close(uint32_t i, uint64_t now);
+
+  // worker_tls.cc: TLS between the socket and on_bytes(); handshake mode.
+  void on_wire(uint32_t i, std::span<std::byte> data, uint64_t now);
+  bool start_tls(uint32_t i, uint64_t now);
+  void on_tls_progress(uint32_t i, uint64_t now);
+  bool has_output(const Conn& c) const;
+  void fill_wire(Conn& c);
+  void finish_cycle(uint32_t i, uint64_t now);
+  bool cycle_quota_left() const { return quota_ == 0 || cycles_started_ < quota_; }
+  void mark_dirty(uint32_t i);
+  void check_quota(uint64_t now);
 
   void on_bytes(uint32_t i, std::span<std::byte> data, uint64_t now);
   void on_handshake_bytes(uint32_t i, std::span<const std::byte> data, uint64_t now);
@@ -253,10 +278,14 @@ class Worker {
   uint32_t open_ = 0;
   uint32_t settled_ = 0;
   uint32_t terminal_ = 0;
-  uint64_t sent_total_ = 0, delivered_total_ = 0, errors_total_ = 0;
+  uint64_t sent_total_ = 0, delivered_total_ = 0, errors_total_ = 0, cycles_total_ = 0;
   std::string scratch_;
   std::string frame_;  // json: the envelope around a payload
   EnvelopeParser envelopes_;
+  std::string tls_plain_;  // plaintext of one feed
+  std::string tls_version_, tls_cipher_;
+  uint64_t quota_ = 0;           // handshake mode: this worker's share of --handshakes
+  uint64_t cycles_started_ = 0;  // handshake mode: cycles begun (retries excluded)
   WorkerLive live_;
 };
 

@@ -94,6 +94,11 @@ void Worker::start_attempt(uint32_t i, uint64_t now) {
   c.pub_waiting = 0;
   c.raw_next = 0;
   c.replay_until = 0;
+  c.tls.reset();
+  c.tls_counted = false;
+  c.tls_saved = false;
+  c.cycle_done = false;
+  c.attempt_ns = now;
   if (s_.protocol == Protocol::kSse && c.role == Role::kClient)
     c.sse = std::make_unique<SseParser>();
   if (auto r = install_socket(i); !r) {
@@ -103,7 +108,7 @@ void Worker::start_attempt(uint32_t i, uint64_t now) {
     on_closed(i, now);
     return;
   }
-  if (c.role == Role::kClient) {
+  if (c.role == Role::kClient && s_.mode != Mode::kHandshake) {
     std::array<uint8_t, 16> nonce{};
     for (auto& b : nonce) b = static_cast<uint8_t>(rng_());
     const std::string key = make_client_key(nonce);
@@ -123,11 +128,8 @@ void Worker::start_attempt(uint32_t i, uint64_t now) {
 }
 
 void Worker::submit_send(Conn& c, uint32_t i) {
-  if (c.wire.size() == c.out_off) {
-    c.wire.clear();
-    std::swap(c.wire, c.out);
-    c.out_off = 0;
-  }
+  if (c.wire.size() == c.out_off) fill_wire(c);
+  if (c.wire.empty()) return;  // TLS: the plaintext waits for the handshake
   io_uring_sqe* sqe = reactor_.get_sqe();
   io_uring_prep_send(sqe, static_cast<int>(i), c.wire.data() + c.out_off, c.wire.size() - c.out_off,
                      MSG_NOSIGNAL);
@@ -180,6 +182,11 @@ void Worker::on_connect(uint32_t i, int res, uint64_t now) {
     return;
   }
   arm_recv(i);
+  if (ep_.tls) {
+    start_tls(i, now);  // open once the handshake is done (worker_tls.cc)
+    return;
+  }
+  if (s_.mode == Mode::kHandshake) return finish_cycle(i, now);  // plain: the connect only
   if (c.role == Role::kPublisher) {
     on_open(i, now, OpenInfo{});  // plain HTTP keep-alive: nothing to wait for
     return;
@@ -197,13 +204,15 @@ void Worker::on_send(uint32_t i, int res) {
     return;
   }
   c.out_off += static_cast<size_t>(res);
-  if (c.out_off < c.wire.size() || !c.out.empty()) {
+  if (c.out_off < c.wire.size() || has_output(c)) {
     submit_send(c, i);
-    return;
+    if (c.send_inflight) return;
   }
   c.wire.clear();
   c.out_off = 0;
   if (c.wire.capacity() > 65536) c.wire.shrink_to_fit();
+  // Handshake mode: the close_notify is out; now the socket.
+  if (c.cycle_done && c.state == State::kClosing) abort_conn(i, "", now_ns());
 }
 
 void Worker::on_recv(uint32_t i, io_uring_cqe* cqe, uint64_t now) {
@@ -214,7 +223,7 @@ void Worker::on_recv(uint32_t i, io_uring_cqe* cqe, uint64_t now) {
     const auto bid = static_cast<uint16_t>(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
     if (res > 0 && (c.state == State::kHandshake || c.state == State::kJoining ||
                     c.state == State::kOpen || c.state == State::kClosing)) {
-      on_bytes(i, reactor_.buffer(bid, static_cast<size_t>(res)), now);
+      on_wire(i, reactor_.buffer(bid, static_cast<size_t>(res)), now);
     }
     reactor_.recycle(bid);
   }
@@ -288,10 +297,24 @@ void Worker::on_closed(uint32_t i, uint64_t now) {
   c.wire = std::string();
   c.in = std::string();
   c.sse.reset();
+  c.tls.reset();
   c.parser.release();
   if (stage_ >= phase_count_ + 1) {
     c.state = State::kDone;
     ++terminal_;
+    return;
+  }
+  if (c.cycle_done) {  // handshake mode: the next cycle, at once
+    c.cycle_done = false;
+    if (sending() && cycle_quota_left()) {
+      ++cycles_started_;
+      c.state = State::kWaiting;
+      timers_.push(Timer{now, i, c.epoch, TimerKind::kStart});
+    } else {
+      c.state = State::kDone;
+      ++terminal_;
+      check_quota(now);
+    }
     return;
   }
   if (c.reset_pending) {

@@ -260,6 +260,7 @@ void Worker::kick(uint32_t i, uint64_t now) {
       }
       break;
     case Mode::kIdle:
+    case Mode::kHandshake:
       break;
   }
 }

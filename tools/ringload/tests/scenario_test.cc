@@ -81,10 +81,68 @@ TEST(Scenario, ParsesUrl) {
   EXPECT_EQ(t->path, "/ws/");
   EXPECT_FALSE(parse_url("ws://h:0/").ok());
   EXPECT_FALSE(parse_url("ws://h:70000/").ok());
-  EXPECT_TRUE(parse_url("http://h/sse/").ok());  // SSE streams and publishers
-  EXPECT_FALSE(parse_url("https://h/").ok());
+  EXPECT_TRUE(parse_url("http://h/sse/").ok());      // SSE streams and publishers
+  EXPECT_TRUE(parse_url("https://h/")->tls_scheme);  // used only with --tls (below)
   EXPECT_FALSE(parse_url("ftp://h/").ok());
   EXPECT_FALSE(parse_url("ws://:80/").ok());
+}
+
+TEST(Scenario, TlsUrlsTakeTheirDefaultPort) {
+  EXPECT_EQ(parse_url("wss://h/ws/")->port, 443);
+  EXPECT_EQ(parse_url("https://h:8443/sse/")->port, 8443);
+  EXPECT_FALSE(parse_url("ws://h/")->tls_scheme);
+}
+
+TEST(Scenario, ParsesTlsFlags) {
+  auto s = parse({"--url", "wss://localhost:8443/ws/", "--tls", "--tls-ca", "ca.pem",
+                  "--tls-resume", "--tls-version", "1.2"});
+  ASSERT_TRUE(s.ok()) << s.error();
+  EXPECT_TRUE(s->tls);
+  EXPECT_EQ(s->tls_ca, "ca.pem");
+  EXPECT_TRUE(s->tls_resume);
+  EXPECT_EQ(s->tls_version, TlsVersion::k12);
+  EXPECT_FALSE(parse({}).value().tls);
+}
+
+TEST(Scenario, TlsOverAPlainSchemeUrl) {
+  auto s = parse({"--url", "ws://127.0.0.1:8443/ws/", "--tls"});
+  ASSERT_TRUE(s.ok()) << s.error();
+  EXPECT_TRUE(s->tls);
+}
+
+TEST(Scenario, RejectsHttpsWithoutTls) {
+  EXPECT_FALSE(parse({"--url", "https://h/sse/", "--protocol", "sse"}).ok());
+}
+
+TEST(Scenario, RejectsTlsOptionsWithoutTls) {
+  EXPECT_FALSE(parse({"--tls-ca", "ca.pem"}).ok());
+  EXPECT_FALSE(parse({"--tls-resume"}).ok());
+  EXPECT_FALSE(parse({"--tls-version", "1.3"}).ok());
+}
+
+TEST(Scenario, RejectsUnknownTlsVersion) {
+  EXPECT_FALSE(parse({"--tls", "--tls-version", "1.1"}).ok());
+}
+
+TEST(Scenario, ParsesHandshakeMode) {
+  auto s = parse({"--mode", "handshake", "--tls", "--handshakes", "500", "-c", "8"});
+  ASSERT_TRUE(s.ok()) << s.error();
+  EXPECT_EQ(s->mode, Mode::kHandshake);
+  EXPECT_EQ(s->handshakes, 500u);
+  EXPECT_TRUE(parse({"--mode", "handshake"}).ok());  // plain: connect and close
+}
+
+TEST(Scenario, RejectsHandshakesOutsideHandshakeMode) {
+  EXPECT_FALSE(parse({"--handshakes", "10"}).ok());
+  EXPECT_FALSE(parse({"--mode", "handshake", "--protocol", "json"}).ok());
+}
+
+TEST(Scenario, JsonTakesTlsAsABoolean) {
+  Scenario s;
+  ASSERT_TRUE(apply_json(s, R"({"tls": true, "tls_resume": true, "mode": "handshake"})").ok());
+  EXPECT_TRUE(s.tls);
+  EXPECT_TRUE(s.tls_resume);
+  EXPECT_FALSE(apply_json(s, R"({"tls": "maybe"})").ok());
 }
 
 TEST(Scenario, AppliesJsonDocument) {
