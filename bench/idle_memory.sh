@@ -3,8 +3,12 @@
 # idle SSE subscription of ringchat or nginx with nchan.
 #
 #   bench/idle_memory.sh [--server ringchat|peer|nchan] [-n 10000] [--rooms 100]
-#                        [--protocol raw|sse] [--client auto|ringload|python]
+#                        [--protocol raw|sse] [--client auto|ringload|python] [--tls]
 #                        [--json FILE] [--deadline S] [-- SERVER_ARGS...]
+#
+# --tls (ringchat and ringload only) holds the connections on ringchat's TLS
+# port instead (wss:// or https://, a certificate made with openssl req for
+# the run): every connection has done its handshake before it is counted.
 #
 # --protocol sse holds GET /sse/{room} streams (nchan: GET /sub/{room}) with
 # ringload --protocol sse; nchan serves SSE only. For nchan the memory is
@@ -26,7 +30,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-server=ringchat n=10000 rooms=100 client=auto json_out="" deadline=300 protocol=raw
+server=ringchat n=10000 rooms=100 client=auto json_out="" deadline=300 protocol=raw tls=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --server) server="$2"; shift 2 ;;
@@ -34,6 +38,7 @@ while [[ $# -gt 0 ]]; do
     --rooms) rooms="$2"; shift 2 ;;
     --client) client="$2"; shift 2 ;;
     --protocol) protocol="$2"; shift 2 ;;
+    --tls) tls=1; shift ;;
     --json) json_out="$2"; shift 2 ;;
     --deadline) deadline="$2"; shift 2 ;;
     --) shift; break ;;
@@ -48,6 +53,7 @@ fi
 [[ "$protocol" == raw || "$protocol" == sse ]] || { echo "idle_memory.sh: --protocol is raw or sse" >&2; exit 2; }
 if [[ "$server" == nchan && "$protocol" != sse ]]; then echo "idle_memory.sh: nchan is measured with --protocol sse" >&2; exit 2; fi
 if [[ "$protocol" == sse && "$client" != ringload ]]; then echo "idle_memory.sh: SSE streams need ringload (build it)" >&2; exit 2; fi
+if ((tls)) && [[ "$server" != ringchat || "$client" != ringload ]]; then echo "idle_memory.sh: --tls needs ringchat and ringload" >&2; exit 2; fi
 
 BENCH_TMP="$(mktemp -d)"
 client_pid=""
@@ -92,14 +98,18 @@ if ((n > 20000)); then src_flag=(--src-ips 127.0.0.1,127.0.0.2,127.0.0.3); fi
 
 start_clients() {  # start_clients COUNT HOLD_S
   if [[ "$client" == ringload ]]; then
-    local url="ws://127.0.0.1:$port/ws/"
+    local url="ws://127.0.0.1:$port/ws/" tls_flags=()
     if [[ "$protocol" == sse ]]; then
       url="http://127.0.0.1:$port/sse/"
       [[ "$server" == nchan ]] && url="http://127.0.0.1:$port/sub/"
     fi
+    if ((tls)); then
+      url="${url/#ws:/wss:}"; url="${url/#http:/https:}"; url="${url/:$port\//:$conn_port/}"
+      tls_flags=(--tls --tls-ca "$BENCH_TMP/cert.pem")
+    fi
     taskset -c 1 "$RINGLOAD_BIN" --url "$url" --protocol "$protocol" --mode idle -c "$1" \
       --rooms "$rooms" --room-prefix idle --steady "$2" --drain 0 --cpus 1 \
-      "${src_flag[@]}" --progress never >"$BENCH_TMP/client.log" 2>&1 &
+      "${tls_flags[@]}" "${src_flag[@]}" --progress never >"$BENCH_TMP/client.log" 2>&1 &
   else
     ((n <= 19000)) || bench_die "the Python client holds at most ~19000 connections (fd limit); build tools/ringload"
     taskset -c 1 "$PY" "$BENCH_ROOT/bench/idle_clients.py" --port "$port" -n "$1" \
@@ -109,15 +119,24 @@ start_clients() {  # start_clients COUNT HOLD_S
 }
 
 port="$(bench_free_port)"
-bench_log "starting $server on 127.0.0.1:$port (CPU 0); client $client (CPU 1), $n connections"
-bench_start_server "$server" 0 "$port" "$@"
+conn_port=$port  # where the idle connections are held and counted
+tls_args=()
+if ((tls)); then
+  conn_port="$(bench_free_port)"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
+    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$BENCH_TMP/key.pem" \
+    -out "$BENCH_TMP/cert.pem" >/dev/null 2>&1 || bench_die "openssl req failed"
+  tls_args=(--tls-port "$conn_port" --tls-cert "$BENCH_TMP/cert.pem" --tls-key "$BENCH_TMP/key.pem")
+fi
+bench_log "starting $server on 127.0.0.1:$port (connections on $conn_port) (CPU 0); client $client (CPU 1), $n connections"
+bench_start_server "$server" 0 "$port" "${tls_args[@]}" "$@"
 
 # Warm-up: a few connections come and go so that lazily built state exists.
 start_clients 64 1
-bench_wait_established "$port" 64 30 || bench_die "warm-up connections did not come up"
+bench_wait_established "$conn_port" 64 30 || bench_die "warm-up connections did not come up"
 wait "$client_pid" || true
 client_pid=""
-for _ in $(seq 100); do (( $(bench_established "$port") == 0 )) && break; sleep 0.1; done
+for _ in $(seq 100); do (( $(bench_established "$conn_port") == 0 )) && break; sleep 0.1; done
 sleep 1  # let the server finish closing and return freed memory
 
 st="/proc/$SERVER_MEM_PID/status" roll="/proc/$SERVER_MEM_PID/smaps_rollup"
@@ -125,17 +144,17 @@ rss0=$(kb_of VmRSS "$st"); pss0=$(kb_of Pss_Anon "$roll"); tcp0=$(sockstat_tcp_m
 
 start_clients "$n" "$deadline"
 t0=$SECONDS
-bench_wait_established "$port" "$n" "$((deadline / 2))" || { tail -n 20 "$BENCH_TMP/client.log" >&2; bench_die "server did not reach $n connections"; }
+bench_wait_established "$conn_port" "$n" "$((deadline / 2))" || { tail -n 20 "$BENCH_TMP/client.log" >&2; bench_die "server did not reach $n connections"; }
 connect_s=$((SECONDS - t0))
 sleep 2  # idle: let in-flight handshakes and allocator caches settle
-held=$(bench_established "$port")
-skmem=$(server_skmem_bytes "$port"); structs=$(socket_struct_bytes)
+held=$(bench_established "$conn_port")
+skmem=$(server_skmem_bytes "$conn_port"); structs=$(socket_struct_bytes)
 rss1=$(kb_of VmRSS "$st"); pss1=$(kb_of Pss_Anon "$roll"); tcp1=$(sockstat_tcp_mem); used1=$(sockstat_used); slab1=$(slab_kb)
 ticks0=$(bench_cpu_ticks "$SERVER_MEM_PID"); sleep 5; ticks1=$(bench_cpu_ticks "$SERVER_MEM_PID")
 
 
 
-export server client protocol n held connect_s rss0 rss1 pss0 pss1 tcp0 tcp1 used0 used1 slab0 slab1 skmem structs ticks0 ticks1
+export tls server client protocol n held connect_s rss0 rss1 pss0 pss1 tcp0 tcp1 used0 used1 slab0 slab1 skmem structs ticks0 ticks1
 export hz="$(getconf CLK_TCK)" page="$(getconf PAGESIZE)"
 result=$("$PY" - <<'PYEOF'
 import json, os
@@ -143,6 +162,7 @@ e = os.environ
 i = lambda k: int(e[k])
 n = i("n")
 r = {"bench": "idle_memory", "server": e["server"], "client": e["client"], "protocol": e["protocol"],
+     "tls": e["tls"] == "1",
      "connections": n, "held": i("held"), "connect_s": i("connect_s"),
      "rss_before_kb": i("rss0"), "rss_after_kb": i("rss1"),
      "user_bytes_per_conn": round((i("rss1") - i("rss0")) * 1024 / n),
@@ -159,7 +179,7 @@ PYEOF
 RESULT="$result" "$PY" - <<'PYEOF'
 import json, os
 r = json.loads(os.environ["RESULT"])
-print(f"server {r['server']}: {r['held']} of {r['connections']} idle connections held "
+print(f"server {r['server']}: {r['held']} of {r['connections']} idle {'TLS ' if r['tls'] else ''}connections held "
       f"(client {r['client']}, connected in {r['connect_s']} s)")
 print(f"  RSS {r['rss_before_kb']} kB -> {r['rss_after_kb']} kB: {r['user_bytes_per_conn']} B "
       f"per connection (Pss_Anon: {r['pss_anon_bytes_per_conn']} B)")
