@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "clock.h"
+#include "tls_client.h"
 
 namespace ringchat::ringload {
 namespace {
@@ -110,6 +111,7 @@ Result<void, std::string> Runner::start_workers() {
       }
       auto r = workers_[static_cast<size_t>(w)]->run();
       if (!r) worker_errors_[static_cast<size_t>(w)] = r.error();
+      release_tls_thread_caches();
     });
   }
   return {};

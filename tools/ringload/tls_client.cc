@@ -6,6 +6,7 @@
 // clang-format off
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
+#include <wolfssl/wolfcrypt/ecc.h>
 // clang-format on
 
 #include <arpa/inet.h>
@@ -187,6 +188,12 @@ std::string TlsClient::version() const { return wolfSSL_get_version(ssl_); }
 std::string TlsClient::cipher() const {
   const char* name = wolfSSL_get_cipher_name(ssl_);
   return name ? name : "";
+}
+
+void release_tls_thread_caches() {
+#ifdef FP_ECC
+  wc_ecc_fp_free();
+#endif
 }
 
 }  // namespace ringchat::ringload

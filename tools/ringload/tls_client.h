@@ -111,4 +111,8 @@ class TlsClient {
   bool ticket_ = false;
 };
 
+// Frees wolfCrypt's per-thread ECC cache; each worker thread calls it as it
+// ends (the cache outlives the thread otherwise, and LeakSanitizer says so).
+void release_tls_thread_caches();
+
 }  // namespace ringchat::ringload
