@@ -52,7 +52,9 @@ class ConnLimiter {
 
   // Counts a new connection from `ip` at `now_us` (a monotonic clock), or
   // says which limit refuses it (and counts nothing). Every kOk must be
-  // matched by one release(ip).
+  // matched by one release(ip). The total never exceeds max_conns; at the
+  // edge, an attempt another address's limit refuses may hold its place for
+  // a moment, so a racing attempt can be refused with one place free.
   Admit admit(const Ip& ip, uint64_t now_us);
   void release(const Ip& ip);
 
