@@ -136,9 +136,14 @@ void ConnTable::consume(Conn& c, std::span<std::byte> wire) {
   if (c.state != ConnState::kOpen) return;  // kClosing: read and dropped until the FIN
   const Decoded d = transport(c).decode(c, wire);
   if (d.flush) mark_dirty(c);
-  if (d.closed) return close(c);
-  std::span<std::byte> data = d.data;
-  if (data.empty()) return;
+  if (!d.data.empty()) take(c, d.data);
+  // The peer ended the transport (TLS close_notify) or broke it: what it
+  // sent before is the protocol's, then the connection closes after our
+  // last bytes.
+  if (d.closed && c.state == ConnState::kOpen) close(c);
+}
+
+void ConnTable::take(Conn& c, std::span<std::byte> data) {
   if (c.paused) {
     // What the recv delivered before its cancel took effect waits too.
     std::string& bytes = stashes_[slot_of(c)].bytes;

@@ -266,6 +266,7 @@ struct FakeTransport : Transport {
       own += "ALERT";
       return {{}, true, true};
     }
+    if (in.ends_with(" and goodbye")) return {wire.first(in.size() - 12), false, true};
     return {wire};
   }
   const msghdr* prepare_send(Conn& c) override {
@@ -334,6 +335,14 @@ TEST_F(ConnTableTransportTest, ATransportSendsItsOwnBytesAndPlaintextWaitsUntilI
   EXPECT_EQ(sent_text(), "more");
   recv_bytes(c, "data");
   EXPECT_EQ(handler_.got, "data");
+}
+
+TEST_F(ConnTableTransportTest, WhatThePeerSentBeforeEndingTheTransportReachesTheProtocol) {
+  Conn& c = table_.open(4, {}, index_);
+  recv_bytes(c, "hello");
+  recv_bytes(c, "last request and goodbye");
+  EXPECT_EQ(handler_.got, "last request");
+  EXPECT_EQ(c.state, ConnState::kClosing);
 }
 
 TEST_F(ConnTableTransportTest, InputTheTransportFailsOnClosesAfterItsAlertAndItsLastWords) {

@@ -153,7 +153,8 @@ class ConnTable final : public core::CompletionHandler {
   void on_recv(Conn& c, const io_uring_cqe* cqe);
   void on_send(Conn& c, const io_uring_cqe* cqe);
   void on_op_done(Conn& c);
-  void consume(Conn& c, std::span<std::byte> data);
+  void consume(Conn& c, std::span<std::byte> wire);
+  void take(Conn& c, std::span<std::byte> data);  // plaintext for the protocol
   void mark_dirty(Conn& c) {
     if (c.in_dirty) return;
     c.in_dirty = true;

@@ -16,7 +16,8 @@ struct Decoded {
   std::span<std::byte> data;
   bool flush = false;  // it has bytes of its own to send (a handshake's)
   // The peer broke the transport's protocol or ended it: the connection
-  // closes (after what the transport queued, an alert, goes out).
+  // closes (after `data` is handed to the protocol, and what the transport
+  // queued, an alert, goes out).
   bool closed = false;
 };
 
