@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
       static_cast<unsigned>(std::min<uint64_t>(nofile ? nofile : 1024, 1u << 20));
 
   app::Server server(cfg.shard);
-  server.set_trim_memory(app::memory_trimmer());
+  server.set_allocator(app::allocator_hooks());
   auto port = server.start();
   if (!port) {
     RC_ERROR("cannot start: %s", port.error().c_str());

@@ -11,7 +11,7 @@ build_pkgs=(g++ meson ninja-build pkg-config liburing-dev libwolfssl-dev libxxha
             libbenchmark-dev)
 # clang and its runtime libraries (libFuzzer, sanitizers) build fuzz/.
 test_pkgs=(python3 python3-websockets nodejs npm curl openssl iproute2 procps clang-format
-           chromium nginx libnginx-mod-nchan clang libclang-rt-14-dev)
+           chromium nginx libnginx-mod-nchan clang libclang-rt-14-dev prometheus)
 
 pkgs=("${build_pkgs[@]}")
 [[ "${1:-}" == "--test" ]] && pkgs+=("${test_pkgs[@]}")

@@ -5,6 +5,8 @@
 
 #include <cstdlib>
 #include <mutex>
+
+#include "ringchat/obs/metrics.h"
 #endif
 
 namespace ringchat::app {
@@ -135,12 +137,37 @@ std::string configure_allocator() {
   return what;
 }
 
-TrimFn memory_trimmer() { return &trim; }
+// mi_process_info, for /metrics.
+static void metrics(std::string& out) {
+  size_t elapsed_ms, user_ms, system_ms, rss, peak_rss, commit, peak_commit, faults;
+  mi_process_info(&elapsed_ms, &user_ms, &system_ms, &rss, &peak_rss, &commit, &peak_commit,
+                  &faults);
+  const struct {
+    const char* name;
+    const char* type;
+    const char* help;
+    size_t value;
+  } kRows[] = {
+      {"ringchat_mimalloc_commit_bytes", "gauge", "Memory mimalloc has committed", commit},
+      {"ringchat_mimalloc_peak_commit_bytes", "gauge", "The most memory mimalloc had committed",
+       peak_commit},
+      {"ringchat_mimalloc_peak_rss_bytes", "gauge", "Peak resident memory, as mimalloc saw it",
+       peak_rss},
+      {"ringchat_mimalloc_page_faults_total", "counter", "Major page faults of the process",
+       faults},
+  };
+  for (const auto& r : kRows) {
+    obs::append_family(out, r.name, r.type, r.help);
+    obs::append_sample(out, r.name, "", static_cast<double>(r.value));
+  }
+}
+
+chat::AllocatorHooks allocator_hooks() { return {&trim, &metrics}; }
 
 #else
 
 std::string configure_allocator() { return "the sanitizer's allocator: no trimming"; }
-TrimFn memory_trimmer() { return nullptr; }
+chat::AllocatorHooks allocator_hooks() { return {}; }
 
 #endif
 

@@ -1,6 +1,8 @@
 #pragma once
 #include <string>
 
+#include "ringchat/chat/shard.h"
+
 namespace ringchat::app {
 
 // The process allocator's settings for a long-running server, and the call
@@ -9,7 +11,8 @@ namespace ringchat::app {
 // sanitizer builds the sanitizer owns malloc and both are no-ops.
 //
 // Thread: configure_allocator() on the main thread before any other thread
-// exists; memory_trimmer()'s function on any thread, for that thread.
+// exists; allocator_hooks()'s trim on any thread, for that thread; its
+// metrics on any thread.
 
 // Sets the options memory return depends on (allocator.cc says why each).
 // An operator's MIMALLOC_<OPTION> environment variable wins over ours.
@@ -22,9 +25,9 @@ std::string configure_allocator();
 // on average after the floods of tests/e2e/flood_memory_test.py (7.5 ms the
 // most measured), much less when little was freed; too slow for every
 // loop turn.
-using TrimFn = void (*)();
-// The trim function for chat::Shared::trim_memory, or null when the
-// allocator cannot give memory back on request (sanitizer builds).
-TrimFn memory_trimmer();
+// With it, for /metrics: mimalloc's committed bytes (now and peak), its peak
+// RSS and page faults (mi_process_info).
+// Both null when the sanitizer owns malloc.
+chat::AllocatorHooks allocator_hooks();
 
 }  // namespace ringchat::app

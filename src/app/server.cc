@@ -65,11 +65,11 @@ Server::~Server() {
   shards_.clear();
 }
 
-void Server::set_trim_memory(void (*trim)()) {
+void Server::set_allocator(chat::AllocatorHooks hooks) {
   // Shard threads read it; they do not exist yet, and creating them orders
   // this write before their reads.
   RC_CHECK(threads_.empty());
-  shared_->trim_memory = trim;
+  shared_->allocator = hooks;
 }
 
 Result<uint16_t, std::string> Server::start() {

@@ -37,6 +37,7 @@ Refusal refusal(auth::Admit why) {
 void Front::on_open(net::Conn& c) {
   Session& s = ctx_.sessions.reset(ctx_.conns.slot_of(c));
   c.protocol = static_cast<uint8_t>(ProtocolId::kHttp);
+  ctx_.metrics.add(obs::Metric::kConnsHttp);
   protocols_[c.protocol]->on_open(c, s);
   const auth::Admit why = ctx_.shared.limiter.admit(c.peer.ip, ctx_.now_ms() * 1000);
   if (why == auth::Admit::kOk) {
@@ -57,6 +58,22 @@ void Front::on_open(net::Conn& c) {
                                               error_body(auth::to_string(why), r.reason), false,
                                               "Retry-After: 1\r\n"));
   ctx_.conns.close(c);
+}
+
+namespace {
+constexpr obs::Metric kConnsOf[] = {obs::Metric::kConnsHttp, obs::Metric::kConnsWsRaw,
+                                    obs::Metric::kConnsWsJson, obs::Metric::kConnsSse};
+static_assert(std::size(kConnsOf) == static_cast<size_t>(ProtocolId::kCount));
+}  // namespace
+
+void ShardContext::set_protocol(net::Conn& c, const Session& s, ProtocolId p) {
+  metrics.sub(kConnsOf[c.protocol]);
+  metrics.add(kConnsOf[static_cast<size_t>(p)]);
+  if (const uint64_t opened = s.http_opened_ns(); opened != 0) {
+    const uint64_t now = core::monotonic_ns();
+    metrics.observe(obs::Hist::kHandshake, now > opened ? now - opened : 0);
+  }
+  c.protocol = static_cast<uint8_t>(p);
 }
 
 void ShardContext::count_auth_failure(std::string_view kind) {
@@ -107,6 +124,7 @@ void Front::on_closed(net::Conn& c) {
     ctx_.shared.limiter.release(c.peer.ip);
     c.admitted = false;
   }
+  ctx_.metrics.sub(kConnsOf[c.protocol]);
   of(c).on_closed(c, ctx_.session(c));
 }
 

@@ -38,6 +38,9 @@ struct ShardContext {
   Outbox& outbox;
   bool draining = false;
   uint32_t last_token = 0;
+  // Messages queued to members this turn: (Sequenced::created_ns, members),
+  // observed into ringchat_publish_to_send_seconds as the turn's sends go.
+  std::vector<std::pair<uint64_t, uint32_t>> delivered{};
   const auth::Rate pub_rate = auth::Rate::per_second(cfg.pub_rate, cfg.pub_burst);
   // Connections that came in with credentials, by slot (tokens on only).
   std::unordered_map<uint32_t, auth::Identity> identities{};
@@ -65,6 +68,10 @@ struct ShardContext {
   void set_identity(const net::Conn& c, auth::Identity id) {
     if (shared.gate.tokens()) identities.insert_or_assign(conns.slot_of(c), std::move(id));
   }
+  // Hands `c` to protocol `p` (counted in ringchat_connections{transport});
+  // an upgrade from HTTP is a handshake done (ringchat_handshake_seconds).
+  // Call before the HTTP state in `s` is replaced.
+  void set_protocol(net::Conn& c, const Session& s, ProtocolId p);
   // Counts a refusal of kind `kind` (auth::Refusal::kind).
   void count_auth_failure(std::string_view kind);
   // The wall clock (tokens' exp and nbf are Unix seconds).

@@ -21,6 +21,11 @@ namespace ringchat::chat {
 using http::Method;
 using obs::Metric;
 
+namespace {
+// /healthz: a shard whose loop has not turned for longer is stuck.
+constexpr uint64_t kHealthyTurnMs = 1000;
+}  // namespace
+
 HttpFront::HttpFront(ShardContext& ctx, RawRoom& raw_room, JsonSocket& json, SseStream& sse)
     : ctx_(ctx), raw_room_(raw_room), json_(json), sse_(sse) {
   router_.add({Method::kGet}, "/healthz", &HttpFront::healthz);
@@ -39,10 +44,10 @@ HttpFront::HttpFront(ShardContext& ctx, RawRoom& raw_room, JsonSocket& json, Sse
 }
 
 void HttpFront::on_open(net::Conn& c, Session& s) {
-  s.parser = std::make_unique<http::RequestParser>(
-      http::Limits{.max_header_bytes = ctx_.cfg.max_header,
-                   .max_body_bytes = ctx_.cfg.max_message,
-                   .max_header_fields = ctx_.cfg.max_header_fields});
+  s.parser =
+      std::make_unique<HttpState>(http::Limits{.max_header_bytes = ctx_.cfg.max_header,
+                                               .max_body_bytes = ctx_.cfg.max_message,
+                                               .max_header_fields = ctx_.cfg.max_header_fields});
   ctx_.conns.schedule(c, ctx_.cfg.handshake_timeout_ms);
 }
 
@@ -80,6 +85,18 @@ void HttpFront::handle(net::Conn& c, Session& s, const http::Request& req) {
 
 void HttpFront::healthz(net::Conn& c, Session&, const http::Request& req,
                         const http::RouteParams&) {
+  // Every loop turns at least every core::EventLoop::kLagProbeMs; one that
+  // has not for a second is stuck (a turn that long is an outage too).
+  const uint64_t now = core::monotonic_ms();
+  std::string stuck;
+  for (unsigned i = 0; i < ctx_.shared.metrics.shards(); ++i) {
+    const uint64_t last = ctx_.shared.metrics.shard(i).last_turn_ms();
+    if (now > last && now - last > kHealthyTurnMs) {
+      stuck += "shard " + std::to_string(i) + ": no loop turn for " + std::to_string(now - last) +
+               " ms\n";
+    }
+  }
+  if (!stuck.empty()) return answer(c, req, 503, "text/plain", stuck);
   answer(c, req, 200, "text/plain", "ok\n");
 }
 
@@ -90,7 +107,7 @@ void HttpFront::readyz(net::Conn& c, Session&, const http::Request& req, const h
 
 void HttpFront::metrics(net::Conn& c, Session&, const http::Request& req,
                         const http::RouteParams&) {
-  answer(c, req, 200, "text/plain; version=0.0.4", ctx_.shared.metrics.prometheus());
+  answer(c, req, 200, "text/plain; version=0.0.4", ctx_.shared.prometheus());
 }
 
 void HttpFront::raw_room(net::Conn& c, Session& s, const http::Request& req,

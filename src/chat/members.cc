@@ -38,12 +38,15 @@ void Members::deliver(std::span<const uint32_t> members, const Sequenced& msg) {
   // A member over its backlog is not closed here: that would change the
   // member list under this loop. queue() requests the close; settle()
   // carries it out between events.
+  uint32_t queued = 0;
   for (uint32_t slot : members) {
     if (skip_sender && slot == from.slot) continue;
     net::Conn& c = ctx_.conns.conn(slot);
     ctx_.conns.queue(c, bufs[static_cast<size_t>(of(c).format())]);
-    ctx_.metrics.add(Metric::kWsFramesOut);
+    ++queued;
   }
+  ctx_.metrics.add(Metric::kWsFramesOut, queued);
+  if (queued > 0) ctx_.delivered.emplace_back(msg.created_ns(), queued);
 }
 
 void Members::deliver_event(std::span<const uint32_t> members, const Sequenced& event) {

@@ -6,6 +6,7 @@
 #include "ringchat/chat/room_name.h"
 #include "ringchat/core/check.h"
 #include "ringchat/core/op.h"
+#include "ringchat/core/timer_wheel.h"
 
 namespace ringchat::chat {
 
@@ -49,6 +50,7 @@ Sequenced* Sequenced::create(net::SharedBuf* body, uint16_t room_len, Kind kind,
   s->epoch_ = epoch;
   s->seq_ = seq;
   s->ts_ms_ = ts_ms;
+  s->created_ns_ = core::monotonic_ns();
   return s;
 }
 

@@ -36,6 +36,7 @@ RoomService::RoomService(unsigned shard, unsigned shards, Host& host, obs::Shard
 void RoomService::tick(uint64_t now_ms) {
   owned_.set_now(now_ms);
   if (owned_.sweep() > 0) metrics_.set(obs::Metric::kRoomsOwned, owned_.size());
+  metrics_.set(obs::Metric::kHistoryBytes, owned_.history_bytes());
 }
 
 RoomService::Joined RoomService::join(std::string_view room, uint32_t member, uint32_t gen,

@@ -11,6 +11,7 @@
 
 #include "ringchat/chat/room_service.h"
 #include "ringchat/core/check.h"
+#include "ringchat/core/timer_wheel.h"
 #include "ringchat/http/request_parser.h"
 #include "ringchat/net/conn.h"
 #include "ringchat/ws/frame_parser.h"
@@ -31,12 +32,20 @@ enum class ProtocolId : uint8_t {
   kCount,
 };
 
+// An HTTP connection's request parser, and when it was accepted.
+struct HttpState {
+  explicit HttpState(const http::Limits& limits)
+      : parser(limits), opened_ns(core::monotonic_ns()) {}
+  http::RequestParser parser;
+  uint64_t opened_ns;  // for ringchat_handshake_seconds
+};
+
 // A connection's protocol state, in a table parallel to the connection
 // table (same slot). An idle WebSocket holds no heap memory: the parser's
 // buffer exists only while a message is partial.
 // Thread: owner shard only.
 struct Session {
-  std::variant<std::monostate, std::unique_ptr<http::RequestParser>, ws::FrameParser> parser;
+  std::variant<std::monostate, std::unique_ptr<HttpState>, ws::FrameParser> parser;
   std::unique_ptr<JsonState, JsonStateDelete> json;  // a JSON socket's rooms and requests
   LocalRoom* room = nullptr;  // a raw room socket's one room (RoomService::Membership)
   uint32_t member_index = 0;
@@ -46,7 +55,12 @@ struct Session {
   uint32_t publishing = 0;
   uint64_t pub_tat_us = 0;  // its --pub-rate bucket (auth::Rate)
 
-  http::RequestParser& http() { return *std::get<std::unique_ptr<http::RequestParser>>(parser); }
+  http::RequestParser& http() { return std::get<std::unique_ptr<HttpState>>(parser)->parser; }
+  // When the connection was accepted, while it speaks HTTP; else 0.
+  uint64_t http_opened_ns() const {
+    const auto* h = std::get_if<std::unique_ptr<HttpState>>(&parser);
+    return h ? (*h)->opened_ns : 0;
+  }
   ws::FrameParser& ws() { return std::get<ws::FrameParser>(parser); }
   RoomService::Membership membership() const { return {room, member_index}; }
 };

@@ -38,6 +38,33 @@ net::ConnTableConfig table_config(const ShardConfig& c) {
 }
 }  // namespace
 
+std::string Shared::prometheus() const {
+  std::string out;
+  out.reserve(64 << 10);
+  metrics.prometheus(out);
+  const unsigned n = mail.shards();
+  auto pairs = [&](const char* name, const char* help, auto&& value) {
+    if (n < 2) return;
+    obs::append_family(out, name, "gauge", help);
+    for (unsigned from = 0; from < n; ++from) {
+      for (unsigned to = 0; to < n; ++to) {
+        if (from == to) continue;
+        const std::string labels =
+            "from=\"" + std::to_string(from) + "\",to=\"" + std::to_string(to) + "\"";
+        obs::append_sample(out, name, labels, static_cast<double>(value(from, to)));
+      }
+    }
+  };
+  pairs("ringchat_mailbox_depth", "Messages in the SPSC ring from one shard to another",
+        [&](unsigned from, unsigned to) { return mail.ring(from, to).size_approx(); });
+  pairs("ringchat_mailbox_waiting",
+        "Messages for another shard waiting in the sender's overflow queue (its ring was full)",
+        [&](unsigned from, unsigned to) { return mail.waiting(from, to); });
+  obs::append_process_metrics(out);
+  if (allocator.metrics) allocator.metrics(out);
+  return out;
+}
+
 Shard::Shard(unsigned id, Shared& shared) : loop_(std::make_unique<ShardLoop>(id, shared)) {}
 Shard::~Shard() = default;
 Result<void, std::string> Shard::init() { return loop_->init(); }
@@ -93,6 +120,7 @@ ShardLoop::~ShardLoop() {
 
 Result<void, std::string> ShardLoop::init() {
   obs::set_thread_shard(static_cast<int>(id_));
+  metrics_.turned(core::monotonic_ms());  // /healthz: alive from here
   core::ReactorOptions opts;
   opts.fixed_files = cfg_.max_connections_per_shard;
   std::string how;
@@ -137,6 +165,15 @@ void ShardLoop::woke() {
   conns_.set_now(loop_.now_ms());
 }
 
+void ShardLoop::turned(unsigned submitted, int64_t lag_ns) {
+  metrics_.add(Metric::kLoopTurns);
+  metrics_.observe(obs::Hist::kSubmissions, submitted);
+  if (lag_ns >= 0) {
+    metrics_.observe(obs::Hist::kLoopLag, static_cast<uint64_t>(lag_ns));
+    metrics_.turned(loop_.now_ms());  // /healthz: this shard's loop turns
+  }
+}
+
 void ShardLoop::on_timer(core::TimerNode& node) { conns_.on_timer(static_cast<net::Conn&>(node)); }
 
 void ShardLoop::end_turn() {
@@ -146,10 +183,19 @@ void ShardLoop::end_turn() {
   }
   drain_mail();
   conns_.end_turn();
+  if (!ctx_.delivered.empty()) {
+    // The sends of this turn were just prepared; they are submitted next.
+    const uint64_t now = core::monotonic_ns();
+    for (const auto& [created, members] : ctx_.delivered) {
+      metrics_.observe(obs::Hist::kPublishToSend, now > created ? now - created : 0, members);
+    }
+    ctx_.delivered.clear();
+  }
   outbox_.flush([this](unsigned to) { ring_doorbell(to); });
   freed_since_trim_ |= conns_.take_freed();
   metrics_.set(Metric::kSendQueuedBytes, conns_.budget().held_bytes);
   metrics_.set(Metric::kSendQueuedPeak, conns_.budget().peak_bytes);
+  metrics_.set(Metric::kConnsOverHalf, conns_.over_half_backlog());
 }
 
 int64_t ShardLoop::before_sleep(int64_t timeout) {
@@ -171,14 +217,14 @@ int64_t ShardLoop::before_sleep(int64_t timeout) {
 int64_t ShardLoop::trim_before_sleep(int64_t timeout) {
   // Memory freed under load goes back to the OS once the shard goes idle,
   // at most every kTrimIntervalMs (the sleep is cut short to keep that).
-  if (!freed_since_trim_ || !shared_.trim_memory) return timeout;
+  if (!freed_since_trim_ || !shared_.allocator.trim) return timeout;
   const uint64_t now = loop_.now_ms();
   const uint64_t due = last_trim_ms_ + kTrimIntervalMs;
   if (now < due) {
     const auto wait = static_cast<int64_t>(due - now);
     return timeout < 0 || wait < timeout ? wait : timeout;
   }
-  shared_.trim_memory();
+  shared_.allocator.trim();
   last_trim_ms_ = now;
   freed_since_trim_ = false;
   return timeout;

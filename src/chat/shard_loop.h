@@ -48,6 +48,7 @@ class ShardLoop final : public core::TurnHooks,
   int64_t before_sleep(int64_t timeout_ms) override;
   void woke() override;
   bool finished() override;
+  void turned(unsigned submitted, int64_t lag_ns) override;
   // Op::kStop: the control thread asks for a drain.
   void on_completion(const io_uring_cqe* cqe, core::Tag tag) override;
   // RoomService::Host

@@ -16,9 +16,8 @@ constexpr int kRetryMs = 2000;
 
 void SseStream::start(net::Conn& c, Session& s, const std::string& room,
                       std::optional<Position> since) {
-  c.protocol = static_cast<uint8_t>(ProtocolId::kSse);
+  ctx_.set_protocol(c, s, ProtocolId::kSse);
   s.parser = std::monostate{};
-  ctx_.metrics.add(Metric::kSseStreamsOpen);
   std::string head = http::make_stream_head(200, "text/event-stream; charset=utf-8",
                                             "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n"
                                             "Access-Control-Allow-Origin: *\r\n");
@@ -79,7 +78,6 @@ void SseStream::on_timer(net::Conn& c, Session&) {
 void SseStream::goodbye(net::Conn& c) { ctx_.conns.close(c); }
 
 void SseStream::on_closed(net::Conn& c, Session& s) {
-  ctx_.metrics.sub(Metric::kSseStreamsOpen);
   if (s.room) ctx_.rooms.leave(s.membership(), c.gen);
   s.room = nullptr;
 }

@@ -7,18 +7,14 @@ namespace ringchat::chat {
 using obs::Metric;
 
 void WebSocket::take_over(net::Conn& c, Session& s) {
-  c.protocol = static_cast<uint8_t>(id_);
+  ctx_.set_protocol(c, s, id_);
   s.parser.emplace<ws::FrameParser>(ws::Role::kServer, ctx_.cfg.max_message,
                                     ctx_.cfg.max_fragments);
   ctx_.metrics.add(Metric::kWsHandshakes);
-  ctx_.metrics.add(Metric::kWebSocketsOpen);
   ctx_.conns.schedule(c, ctx_.timer_delay(c, ctx_.cfg.ping_interval_ms));
 }
 
-void WebSocket::closed(Session& s) {
-  ctx_.metrics.sub(Metric::kWebSocketsOpen);
-  s.parser = std::monostate{};
-}
+void WebSocket::closed(Session& s) { s.parser = std::monostate{}; }
 
 std::span<std::byte> WebSocket::on_data(net::Conn& c, Session& s, std::span<std::byte> data) {
   while (c.usable() && !input_blocked(c, s)) {
@@ -42,16 +38,16 @@ std::span<std::byte> WebSocket::on_data(net::Conn& c, Session& s, std::span<std:
         break;
       case ws::Event::Kind::kPong:
         break;
-      case ws::Event::Kind::kClose:
+      case ws::Event::Kind::kClose: {
+        ctx_.metrics.add(obs::close_metric(ev.close_code, /*by_server=*/false));
         // RFC 6455 §5.5.1: echo the status code; a close without one gets
         // an empty close back.
-        if (ev.close_code == 1005) {
-          send_control(c, ws::Opcode::kClose, {});
-        } else {
-          send_close(c, ev.close_code, {});
-        }
+        const std::string echo =
+            ev.close_code == 1005 ? std::string() : ws::close_payload(ev.close_code, {});
+        send_control(c, ws::Opcode::kClose, ws::as_bytes(echo));
         ctx_.conns.close(c);
         return {};
+      }
     }
   }
   return c.usable() ? data : std::span<std::byte>{};
@@ -138,6 +134,7 @@ void WebSocket::send_control(net::Conn& c, ws::Opcode op, std::span<const std::b
 }
 
 void WebSocket::send_close(net::Conn& c, uint16_t code, std::string_view reason) {
+  ctx_.metrics.add(obs::close_metric(code, /*by_server=*/true));
   send_control(c, ws::Opcode::kClose, ws::as_bytes(ws::close_payload(code, reason)));
 }
 

@@ -20,12 +20,29 @@ Result<void, std::string> EventLoop::init(const ReactorOptions& opts, std::strin
 
 bool EventLoop::run(TurnHooks& hooks) {
   now_ms_ = monotonic_ms();
+  probe_due_ns_ = monotonic_ns() + kLagProbeMs * 1'000'000;
   while (!hooks.finished()) {
     auto next = timers_.next_timeout_ms(now_ms_);
     int64_t timeout = hooks.before_sleep(next ? static_cast<int64_t>(*next) : -1);
-    if (!reactor_.submit_and_wait(timeout)) return false;
+    int64_t timeout_ns = timeout < 0 ? -1 : timeout * 1'000'000;
+    if (timeout_ns != 0) {
+      // Asleep no later than the probe is due.
+      const uint64_t now = monotonic_ns();
+      const int64_t until_probe =
+          probe_due_ns_ > now ? static_cast<int64_t>(probe_due_ns_ - now) : 0;
+      if (timeout_ns < 0 || until_probe < timeout_ns) timeout_ns = until_probe;
+    }
+    const unsigned submitted = io_uring_sq_ready(reactor_.ring());
+    if (!reactor_.submit_and_wait_ns(timeout_ns)) return false;
     now_ms_ = monotonic_ms();
     hooks.woke();
+    const uint64_t now_ns = monotonic_ns();
+    int64_t lag_ns = -1;
+    if (now_ns >= probe_due_ns_) {
+      lag_ns = static_cast<int64_t>(now_ns - probe_due_ns_);
+      probe_due_ns_ = now_ns + kLagProbeMs * 1'000'000;
+    }
+    hooks.turned(submitted, lag_ns);
     // First: the wheel measures new delays from its last advance, and the
     // loop may have slept for any length of time.
     timers_.advance(now_ms_, [&](TimerNode& n) {

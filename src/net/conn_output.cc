@@ -19,7 +19,9 @@ void ConnTable::queue(Conn& c, LocalBuf* lb, Charge charge) {
   if (!c.sendq) c.sendq = std::make_unique<SendQueue>();
   // The limit applies to what was queued before this buffer, so a client
   // that keeps up is always admitted one whole message, however big.
-  const bool over = charge == Charge::kData && unsent(c) > cfg_.max_backlog;
+  const size_t before = unsent(c);
+  const bool over = charge == Charge::kData && before > cfg_.max_backlog;
+  note_backlog(c, before + lb->buf->size);
   c.sendq->push(lb);
   metrics_.add(Metric::kWsBytesOut, lb->buf->size);
   mark_dirty(c);

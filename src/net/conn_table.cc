@@ -176,7 +176,9 @@ void ConnTable::on_send(Conn& c, const io_uring_cqe* cqe) {
   freed_ = true;
   // A peer reading a big message cannot answer the pings queued behind
   // it; that it reads at all is the sign of life.
-  if (cqe->res > 0 && unsent(c) > 0) c.last_seen_ms = static_cast<uint32_t>(now_ms_);
+  const size_t left = unsent(c);
+  note_backlog(c, left);
+  if (cqe->res > 0 && left > 0) c.last_seen_ms = static_cast<uint32_t>(now_ms_);
   if (c.state == ConnState::kFinalizing) return;
   mark_dirty(c);
   if (c.paused && !handler_.input_blocked(c)) {
@@ -281,6 +283,7 @@ void ConnTable::abort(Conn& c) {
 }
 
 void ConnTable::release(Conn& c) {
+  note_backlog(c, 0);
   transport(c).release(c);
   io_.close(slot_of(c), c.gen);
   timers_.cancel(c);

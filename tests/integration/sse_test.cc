@@ -184,12 +184,12 @@ TEST_P(SseTest, ABadRoomIsAJsonErrorAndAClosedStreamLeavesItsRoom) {
   {
     SseClient s(server.port(), "/sse/gone");
     ASSERT_EQ(s.next().type, "joined");
-    EXPECT_EQ(server.total(obs::Metric::kSseStreamsOpen), 1u);
+    EXPECT_EQ(server.total(obs::Metric::kConnsSse), 1u);
   }
-  for (int i = 0; i < 100 && server.total(obs::Metric::kSseStreamsOpen) != 0; ++i) {
+  for (int i = 0; i < 100 && server.total(obs::Metric::kConnsSse) != 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  EXPECT_EQ(server.total(obs::Metric::kSseStreamsOpen), 0u);
+  EXPECT_EQ(server.total(obs::Metric::kConnsSse), 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Shards, SseTest, ::testing::Values(1u, 2u, 4u));

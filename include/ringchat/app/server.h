@@ -20,11 +20,10 @@ class Server {
   Server& operator=(const Server&) = delete;
   ~Server();
 
-  // The function each shard calls on its own thread when it goes idle after
-  // freeing memory, to give it back to the OS (chat::Shared::trim_memory;
-  // null, the default: shards do not trim).
+  // What the allocator offers the shards (chat::AllocatorHooks: trimming
+  // when idle, its /metrics families; by default nothing).
   // REQUIRES: start() has not been called.
-  void set_trim_memory(void (*trim)());
+  void set_allocator(chat::AllocatorHooks hooks);
   // Starts the shards one by one (the first binds, so port 0 works) and
   // returns the bound plain port (0 without one) once every shard is
   // accepting. A port on which something already listens is an error unless

@@ -105,6 +105,8 @@ class Sequenced {
   uint64_t seq() const { return seq_; }
   bool is_event() const { return seq_ == 0; }
   const Sender& from() const { return from_; }
+  // When it was made (monotonic ns): for ringchat_publish_to_send_seconds.
+  uint64_t created_ns() const { return created_ns_; }
   size_t payload_size() const { return body_->size - room_len_ - user_len_; }
   // Memory the record holds: itself, the body and the wire bytes.
   size_t footprint() const;
@@ -133,6 +135,7 @@ class Sequenced {
   uint64_t epoch_ = 0;
   uint64_t seq_ = 0;
   uint64_t ts_ms_ = 0;
+  uint64_t created_ns_ = 0;
   net::SharedBuf* body_ = nullptr;
   std::array<net::SharedBuf*, kFormats> wire_{};
 };

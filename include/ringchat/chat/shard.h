@@ -72,6 +72,16 @@ struct ShardConfig {
 };
 
 // State every shard shares. Thread: any; built before shards start.
+// What the process allocator offers (app/allocator.h), set by main before
+// the shards start; null members: nothing to do.
+struct AllocatorHooks {
+  // Gives the calling thread's freed memory back to the OS. Each shard calls
+  // it on its own thread when it goes idle after freeing.
+  void (*trim)() = nullptr;
+  // Appends the allocator's families to a /metrics exposition. Thread: any.
+  void (*metrics)(std::string& out) = nullptr;
+};
+
 struct Shared {
   explicit Shared(const ShardConfig& c)
       : config(c),
@@ -92,10 +102,10 @@ struct Shared {
   std::vector<std::atomic<int>> ring_fds;   // for MSG_RING doorbells
   std::atomic<uint16_t> bound_port{0};      // the real port when config.port is 0
   std::atomic<uint16_t> bound_tls_port{0};  // the same for config.tls_port
-  // Gives the calling thread's freed memory back to the OS (the allocator's
-  // business, set by main before the shards start; null: nothing to do).
-  // Each shard calls it on its own thread when it goes idle after freeing.
-  void (*trim_memory)() = nullptr;
+  AllocatorHooks allocator;
+  // /metrics: every shard's metrics, the mailboxes, the process, the
+  // allocator. Thread: any.
+  std::string prometheus() const;
 };
 
 class ShardLoop;

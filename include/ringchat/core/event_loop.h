@@ -36,6 +36,11 @@ class TurnHooks {
   virtual int64_t before_sleep(int64_t timeout_ms) = 0;
   virtual void woke() = 0;
   virtual bool finished() = 0;
+  // Once per turn, after woke(): the submission queue entries the sleep
+  // before it submitted, and, about every kLagProbeMs, how late the loop
+  // woke for the probe due then (ns; the length of the turns before it,
+  // or the oversleep). -1: no probe was due.
+  virtual void turned(unsigned /*submitted*/, int64_t /*lag_ns*/) {}
 };
 
 // A shard's event loop: one io_uring (core::Reactor), its timer wheel, and
@@ -43,13 +48,15 @@ class TurnHooks {
 // A turn: sleep in io_uring_enter until a completion, the next timer or a
 // doorbell; advance the wheel; dispatch up to kMaxCqesPerTurn completions;
 // then TurnHooks::end_turn(). Doorbells (Op::kDoorbell) only wake the loop;
-// kClose, kCancel and kNone completions are dropped.
+// kClose, kCancel and kNone completions are dropped. A loop never sleeps
+// past its next lag probe (kLagProbeMs), so it turns at least that often.
 // Thread: the shard thread that called init() only.
 class EventLoop {
  public:
   static constexpr uint64_t kTickMs = 50;
   static constexpr size_t kWheelSlots = 1024;
   static constexpr unsigned kMaxCqesPerTurn = 4096;
+  static constexpr uint64_t kLagProbeMs = 100;
 
   EventLoop();
   EventLoop(const EventLoop&) = delete;
@@ -75,6 +82,7 @@ class EventLoop {
   TimerWheel timers_;
   std::array<CompletionHandler*, 256> handlers_{};
   uint64_t now_ms_ = 0;
+  uint64_t probe_due_ns_ = 0;
 };
 
 }  // namespace ringchat::core

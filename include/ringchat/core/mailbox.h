@@ -27,11 +27,24 @@ namespace ringchat::core {
 template <typename Msg, size_t N>
 class MailboxSet {
  public:
-  explicit MailboxSet(unsigned shards) : shards_(shards), rings_(shards * shards), flags_(shards) {
+  explicit MailboxSet(unsigned shards)
+      : shards_(shards), rings_(shards * shards), waiting_(shards * shards), flags_(shards) {
     for (auto& r : rings_) r = std::make_unique<SpscRing<Msg, N>>();
   }
   unsigned shards() const { return shards_; }
   SpscRing<Msg, N>& ring(unsigned from, unsigned to) { return *rings_[from * shards_ + to]; }
+  const SpscRing<Msg, N>& ring(unsigned from, unsigned to) const {
+    return *rings_[from * shards_ + to];
+  }
+  // Messages from `from` to `to` waiting in from's Outbox (its overflow
+  // queue: posted this turn, or refused by the full ring), as of from's
+  // last flush. For /metrics; any thread may read it.
+  size_t waiting(unsigned from, unsigned to) const {
+    return waiting_[from * shards_ + to].load(std::memory_order_relaxed);
+  }
+  void set_waiting(unsigned from, unsigned to, size_t n) {
+    waiting_[from * shards_ + to].store(n, std::memory_order_relaxed);
+  }
 
   // Consumer `me`: returns true if it may sleep (no mail was waiting).
   bool prepare_sleep(unsigned me) {
@@ -59,6 +72,7 @@ class MailboxSet {
   };
   unsigned shards_;
   std::vector<std::unique_ptr<SpscRing<Msg, N>>> rings_;
+  std::vector<std::atomic<size_t>> waiting_;
   std::vector<Flag> flags_;
 };
 
@@ -69,7 +83,8 @@ class MailboxSet {
 template <typename Msg, size_t N>
 class Outbox {
  public:
-  Outbox(MailboxSet<Msg, N>& set, unsigned me) : set_(set), me_(me), pending_(set.shards()) {}
+  Outbox(MailboxSet<Msg, N>& set, unsigned me)
+      : set_(set), me_(me), pending_(set.shards()), reported_(set.shards()) {}
 
   void post(unsigned to, const Msg& m) { pending_[to].push_back(m); }
   // Messages for `to` that its ring has not taken yet (posted this turn, or
@@ -96,7 +111,7 @@ class Outbox {
   void flush(RingFn&& ring) {
     for (unsigned to = 0; to < pending_.size(); ++to) {
       std::deque<Msg>& q = pending_[to];
-      if (q.empty()) continue;
+      if (q.empty() && reported_[to] == 0) continue;
       auto& r = set_.ring(me_, to);
       size_t pushed = 0;
       while (!q.empty() && r.try_push(q.front())) {
@@ -104,6 +119,7 @@ class Outbox {
         ++pushed;
       }
       if (pushed > 0 && set_.needs_doorbell(to)) ring(to);
+      if (reported_[to] != q.size()) set_.set_waiting(me_, to, reported_[to] = q.size());
     }
   }
 
@@ -111,6 +127,7 @@ class Outbox {
   MailboxSet<Msg, N>& set_;
   unsigned me_;
   std::vector<std::deque<Msg>> pending_;
+  std::vector<size_t> reported_;  // set_.waiting(me_, to) as last set
 };
 
 }  // namespace ringchat::core

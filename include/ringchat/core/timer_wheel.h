@@ -12,6 +12,8 @@ namespace ringchat::core {
 // which is all timers at tick granularity need.
 // Thread: any.
 uint64_t monotonic_ms();
+// CLOCK_MONOTONIC, precise (monotonic_ms is the coarse clock, ~4 ms steps).
+uint64_t monotonic_ns();
 
 // Intrusive link embedded in whatever owns a timer (a connection, a room).
 // Unarmed when prev == nullptr. An armed node must be cancelled before it is

@@ -61,7 +61,8 @@ struct Conn : core::TimerNode {
   CloseWhy close_why = CloseWhy::kNone;  // a close is requested (see settle())
   uint8_t pending = 0;                   // in-flight ops: recv, send, shutdown
   uint8_t protocol = 0;                  // the ConnHandler's: which protocol holds it
-  uint8_t transport = 0;                 // index into the table's transports
+  uint8_t transport : 7 = 0;             // index into the table's transports
+  bool over_half : 1 = false;            // unsent bytes over half of max_backlog (counted)
   bool recv_armed : 1 = false;           // a multishot recv is live
   bool recv_cancelled : 1 = false;       // a cancel of the live recv is on its way
   bool in_dirty : 1 = false;             // listed for the end-of-turn flush

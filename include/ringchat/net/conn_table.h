@@ -135,6 +135,8 @@ class ConnTable final : public core::CompletionHandler {
   // Whether (slot, gen) names a live connection.
   Conn* find(uint32_t slot, uint32_t gen);
   uint32_t open_count() const { return open_; }
+  // Connections whose unsent bytes are over half of max_backlog.
+  uint32_t over_half_backlog() const { return over_half_; }
   uint32_t max_conns() const { return cfg_.max_conns; }
   const SendBudget& budget() const { return budget_; }
   // Some memory was freed since the last call (worth a trim when idle).
@@ -155,6 +157,12 @@ class ConnTable final : public core::CompletionHandler {
   void on_op_done(Conn& c);
   void consume(Conn& c, std::span<std::byte> wire);
   void take(Conn& c, std::span<std::byte> data);  // plaintext for the protocol
+  void note_backlog(Conn& c, size_t unsent) {
+    const bool over = unsent > cfg_.max_backlog / 2;
+    if (over == c.over_half) return;
+    c.over_half = over;
+    over ? ++over_half_ : --over_half_;
+  }
   void mark_dirty(Conn& c) {
     if (c.in_dirty) return;
     c.in_dirty = true;
@@ -182,6 +190,7 @@ class ConnTable final : public core::CompletionHandler {
   size_t conns_bytes_ = 0;
   uint32_t constructed_ = 0;
   uint32_t open_ = 0;
+  uint32_t over_half_ = 0;
   uint64_t now_ms_ = 0;
   uint64_t last_shed_ms_ = 0;
   bool freed_ = false;

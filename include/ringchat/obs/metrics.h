@@ -2,6 +2,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,8 +16,12 @@ enum class Metric : uint16_t {
   kConnectionsClosed,
   kConnectionsRejected,  // accept failed: descriptor table full
   kConnectionsOpen,      // gauge
-  kWebSocketsOpen,       // gauge
-  kSseStreamsOpen,       // gauge
+  // Connections by the protocol that holds them (ringchat_connections{transport=...}).
+  kConnsHttp,      // gauge: HTTP, before any upgrade
+  kConnsWsRaw,     // gauge: raw room sockets (GET /ws/{room})
+  kConnsWsJson,    // gauge: JSON sockets (GET /ws)
+  kConnsSse,       // gauge: SSE streams
+  kConnsOverHalf,  // gauge: connections whose unsent bytes are over half --send-backlog
   kHttpRequests,
   kHttpErrors,  // any 4xx/5xx answered
   kHandshakeTimeouts,
@@ -69,7 +74,53 @@ enum class Metric : uint16_t {
   kTlsPlainHttp,          // a plaintext HTTP request on the TLS port (answered 400 in clear)
   kTlsHandshakeFailures,  // not a handshake wolfSSL would finish
   kTlsRecordFailures,     // a bad record after the handshake, renegotiation
+  // WebSocket close frames by code (ringchat_ws_closes_total{by=...,code=...}): the
+  // server's, then the peer's, each in the order of kCloseCodes below.
+  kWsClosesByServer,
+  kWsClosesByClient = kWsClosesByServer + 11,  // 11: kCloseCodeSlots
+  kHistoryBytes = kWsClosesByClient + 11,      // gauge: memory held by this shard's rooms' history
+  kLoopTurns,                                  // loop turns (wake-ups)
   kCount
+};
+
+// The WebSocket close codes counted one by one; any other is "other".
+inline constexpr uint16_t kCloseCodes[] = {1000, 1001, 1002, 1003, 1005,
+                                           1007, 1008, 1009, 1011, 4001};
+inline constexpr size_t kCloseCodeSlots = std::size(kCloseCodes) + 1;  // + other
+static_assert(static_cast<size_t>(Metric::kWsClosesByClient) -
+                  static_cast<size_t>(Metric::kWsClosesByServer) ==
+              kCloseCodeSlots);
+// The Metric that counts close code `code`, sent by the server or the peer.
+Metric close_metric(uint16_t code, bool by_server);
+
+// Histograms, each with fixed buckets (metrics.cc has their bounds).
+enum class Hist : uint8_t {
+  kLoopLag,        // how late a loop turn ran against its timer (ns)
+  kPublishToSend,  // owner sequenced a message -> its bytes queued for the send of a member (ns)
+  kHandshake,      // accepted -> 101 or the SSE head answered (ns)
+  kSubmissions,    // io_uring SQEs submitted per loop turn
+  kCount
+};
+inline constexpr size_t kMaxBuckets = 16;
+
+// One histogram of one shard: counts per bucket (not cumulative), the sum
+// and the count. Written by its shard only (relaxed load + store), read by
+// any thread; a scrape may see a sample in one field and not yet in another.
+// Thread: writer: owner shard; readers: any.
+class Histogram {
+ public:
+  // `n` samples of `v` (the histogram's unit: ns, or a count).
+  void observe(Hist h, uint64_t v, uint64_t n = 1);
+  uint64_t bucket(size_t i) const { return buckets_[i].load(std::memory_order_relaxed); }
+  uint64_t sum() const { return sum_.load(std::memory_order_relaxed); }
+  uint64_t count() const { return count_.load(std::memory_order_relaxed); }
+
+ private:
+  static void bump(std::atomic<uint64_t>& a, uint64_t n) {
+    a.store(a.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  std::array<std::atomic<uint64_t>, kMaxBuckets + 1> buckets_{};  // the last: +Inf
+  std::atomic<uint64_t> sum_{0}, count_{0};
 };
 
 // One shard's metrics. Written only by that shard (relaxed load + store, no
@@ -88,9 +139,17 @@ class ShardMetrics {
   uint64_t get(Metric m) const {
     return values_[static_cast<size_t>(m)].load(std::memory_order_relaxed);
   }
+  void observe(Hist h, uint64_t v, uint64_t n = 1) { hist(h).observe(h, v, n); }
+  Histogram& hist(Hist h) { return hists_[static_cast<size_t>(h)]; }
+  const Histogram& hist(Hist h) const { return hists_[static_cast<size_t>(h)]; }
+  // When the shard's loop last turned (monotonic ms), for /healthz.
+  void turned(uint64_t now_ms) { last_turn_ms_.store(now_ms, std::memory_order_relaxed); }
+  uint64_t last_turn_ms() const { return last_turn_ms_.load(std::memory_order_relaxed); }
 
  private:
   std::array<std::atomic<uint64_t>, static_cast<size_t>(Metric::kCount)> values_{};
+  std::array<Histogram, static_cast<size_t>(Hist::kCount)> hists_{};
+  std::atomic<uint64_t> last_turn_ms_{0};
 };
 
 // All shards' metrics. Thread: any; the set of shards is fixed at startup.
@@ -98,12 +157,32 @@ class Registry {
  public:
   explicit Registry(unsigned shards);
   ShardMetrics& shard(unsigned i) { return *shards_[i]; }
+  const ShardMetrics& shard(unsigned i) const { return *shards_[i]; }
+  unsigned shards() const { return static_cast<unsigned>(shards_.size()); }
   uint64_t total(Metric m) const;
-  // Prometheus text exposition format 0.0.4, one series per shard.
-  std::string prometheus() const;
+  // Prometheus text exposition format 0.0.4, one series per shard: every
+  // Metric and Hist, appended to `out`.
+  void prometheus(std::string& out) const;
+  std::string prometheus() const {
+    std::string out;
+    prometheus(out);
+    return out;
+  }
 
  private:
   std::vector<std::unique_ptr<ShardMetrics>> shards_;
 };
+
+// Writing the exposition format for what the Registry does not hold (the
+// mailboxes, the process): a family's HELP and TYPE lines, then its
+// samples; `labels` is empty or `a="x",b="y"` (values already escaped).
+void append_family(std::string& out, const char* name, const char* type, const char* help);
+void append_sample(std::string& out, const char* name, const std::string& labels, double v);
+
+// The process collector's usual families (process_cpu_seconds_total,
+// process_resident_memory_bytes, process_virtual_memory_bytes,
+// process_open_fds, process_max_fds, process_start_time_seconds), read
+// from /proc and getrusage when called. Thread: any.
+void append_process_metrics(std::string& out);
 
 }  // namespace ringchat::obs
