@@ -4,8 +4,10 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iterator>
@@ -72,16 +74,61 @@ Result<std::string, std::string> read_file(const std::string& flag, const std::s
   return bytes;
 }
 
+// A --tls-cert directory's pairs: NAME.crt or NAME.pem with NAME.key, by name.
+Result<std::vector<tls::CertFiles>, std::string> cert_dir(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(dir, ec)) files.push_back(e.path());
+  if (ec) return Err("--tls-cert " + dir + ": " + ec.message());
+  std::sort(files.begin(), files.end());
+  std::vector<tls::CertFiles> pairs;
+  for (const fs::path& f : files) {
+    if (f.extension() != ".crt" && f.extension() != ".pem") continue;
+    fs::path key = f;
+    key.replace_extension(".key");
+    if (fs::is_regular_file(key, ec)) pairs.push_back({f.string(), key.string()});
+  }
+  if (pairs.empty()) {
+    return Err("--tls-cert " + dir +
+               ": no certificate in the directory (it wants NAME.crt or NAME.pem with NAME.key)");
+  }
+  return pairs;
+}
+
+}  // namespace
+
+Result<std::vector<tls::CertFiles>, std::string> tls_cert_files(const Config::Tls& t) {
+  std::vector<tls::CertFiles> pairs;
+  size_t files = 0;
+  for (const std::string& cert : t.certs) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(cert, ec)) {
+      auto found = cert_dir(cert);
+      if (!found) return Err(found.error());
+      pairs.insert(pairs.end(), found->begin(), found->end());
+    } else if (files < t.keys.size()) {
+      pairs.push_back({cert, t.keys[files++]});
+    } else {
+      ++files;
+    }
+  }
+  if (files != t.keys.size()) {
+    return Err("--tls-cert and --tls-key: give one key for each certificate file (" +
+               std::to_string(files) + " and " + std::to_string(t.keys.size()) + ")");
+  }
+  return pairs;
+}
+
+namespace {
+
 // --tls-* into a context (null without TLS), or why they cannot be.
 Result<tls::ContextConfig, std::string> tls_config(const Config::Tls& t) {
-  if (t.certs.size() != t.keys.size()) {
-    return Err("--tls-cert and --tls-key: give one key for each certificate (" +
-               std::to_string(t.certs.size()) + " and " + std::to_string(t.keys.size()) + ")");
-  }
-  tls::ContextConfig cfg{
-      .certs = {}, .ciphers = t.ciphers, .ticket_rotate_ms = uint64_t{t.ticket_rotate_s} * 1000};
-  for (size_t i = 0; i < t.certs.size(); ++i) cfg.certs.push_back({t.certs[i], t.keys[i]});
-  return cfg;
+  auto pairs = tls_cert_files(t);
+  if (!pairs) return Err(pairs.error());
+  return tls::ContextConfig{.certs = std::move(*pairs),
+                            .ciphers = t.ciphers,
+                            .ticket_rotate_ms = uint64_t{t.ticket_rotate_s} * 1000};
 }
 
 // --jwt-*, --api-key*, --origins into the gate, or why they cannot be.
@@ -318,7 +365,8 @@ void declare(CLI::App& app, Config& c) {
       ->envname("RINGCHAT_ORIGINS");
   app.add_option("--tls-cert", c.tls.certs,
                  "PEM certificate chain: with --tls-key, turns TLS on, on --tls-port. Repeat "
-                 "both for several names (SNI picks; the first is the default)")
+                 "both for several names (SNI picks; the first is the default). A directory: "
+                 "each NAME.crt or NAME.pem in it with NAME.key, by name (no --tls-key)")
       ->envname("RINGCHAT_TLS_CERT");
   app.add_option("--tls-key", c.tls.keys, "PEM private key of the --tls-cert in the same place")
       ->envname("RINGCHAT_TLS_KEY");

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <initializer_list>
 #include <map>
 #include <string>
@@ -526,6 +527,40 @@ TEST_F(TlsConfigTest, BadTlsFilesStopTheServerWithAReason) {
   expect_rejected({"--tls-cert", cert.cert.c_str(), "--tls-key", cert.key.c_str(), "--tls-ciphers",
                    "NO-SUCH-SUITE"},
                   "--tls-ciphers");
+}
+
+// A directory of NAME.crt / NAME.pem with NAME.key: its pairs by name,
+// after and before the file pairs given around it.
+TEST_F(TlsConfigTest, ACertificateDirectoryGivesItsPairsByName) {
+  namespace fs = std::filesystem;
+  const testing::TestCert cert = testing::TestCert::make();
+  ASSERT_FALSE(cert.cert.empty());
+  const fs::path dir = fs::path(cert.dir) / "certs";
+  fs::create_directory(dir);
+  for (const char* name : {"b.example.pem", "b.example.key", "a.example.crt", "a.example.key",
+                           "chain-only.pem", "orphan.key", "notes.txt"}) {
+    fs::copy_file(std::string(name).ends_with(".key") ? cert.key : cert.cert, dir / name);
+  }
+  Config::Tls t;
+  t.certs = {cert.cert, dir.string()};
+  t.keys = {cert.key};
+  auto pairs = tls_cert_files(t);
+  ASSERT_TRUE(pairs) << pairs.error();
+  ASSERT_EQ(pairs->size(), 3u);
+  EXPECT_EQ((*pairs)[0].cert, cert.cert);
+  EXPECT_EQ((*pairs)[0].key, cert.key);
+  EXPECT_EQ((*pairs)[1].cert, (dir / "a.example.crt").string());
+  EXPECT_EQ((*pairs)[1].key, (dir / "a.example.key").string());
+  EXPECT_EQ((*pairs)[2].cert, (dir / "b.example.pem").string());
+  EXPECT_EQ((*pairs)[2].key, (dir / "b.example.key").string());
+  // The directory alone turns TLS on, without --tls-key.
+  EXPECT_NE(parse_ok({"--tls-cert", dir.c_str()}).shard.tls, nullptr);
+  // A file among directories still wants its key; an empty directory is refused.
+  t.keys.clear();
+  EXPECT_FALSE(tls_cert_files(t));
+  const fs::path empty = fs::path(cert.dir) / "empty";
+  fs::create_directory(empty);
+  expect_rejected({"--tls-cert", empty.c_str()}, "no certificate in the directory");
 }
 
 }  // namespace

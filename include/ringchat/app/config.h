@@ -37,6 +37,12 @@ struct ParseExit {
 // Every option is declared once, with its default, bounds and help text.
 Result<Config, ParseExit> parse_config(int argc, const char* const* argv);
 
+// The certificate and key files --tls-cert and --tls-key name, in order:
+// each certificate file with the --tls-key in the same place among the
+// files; each directory as the NAME.crt or NAME.pem in it that have a
+// NAME.key, by name. Read again at each load (a SIGHUP sees new files).
+Result<std::vector<tls::CertFiles>, std::string> tls_cert_files(const Config::Tls& t);
+
 // The TLS context of `t` (null without --tls-cert), or why it cannot be
 // made; at start, and again on SIGHUP (keeping `tickets`).
 Result<std::shared_ptr<const tls::ServerContext>, std::string> load_tls(
