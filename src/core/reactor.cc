@@ -120,6 +120,16 @@ Result<void, Errc> Reactor::init_buffers(const ReactorOptions& opts, std::string
   return {};
 }
 
+std::vector<RingOp> Reactor::missing_ops() {
+  std::vector<RingOp> missing;
+  io_uring_probe* probe = io_uring_get_probe_ring(&ring_);
+  for (const RingOp& op : kRingOps) {
+    if (probe == nullptr || !io_uring_opcode_supported(probe, op.opcode)) missing.push_back(op);
+  }
+  if (probe) io_uring_free_probe(probe);
+  return missing;
+}
+
 void Reactor::recycle(uint16_t bid) {
   io_uring_buf_ring_add(buf_ring_, buffers_ + size_t{bid} * buffer_size_, buffer_size_, bid,
                         io_uring_buf_ring_mask(buffer_count_), 0);

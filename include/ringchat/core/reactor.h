@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "ringchat/core/errc.h"
 #include "ringchat/core/result.h"
@@ -17,6 +18,35 @@ struct ReactorOptions {
   unsigned fixed_files = 0;     // sparse direct-descriptor table size
   unsigned buffer_count = 512;  // provided receive buffers (power of two)
   unsigned buffer_size = 16384;
+};
+
+// What the server's shards ask of a ring beyond what init() sets up: the
+// opcodes they submit (net: accept, receive, send, shutdown, cancel, close;
+// chat and app: MSG_RING doorbells and stops), each with the Linux release
+// that gave it the form used here, and the IORING_FEAT_* behaviour they rely
+// on. `ringchat doctor` checks a kernel against these lists.
+struct RingOp {
+  uint8_t opcode;
+  const char* name;
+  const char* since;  // the form the shards use (direct descriptors, multishot, ...)
+};
+inline constexpr RingOp kRingOps[] = {
+    {IORING_OP_ACCEPT, "ACCEPT", "5.19"},  // into a direct descriptor, IORING_FILE_INDEX_ALLOC
+    {IORING_OP_RECV, "RECV", "6.0"},       // multishot, from the provided-buffer ring
+    {IORING_OP_SENDMSG, "SENDMSG", "5.3"},
+    {IORING_OP_SHUTDOWN, "SHUTDOWN", "5.11"},
+    {IORING_OP_ASYNC_CANCEL, "ASYNC_CANCEL", "5.19"},  // IORING_ASYNC_CANCEL_FD_FIXED | _ALL
+    {IORING_OP_CLOSE, "CLOSE", "5.15"},                // of a direct descriptor
+    {IORING_OP_MSG_RING, "MSG_RING", "5.18"},
+};
+struct RingFeature {
+  uint32_t flag;
+  const char* name;
+};
+inline constexpr RingFeature kRingFeatures[] = {
+    {IORING_FEAT_NODROP, "NODROP"},        // a full CQ keeps completions (multishot posts many)
+    {IORING_FEAT_FAST_POLL, "FAST_POLL"},  // socket ops wait by poll, not in io-wq threads
+    {IORING_FEAT_EXT_ARG, "EXT_ARG"},      // timed waits without a timeout SQE
 };
 
 // One io_uring owned by one shard thread: setup with SINGLE_ISSUER and
@@ -49,6 +79,9 @@ class Reactor {
   io_uring* ring() { return &ring_; }
   int ring_fd() const { return ring_.ring_fd; }
   unsigned fixed_files() const { return fixed_files_; }
+  // The kRingOps this ring's kernel does not support (IORING_REGISTER_PROBE);
+  // every one of them when the kernel cannot say. REQUIRES: init() succeeded.
+  std::vector<RingOp> missing_ops();
 
   // Provided-buffer ring. A CQE carrying IORING_CQE_F_BUFFER names the buffer
   // in its flags; hand it back with recycle() once its bytes are consumed.
