@@ -44,12 +44,10 @@ int main(int argc, char** argv) {
 
   const uint64_t nofile = app::raise_nofile_limit();
   cfg.shard.cpus = app::affinity_cpus();
-  cfg.shard.shards =
-      cfg.threads ? cfg.threads : static_cast<unsigned>(std::max<size_t>(1, cfg.shard.cpus.size()));
+  cfg.shard.shards = app::shard_count(cfg.threads, cfg.shard.cpus);
   // Direct descriptors live in each ring's table, not the process fd table:
   // each shard can hold up to RLIMIT_NOFILE connections of its own.
-  cfg.shard.max_connections_per_shard =
-      static_cast<unsigned>(std::min<uint64_t>(nofile ? nofile : 1024, 1u << 20));
+  cfg.shard.max_connections_per_shard = app::connections_per_shard(nofile);
 
   app::Server server(cfg.shard);
   server.set_allocator(app::allocator_hooks());

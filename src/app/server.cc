@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <future>
 
 #include "ringchat/core/check.h"
@@ -51,6 +52,14 @@ uint64_t raise_nofile_limit() {
     getrlimit(RLIMIT_NOFILE, &rl);
   }
   return rl.rlim_cur;
+}
+
+uint32_t connections_per_shard(uint64_t nofile) {
+  return static_cast<uint32_t>(std::min<uint64_t>(nofile ? nofile : 1024, kMaxTable));
+}
+
+unsigned shard_count(unsigned threads, const std::vector<int>& cpus) {
+  return threads ? threads : static_cast<unsigned>(std::max<size_t>(1, cpus.size()));
 }
 
 Server::Server(const chat::ShardConfig& config) : shared_(std::make_unique<chat::Shared>(config)) {}

@@ -50,4 +50,14 @@ class Server {
 // Raises the soft RLIMIT_NOFILE to the hard limit; returns the new limit.
 uint64_t raise_nofile_limit();
 
+// The most connections one shard holds under RLIMIT_NOFILE `nofile` (0:
+// unknown): the size of its direct-descriptor table, which the kernel caps
+// at RLIMIT_NOFILE and at kMaxTable entries.
+inline constexpr uint32_t kMaxTable = 1u << 20;
+uint32_t connections_per_shard(uint64_t nofile);
+
+// Shards for --threads `threads`: itself, or 0 for one per CPU of `cpus`
+// (the process's affinity mask), at least one.
+unsigned shard_count(unsigned threads, const std::vector<int>& cpus);
+
 }  // namespace ringchat::app
