@@ -1,11 +1,13 @@
 // ringchat: parse the configuration, start one shard per CPU, wait for
-// SIGTERM or SIGINT, drain, exit.
+// SIGTERM or SIGINT, drain, exit. `ringchat doctor` checks the machine instead.
 #include <signal.h>
 
 #include <cstdio>
+#include <string_view>
 
 #include "app/allocator.h"
 #include "ringchat/app/config.h"
+#include "ringchat/app/doctor.h"
 #include "ringchat/app/server.h"
 #include "ringchat/obs/log.h"
 
@@ -23,6 +25,10 @@ obs::Level level_of(const std::string& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // `ringchat doctor [flags]`: judge the machine for this configuration,
+  // start nothing.
+  if (argc > 1 && std::string_view(argv[1]) == "doctor")
+    return app::doctor::run(argc - 1, argv + 1);
   const std::string allocator = app::configure_allocator();
   auto parsed = app::parse_config(argc, argv);
   if (!parsed) {
