@@ -29,6 +29,7 @@ EnvelopeType type_of(std::string_view t) {
   if (t == "msg") return EnvelopeType::kMsg;
   if (t == "joined") return EnvelopeType::kJoined;
   if (t == "error") return EnvelopeType::kError;
+  if (t == "draining") return EnvelopeType::kDraining;
   return EnvelopeType::kOther;
 }
 
@@ -61,6 +62,9 @@ bool read_field(std::string_view key, od::value v, Envelope& e) {
     }
   } else if (key == "recovered") {
     if (v.get_bool().get(e.recovered)) return false;
+  } else if (key == "retry_ms") {
+    if (v.get_uint64().get(e.retry_ms)) return false;
+    e.has_retry_ms = true;
   } else if (key == "code") {
     if (v.get_string().get(e.code)) return false;
   }

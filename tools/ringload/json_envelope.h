@@ -21,10 +21,11 @@ std::optional<Position> parse_position(std::string_view text);
 std::string format_position(const Position& p);
 
 enum class EnvelopeType : uint8_t {
-  kMsg,     // {"type":"msg","room","seq","data"...}
-  kJoined,  // {"type":"joined","room","epoch","seq","recovered"}
-  kError,   // {"type":"error","code",...}
-  kOther,   // join/leave presence events, ack, pong, left...: ignored
+  kMsg,       // {"type":"msg","room","seq","data"...}
+  kJoined,    // {"type":"joined","room","epoch","seq","recovered"}
+  kError,     // {"type":"error","code",...}
+  kDraining,  // {"type":"draining","retry_ms"}: the server is going away
+  kOther,     // join/leave presence events, ack, pong, left...: ignored
 };
 
 // The fields ringload reads from one ringchat JSON object (a JSON socket
@@ -37,6 +38,8 @@ struct Envelope {
   std::string_view code;  // error code
   uint64_t seq = 0;
   uint64_t epoch = 0;
+  uint64_t retry_ms = 0;  // draining: when to come back (also an SSE `draining` event's data)
+  bool has_retry_ms = false;
   bool has_seq = false;
   bool has_epoch = false;
   bool has_data = false;  // `data` was present and a string

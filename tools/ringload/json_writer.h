@@ -32,6 +32,7 @@ class JsonWriter {
   JsonWriter& value(bool v) { return raw(v ? "true" : "false"); }
   JsonWriter& value(uint64_t v) { return raw(std::to_string(v)); }
   JsonWriter& value(int v) { return raw(std::to_string(v)); }
+  JsonWriter& value(int64_t v) { return raw(std::to_string(v)); }
   JsonWriter& value(uint32_t v) { return raw(std::to_string(v)); }
   JsonWriter& value(double v) {
     if (!(v == v) || v > 1e300 || v < -1e300) return raw("null");

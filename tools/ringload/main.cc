@@ -11,6 +11,7 @@
 //   soak       ringload --mode rate -c 2000 --rate 1 --soak 14400 --json soak.json
 //   wss        ringload --tls --tls-ca ca.pem --url wss://localhost:8443/ws/ --mode echo -c 100
 //   handshake  ringload --tls --url wss://localhost:8443/ws/ --mode handshake -c 8 [--tls-resume]  # handshakes/s
+//   rolling    ringload --rolling-server build/ringchat --rolling-args "--pub-rate 0" --mode rate -c 200 --steady 10  # reconnect curve, lost silently vs told
 // clang-format on
 #include <signal.h>
 #include <sys/resource.h>

@@ -104,6 +104,94 @@ void tls_json(JsonWriter& w, const RunReport& r, const Scenario& s) {
   w.end_object();
 }
 
+void rolling_curve_json(JsonWriter& w, const RollingReport& r) {
+  // Up to the end of the phases: after it nobody reconnects.
+  const size_t n =
+      std::min(r.curve.buckets(), static_cast<size_t>(r.until_s * 1e9 / kCurveBucketNs) + 1);
+  const std::vector<int64_t> connected = r.curve.connected();
+  w.key("curve").begin_object();
+  w.field("bucket_ms", kCurveBucketNs / 1'000'000);
+  w.key("connected").begin_array();
+  for (size_t b = 0; b < n; ++b) w.value(connected[b]);
+  w.end_array().key("reconnects").begin_array();
+  for (size_t b = 0; b < n; ++b) w.value(r.curve.reopens[b]);
+  w.end_array().key("drops").begin_array();
+  for (size_t b = 0; b < n; ++b) w.value(r.curve.drops[b]);
+  w.end_array();
+  w.end_object();
+}
+
+void rolling_json(JsonWriter& w, const RollingReport& r) {
+  if (!r.enabled) return;
+  const RollingEvents& e = r.events;
+  w.key("rolling").begin_object();
+  w.key("servers").begin_object();
+  w.key("pids").begin_array();
+  for (int pid : e.pids) w.value(pid);
+  w.end_array();
+  w.field("replacement_started_s", e.replacement_started_s);
+  w.field("replacement_ready_s", e.replacement_ready_s).field("term_s", e.term_s);
+  w.field("old_exit_s", e.old_exit_s).field("old_exit_status", e.old_exit_status);
+  w.field("problem", e.problem);
+  w.end_object();
+  w.key("reconnect").begin_object();
+  w.field("clients", r.clients).field("dropped", r.reconnect.dropped);
+  w.field("reconnected", r.reconnect.reconnected).field("hinted", r.hinted);
+  w.field("full_reconnect_s", r.reconnect.full_reconnect_s);
+  w.field("min_connected", r.reconnect.min_connected);
+  w.end_object();
+  rolling_curve_json(w, r);
+  w.key("messages").begin_object();
+  w.field("lost_silently", r.loss.silently).field("seq_gaps", r.loss.seq_gaps);
+  w.field("payload_gaps", r.loss.payload_gaps).field("epoch_changes", r.loss.epoch_changes);
+  w.field("told_lost", r.loss.told).field("told_epoch", r.loss.told_epoch);
+  w.field("told_history", r.loss.told_history).field("told_payload", r.loss.told_payload);
+  w.end_object();
+  w.key("publishes").begin_object();
+  w.field("refused", r.publish.refused).field("unacked", r.publish.unacked);
+  w.field("senders_refused", r.publish.senders_refused);
+  w.field("senders_unacked", r.publish.senders_unacked);
+  w.end_object();
+  w.end_object();
+}
+
+void print_rolling(std::FILE* out, const RollingReport& r) {
+  if (!r.enabled) return;
+  const RollingEvents& e = r.events;
+  auto u = [](uint64_t v) { return static_cast<unsigned long long>(v); };
+  std::fprintf(out, "  rolling: servers");
+  for (int pid : e.pids) std::fprintf(out, " %d", pid);
+  std::fprintf(out, "; replacement started %.2fs, listening %.2fs; SIGTERM to the first %.2fs",
+               e.replacement_started_s, e.replacement_ready_s, e.term_s);
+  if (e.old_exit_s >= 0) {
+    std::fprintf(out, ", it exited %.2fs (status %d)\n", e.old_exit_s, e.old_exit_status);
+  } else {
+    std::fprintf(out, ", it had not exited when the run ended\n");
+  }
+  std::fprintf(out,
+               "    reconnect: %llu dropped, %llu reconnected (%llu after the server's retry_ms, "
+               "the rest after backoff); fewest connected %lld/%u; ",
+               u(r.reconnect.dropped), u(r.reconnect.reconnected), u(r.hinted),
+               static_cast<long long>(r.reconnect.min_connected), r.clients);
+  if (r.reconnect.full_reconnect_s >= 0) {
+    std::fprintf(out, "all back %.1fs after the SIGTERM\n", r.reconnect.full_reconnect_s);
+  } else {
+    std::fprintf(out, "NOT all back when the phases ended\n");
+  }
+  std::fprintf(out,
+               "    messages: lost silently %llu (room seq gaps %llu, payload gaps %llu); told of "
+               "an epoch change %llu times; lost but told %llu (room seqs: of the left epoch %llu, "
+               "beyond history %llu; payloads %llu)\n",
+               u(r.loss.silently), u(r.loss.seq_gaps), u(r.loss.payload_gaps),
+               u(r.loss.epoch_changes), u(r.loss.told), u(r.loss.told_epoch),
+               u(r.loss.told_history), u(r.loss.told_payload));
+  std::fprintf(out,
+               "    publishes: refused %llu (%llu senders), unacknowledged %llu (%llu senders)\n",
+               u(r.publish.refused), u(r.publish.senders_refused), u(r.publish.unacked),
+               u(r.publish.senders_unacked));
+  if (!e.problem.empty()) std::fprintf(out, "    PROBLEM: %s\n", e.problem.c_str());
+}
+
 void kernel_json(JsonWriter& w, const KernelSettings& k) {
   w.key("kernel").begin_object();
   w.field("somaxconn", k.somaxconn).field("ip_local_port_range", k.ip_local_port_range);
@@ -168,6 +256,7 @@ std::string report_json(const RunReport& r, const Scenario& s) {
   stage_json(w, r.totals, r.run_s, s);
   w.end_object();
   tls_json(w, r, s);
+  rolling_json(w, r.rolling);
   w.key("order").begin_object();
   w.field("gaps", r.order.gaps).field("duplicates", r.order.duplicates);
   w.field("reorders", r.order.reorders).field("missed_while_reconnecting", r.order.missed);
@@ -178,6 +267,7 @@ std::string report_json(const RunReport& r, const Scenario& s) {
   w.field("duplicates", r.seq.duplicates).field("resumes", r.seq.resumes);
   w.field("recovered", r.seq.recovered).field("unrecoverable", r.seq.unrecoverable);
   w.field("not_recovered", r.seq.not_recovered).field("missed_unrecoverable", r.seq.missed);
+  w.field("epoch_changes", r.seq.epoch_changes);
   w.field("ok", r.seq.clean());
   w.end_object();
   const auto failures = r.failures();
@@ -259,6 +349,7 @@ void print_summary(const RunReport& r, const Scenario& s, std::FILE* out) {
         static_cast<unsigned long long>(r.seq.unrecoverable),
         static_cast<unsigned long long>(r.seq.not_recovered));
   }
+  print_rolling(out, r.rolling);
   std::fprintf(out,
                "  connections: wanted %u  opened %llu  failed %llu  reconnects %llu  gave up %llu  "
                "resets %llu\n",
@@ -291,6 +382,14 @@ std::vector<std::string> RunReport::failures() const {
   if (seq.duplicates) out.push_back(n(seq.duplicates) + " room seq duplicates");
   if (seq.not_recovered) out.push_back(n(seq.not_recovered) + " resumes wrongly not recovered");
   if (connections.opened == 0) out.push_back("no connection succeeded");
+  if (rolling.enabled) {
+    if (!rolling.events.problem.empty()) out.push_back("rolling: " + rolling.events.problem);
+    if (rolling.events.term_s < 0) {
+      out.push_back("rolling: no server got SIGTERM");
+    } else if (rolling.reconnect.full_reconnect_s < 0) {
+      out.push_back("rolling: clients still missing when the phases ended");
+    }
+  }
   return out;
 }
 

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "order_checker.h"
+#include "rolling_stats.h"
 #include "scenario.h"
 #include "seq_checker.h"
 #include "stats.h"
@@ -42,6 +43,19 @@ struct TlsReport {
   bool verified = false;  // --tls-ca given: chain (and DNS name) checked
 };
 
+// --rolling-server: what the restart did and what it cost the clients.
+struct RollingReport {
+  bool enabled = false;
+  RollingEvents events;
+  ReconnectCurve curve;        // every client connection, from the run's start
+  ReconnectSummary reconnect;  // from the SIGTERM to the end of the phases
+  LossCounts loss;
+  PublishCounts publish;
+  uint64_t hinted = 0;   // reconnects that waited the server's retry_ms (else: backoff)
+  uint32_t clients = 0;  // client connections wanted (not SSE publishers)
+  double until_s = 0;    // the end of the phases
+};
+
 // Everything a run reports.
 // Thread: main only, after the workers have stopped.
 struct RunReport {
@@ -53,6 +67,7 @@ struct RunReport {
   SeqCounts seq;  // room seq continuity and resumes (json, sse; raw with --churn)
   ConnectionCounts connections;
   TlsReport tls;
+  RollingReport rolling;
   uint32_t connections_wanted = 0;
   double client_cpu_s = 0;
   double server_cpu_s = -1;

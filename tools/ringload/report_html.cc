@@ -70,6 +70,23 @@ std::string svg_chart(std::string_view title, std::string_view unit, const std::
   return o.str();
 }
 
+// --rolling-server: connected clients and reconnects per 100 ms bucket.
+std::string rolling_chart(const RollingReport& r) {
+  if (!r.enabled) return {};
+  const std::vector<int64_t> conn = r.curve.connected();
+  const size_t n = std::min(conn.size(), static_cast<size_t>(r.until_s * 1e9 / kCurveBucketNs) + 1);
+  std::vector<double> x;
+  Series connected{"connected clients", "#1f77b4", {}}, reconnects{"reconnects", "#ff7f0e", {}};
+  for (size_t b = 0; b < n; ++b) {
+    x.push_back(static_cast<double>(b * kCurveBucketNs) / 1e9);
+    connected.y.push_back(static_cast<double>(conn[b]));
+    reconnects.y.push_back(r.curve.reopens[b]);
+  }
+  std::ostringstream title;
+  title << "Rolling restart: clients per 100 ms (SIGTERM at " << r.events.term_s << " s)";
+  return svg_chart(title.str(), "", x, {connected, reconnects});
+}
+
 }  // namespace
 
 bool write_html(const RunReport& r, const Scenario& s, const std::string& path) {
@@ -90,6 +107,7 @@ bool write_html(const RunReport& r, const Scenario& s, const std::string& path) 
       << escape(std::string(to_string(s.mode))) << ", " << s.connections << " connections</h1>\n";
   out << svg_chart("Latency over time", "us", x, {p50, p99});
   out << svg_chart("Throughput over time", "msg/s", x, {sent, delivered});
+  out << rolling_chart(r.rolling);
   out << "<h3>Report (JSON)</h3><pre>" << escape(report_json(r, s)) << "</pre></body></html>\n";
   return static_cast<bool>(out);
 }

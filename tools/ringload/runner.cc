@@ -152,6 +152,7 @@ bool Runner::wait_for(uint64_t ns, const std::string& label, bool (Runner::*done
     if (interrupted_.load()) return false;
     if (done && (this->*done)()) return true;
     maybe_go();
+    if (rolling_) rolling_->step(now_ns(), phases_ns_);
     const uint64_t left = end - std::min(end, now_ns());
     const uint64_t step = std::min(left, kStepNs);
     timespec ts{static_cast<time_t>(step / kNsPerSec), static_cast<long>(step % kNsPerSec)};

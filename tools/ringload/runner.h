@@ -7,6 +7,7 @@
 
 #include "plan.h"
 #include "report.h"
+#include "rolling.h"
 #include "scenario.h"
 #include "worker.h"
 
@@ -50,6 +51,7 @@ class Runner {
   void tick(const std::string& label);
   Snapshot snapshot() const;
   void finish_report();
+  void finish_rolling();
 
   const Scenario& s_;
   const std::atomic<bool>& interrupted_;
@@ -67,7 +69,10 @@ class Runner {
   uint64_t last_sent_ = 0, last_delivered_ = 0, last_cycles_ = 0;
   mutable uint64_t quiet_last_ = 0, quiet_since_ = 0;
   uint64_t settled_at_ns_ = 0;
-  std::vector<Snapshot> boundaries_;  // at the start of each phase and after the last
+  std::vector<Snapshot> boundaries_;         // at the start of each phase and after the last
+  std::unique_ptr<RollingRestart> rolling_;  // --rolling-server
+  uint64_t phases_ns_ = 0;                   // when the first phase began
+  uint64_t drain_ns_ = 0;                    // ... and the drain stage
   RunReport report_;
 };
 

@@ -11,6 +11,10 @@ namespace ringchat::ringload {
 Result<RunReport, std::string> Runner::run() {
   report_.kernel = read_kernel_settings();
   if (auto r = resolve(); !r) return Err(r.error());
+  if (s_.rolling()) {
+    rolling_ = std::make_unique<RollingRestart>(s_, endpoint_.dest);
+    if (auto r = rolling_->start(); !r) return Err("--rolling-server: " + r.error());
+  }
   t0_ = now_ns();
   last_tick_ns_ = t0_;
   report_.connections_wanted = s_.connections + plan_.publishers;
@@ -23,6 +27,7 @@ Result<RunReport, std::string> Runner::run() {
   report_.interrupted = interrupted_.load();
   drain_stage();
   close_stage();
+  if (rolling_) rolling_->stop();
   for (const std::string& e : worker_errors_) {
     if (e.starts_with("cannot pin")) {
       report_.warnings.push_back(e);
@@ -53,6 +58,7 @@ void Runner::connect_stage() {
 
 void Runner::run_phase(size_t p) {
   control_.stage.store(static_cast<int>(p) + 1);
+  if (p == 0) phases_ns_ = now_ns();
   if (s_.mode == Mode::kFanout && phases_[p].kind != PhaseKind::kRamp) control_.go.store(true);
   const bool bounded = s_.mode == Mode::kHandshake && s_.handshakes > 0;
   wait_for(static_cast<uint64_t>(phases_[p].duration_s * 1e9), phases_[p].name,
@@ -62,6 +68,7 @@ void Runner::run_phase(size_t p) {
 
 void Runner::drain_stage() {
   control_.stage.store(static_cast<int>(phases_.size()) + 1);
+  drain_ns_ = now_ns();
   quiet_since_ = 0;
   if (s_.mode != Mode::kIdle && s_.mode != Mode::kHandshake) {
     wait_for(static_cast<uint64_t>(s_.drain_s * 1e9), "drain", &Runner::quiet);
@@ -121,6 +128,32 @@ void Runner::finish_report() {
     report_.server_rss_bytes = process_rss_bytes(s_.server_pid);
   }
   if (report_.connections.opened == 0) report_.warnings.push_back("no connection succeeded");
+  if (rolling_) finish_rolling();
+}
+
+// The rolling restart's report: the servers' events, the reconnect curve
+// from the SIGTERM to the end of the phases, and the messages and
+// publishes lost.
+void Runner::finish_rolling() {
+  RollingReport& r = report_.rolling;
+  r.enabled = true;
+  r.events = rolling_->events(t0_);
+  r.clients = s_.connections;
+  r.until_s = drain_ns_ > t0_ ? static_cast<double>(drain_ns_ - t0_) / 1e9 : report_.run_s;
+  EpochTally epochs;
+  for (const auto& w : workers_) {
+    r.curve.merge(w->curve());
+    r.publish.add(w->publish());
+    r.hinted += w->hinted();
+    w->tally_epochs(epochs);
+  }
+  // The series run to the end of the phases, also where nothing happened.
+  r.curve.extend(static_cast<size_t>(r.until_s * 1e9 / kCurveBucketNs) + 1);
+  r.loss = classify_loss(report_.order, report_.seq, epochs);
+  if (r.events.term_s >= 0) {
+    r.reconnect = summarize(r.curve, static_cast<uint64_t>(r.events.term_s * 1e9),
+                            static_cast<uint64_t>(r.until_s * 1e9), r.clients);
+  }
 }
 
 }  // namespace ringchat::ringload

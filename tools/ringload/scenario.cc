@@ -126,6 +126,30 @@ Result<void, std::string> set_option(Scenario& s, std::string_view name, std::st
   return Err("unknown option: " + std::string(name));
 }
 
+namespace {
+
+Result<void, std::string> validate_rolling(const Scenario& s) {
+  if (!s.rolling()) {
+    if (!s.rolling_args.empty() || !s.rolling_log.empty())
+      return Err(std::string("--rolling-args and --rolling-log need --rolling-server"));
+    return {};
+  }
+  if (s.mode == Mode::kHandshake)
+    return Err(std::string("--rolling-server runs chat load: not with --mode handshake"));
+  if (!s.since.empty())
+    return Err(std::string("--rolling-server tracks positions itself: drop --since"));
+  if (s.server_pid != 0)
+    return Err(std::string("--rolling-server starts its own servers: drop --server-pid"));
+  double total = 0;
+  for (const Phase& p : s.phases()) total += p.duration_s;
+  if (s.rolling_at_s >= total)
+    return Err(std::string("--rolling-at must fall inside the phases (before ") +
+               std::to_string(total) + " s)");
+  return {};
+}
+
+}  // namespace
+
 Result<void, std::string> validate(const Scenario& s) {
   auto target = parse_url(s.url);
   if (!target) return Err(target.error());
@@ -151,7 +175,7 @@ Result<void, std::string> validate(const Scenario& s) {
     return Err(std::string("--mode handshake speaks no protocol: leave --protocol raw"));
   if (s.handshakes > 0 && s.mode != Mode::kHandshake)
     return Err(std::string("--handshakes bounds --mode handshake only"));
-  return {};
+  return validate_rolling(s);
 }
 
 }  // namespace ringchat::ringload

@@ -75,6 +75,13 @@ struct Scenario {
   bool tls_resume = false;  // a reconnect offers the connection's previous session
   TlsVersion tls_version = TlsVersion::kAuto;
   uint64_t handshakes = 0;  // handshake mode: stop after this many (0: only time bounds it)
+  // The rolling-restart scenario: ringload starts two servers (this binary)
+  // on the URL's port with --reuse-port, and --rolling-at seconds into the
+  // phases starts a third and sends SIGTERM to the first.
+  std::string rolling_server;
+  std::string rolling_args;  // more server flags, blank-separated
+  double rolling_at_s = 1;   // seconds after the first phase began
+  std::string rolling_log;   // server N's output goes to PREFIX.N.log ("": nowhere)
   std::string json_path, html_path;
   int server_pid = 0;
   ProgressMode progress = ProgressMode::kAuto;
@@ -85,6 +92,7 @@ struct Scenario {
   std::vector<Phase> phases() const;
   // New connections per second (0: no limit).
   double effective_connect_rate() const;
+  bool rolling() const { return !rolling_server.empty(); }
 };
 
 // Parses the command line; `--scenario FILE` is read first and the other

@@ -189,6 +189,16 @@ std::vector<OptionSpec> build_specs() {
        [](Scenario& s, std::string_view v) {
          return parse_int<uint64_t>("handshakes", v, s.handshakes, 0, UINT64_MAX);
        }},
+      {"rolling-server", "",
+       "rolling restart: start two of this server binary on the URL's port (--reuse-port), "
+       "SIGTERM one during the load and start a replacement",
+       RL_STR(rolling_server)},
+      {"rolling-args", "", "rolling restart: more flags for every server, blank-separated",
+       RL_STR(rolling_args)},
+      {"rolling-at", "", "rolling restart: seconds into the phases when the replacement starts",
+       RL_DBL(rolling_at_s)},
+      {"rolling-log", "", "rolling restart: server N writes its output to PREFIX.N.log",
+       RL_STR(rolling_log)},
       {"json", "", "write the JSON report here", RL_STR(json_path)},
       {"html", "", "write the HTML report here", RL_STR(html_path)},
       {"server-pid", "", "server process id, for its CPU time",

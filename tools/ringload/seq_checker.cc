@@ -19,6 +19,8 @@ void SeqChecker::resumed(uint64_t epoch, bool recovered, uint64_t first, uint64_
       ++counts_.not_recovered;
     } else {
       ++counts_.unrecoverable;
+      ++counts_.epoch_changes;
+      if (known_) left_.push_back(Left{epoch_, last_});
     }
     epoch_ = epoch;
     known_ = first != 0;

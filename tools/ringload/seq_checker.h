@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdint>
+#include <vector>
 
 namespace ringchat::ringload {
 
@@ -14,7 +15,9 @@ struct SeqCounts {
                                //     no longer reached back (excused)
   uint64_t not_recovered = 0;  // ... recovered:false although nothing was missing: an error
   uint64_t missed = 0;         // seqs skipped by the excused resumes
+  uint64_t epoch_changes = 0;  // excused resumes answered with another epoch (told)
   void add(const SeqCounts& o) {
+    epoch_changes += o.epoch_changes;
     checked += o.checked;
     gaps += o.gaps;
     duplicates += o.duplicates;
@@ -47,6 +50,13 @@ class SeqChecker {
   uint64_t epoch() const { return epoch_; }
   uint64_t last() const { return last_; }
   const SeqCounts& counts() const { return counts_; }
+  // Where this receiver stood in each epoch it was told it left (a resume
+  // answered recovered:false with another epoch), oldest first.
+  struct Left {
+    uint64_t epoch = 0;
+    uint64_t last = 0;
+  };
+  const std::vector<Left>& left() const { return left_; }
 
  private:
   // A not-recovered resume is excused when the first message after it
@@ -54,6 +64,7 @@ class SeqChecker {
   void judge(uint64_t first);
 
   SeqCounts counts_;
+  std::vector<Left> left_;
   uint64_t epoch_ = 0;
   uint64_t last_ = 0;
   bool known_ = false;

@@ -17,6 +17,7 @@
 #include "plan.h"
 #include "ringchat/core/reactor.h"
 #include "ringchat/ws/frame_parser.h"
+#include "rolling_stats.h"
 #include "scenario.h"
 #include "seq_checker.h"
 #include "sse_parser.h"
@@ -85,6 +86,13 @@ class Worker {
   // The first TLS connection's protocol version and suite ("" if none).
   const std::string& tls_version() const { return tls_version_; }
   const std::string& tls_cipher() const { return tls_cipher_; }
+  // Rolling restart: client connections opening and ending per 100 ms,
+  // publishes lost, reconnects that waited for a server's retry_ms hint,
+  // and each receiver's epochs (for the messages lost but told).
+  const ReconnectCurve& curve() const { return curve_; }
+  PublishCounts publish() const;
+  uint64_t hinted() const { return hinted_; }
+  void tally_epochs(EpochTally& t) const;
 
  private:
   enum class State : uint8_t {
@@ -167,6 +175,12 @@ class Worker {
     bool tls_saved = false;    // this attempt's session is kept (--tls-resume)
     bool cycle_done = false;   // handshake mode: this cycle is complete, closing
     uint64_t attempt_ns = 0;   // when this attempt began
+    // A draining server's retry_ms for the next attempt (-1: none; backoff).
+    int64_t retry_hint_ms = -1;
+    bool told_draining = false;  // this attempt: the server said it drains
+    uint64_t refused = 0;        // own publishes refused since the last open
+    bool hit_refused = false;    // a sender with publishes refused ...
+    bool hit_unacked = false;    // ... or never confirmed (PublishCounts)
   };
   struct Timer {
     uint64_t when;
@@ -243,6 +257,11 @@ class Worker {
   uint64_t sender_key(const Conn& c) const { return (uint64_t{c.client} << 8) | c.incarnation; }
   bool sending() const { return stage_ >= 1 && stage_ <= phase_count_; }
   void count_error(std::string_view kind);
+  // Rolling-restart bookkeeping (worker_rolling.cc).
+  void note_drop(uint32_t i, uint64_t now);
+  void note_unacked(uint32_t i);
+  void note_refused(uint32_t sender);
+  void take_hint(uint32_t i, uint64_t retry_ms);
 
   const Scenario& s_;
   const Plan& plan_;
@@ -275,6 +294,9 @@ class Worker {
   std::vector<StageStats> stages_;
   Histogram interval_;
   ConnectionCounts conn_counts_;
+  ReconnectCurve curve_;
+  PublishCounts publish_;
+  uint64_t hinted_ = 0;
   uint32_t open_ = 0;
   uint32_t settled_ = 0;
   uint32_t terminal_ = 0;

@@ -14,6 +14,7 @@
 #include "backoff.h"
 #include "client_handshake.h"
 #include "clock.h"
+#include "drain_hint.h"
 #include "ringchat/ws/frame_encoder.h"
 #include "ringchat/ws/handshake.h"
 #include "worker.h"
@@ -98,6 +99,7 @@ void Worker::start_attempt(uint32_t i, uint64_t now) {
   c.tls_counted = false;
   c.tls_saved = false;
   c.cycle_done = false;
+  c.told_draining = false;
   c.attempt_ns = now;
   if (s_.protocol == Protocol::kSse && c.role == Role::kClient)
     c.sse = std::make_unique<SseParser>();
@@ -236,7 +238,8 @@ void Worker::on_recv(uint32_t i, io_uring_cqe* cqe, uint64_t now) {
   if (res < 0) {
     abort_conn(i, errno_kind("recv", -res), now);
   } else if (res == 0) {
-    abort_conn(i, c.close_sent ? "" : "recv:eof", now);
+    // A server that said it drains (SSE `draining`) ends the stream on purpose.
+    abort_conn(i, c.close_sent || c.told_draining ? "" : "recv:eof", now);
   } else if (final) {
     arm_recv(i);
   }
@@ -253,6 +256,8 @@ void Worker::abort_conn(uint32_t i, std::string_view error_kind, uint64_t now) {
     return;
   }
   if (!error_kind.empty()) count_error(error_kind);
+  if (was == State::kOpen || was == State::kClosing) note_unacked(i);
+  if (was == State::kOpen) note_drop(i, now);
   if (c.role == Role::kPublisher && c.pub_waiting > 0) {
     // Publishes in flight may be lost: the sender starts a new sequence.
     Conn& owner = conns_[c.link];
@@ -336,8 +341,16 @@ void Worker::on_closed(uint32_t i, uint64_t now) {
     if (!c.ever_opened) ++settled_;
     return;
   }
+  // A draining server's retry_ms wins over the backoff.
+  std::optional<uint32_t> hint;
+  if (c.retry_hint_ms >= 0) {
+    hint = static_cast<uint32_t>(c.retry_hint_ms);
+    c.retry_hint_ms = -1;
+    ++hinted_;
+  }
   c.state = State::kWaiting;
-  timers_.push(Timer{now + backoff.delay(c.attempt, rng_()), i, c.epoch, TimerKind::kStart});
+  timers_.push(Timer{now + reconnect_delay_ns(backoff, c.attempt, hint, rng_()), i, c.epoch,
+                     TimerKind::kStart});
   ++c.attempt;
 }
 

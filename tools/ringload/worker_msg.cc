@@ -5,6 +5,7 @@
 
 #include "client_handshake.h"
 #include "clock.h"
+#include "drain_hint.h"
 #include "http_client.h"
 #include "payload.h"
 #include "ringchat/ws/frame_encoder.h"
@@ -101,6 +102,7 @@ void Worker::on_open(uint32_t i, uint64_t now, const OpenInfo& info) {
   // A recovered resume owes every message: the order checker expects no
   // jump. Any other reopen may have missed some.
   const bool continuous = c.resuming && info.has_pos && info.recovered;
+  if (c.role == Role::kClient) curve_.on_open(now - t0_, c.ever_opened);
   if (c.ever_opened) {
     ++conn_counts_.reconnects;
     if (!continuous) c.order.mark_reconnect();
@@ -109,6 +111,7 @@ void Worker::on_open(uint32_t i, uint64_t now, const OpenInfo& info) {
       c.seq = 0;
       c.own_echoed = 0;
       c.last_sent = 0;
+      c.refused = 0;
     }
   } else {
     c.ever_opened = true;
@@ -152,6 +155,8 @@ void Worker::on_frames(uint32_t i, std::span<std::byte> in, uint64_t now) {
           return;
         }
         count_error("server_close:" + std::to_string(ev.close_code));
+        if (auto hint = parse_drain_reason(ev.close_reason)) take_hint(i, *hint);
+        if (c.state == State::kOpen) note_drop(i, now);
         {
           const std::string body =
               ws::close_payload(ev.close_code == 1005 ? 1000 : ev.close_code, "");

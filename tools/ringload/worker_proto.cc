@@ -42,7 +42,7 @@ std::string Worker::connect_request(uint32_t i, const std::string& key) {
   switch (s_.protocol) {
     case Protocol::kRaw: {
       // Positions need ?since= (the 101 reports them only then).
-      c.track_raw = s_.churn > 0 || !s_.since.empty();
+      c.track_raw = s_.churn > 0 || !s_.since.empty() || s_.rolling();
       c.resuming = c.track_raw && !pos.empty();
       std::string path = c.path;
       if (c.resuming) {
@@ -114,8 +114,13 @@ void Worker::on_json_message(uint32_t i, std::string_view text, uint64_t now) {
       return on_open(i, now, OpenInfo{e.has_epoch && e.has_seq, e.recovered, e.epoch, 0, e.seq});
     case EnvelopeType::kError:
       count_error("json:error_" + std::string(e.code.substr(0, 32)));
+      // Once joined, what a sender's socket sends is its publishes.
+      if (c.state == State::kOpen && plan_.sender[c.client]) note_refused(i);
       if (c.state == State::kJoining) abort_conn(i, "", now);
       return;
+    case EnvelopeType::kDraining:
+      if (e.has_retry_ms) take_hint(i, e.retry_ms);
+      return;  // the close frame follows
     case EnvelopeType::kOther:
       return;  // presence events, acks, pongs
   }
@@ -161,6 +166,11 @@ void Worker::on_sse_event(uint32_t i, std::string_view type, std::string_view id
       info = OpenInfo{true, r->recovered, pos->epoch, pos->seq + 1, r->seq};
     return on_open(i, now, info);
   }
+  if (type == "draining") {  // the stream ends next; come back after retry_ms
+    if (auto r = envelopes_.parse(data); r && r->has_retry_ms) take_hint(i, r->retry_ms);
+    c.told_draining = true;
+    return;
+  }
   if (c.state == State::kJoining) on_open(i, now, OpenInfo{});
   if (!type.empty()) return count_error("sse:event_" + std::string(type.substr(0, 32)));
   if (c.seqc.has_position()) {
@@ -186,7 +196,10 @@ void Worker::on_pub_bytes(uint32_t i, std::string_view data, uint64_t now) {
     if (rest.size() < total) break;
     used += total;
     if (c.pub_waiting > 0) --c.pub_waiting;
-    if (h.status < 200 || h.status > 299) count_error("publish:status_" + std::to_string(h.status));
+    if (h.status < 200 || h.status > 299) {
+      count_error("publish:status_" + std::to_string(h.status));
+      note_refused(c.link);
+    }
   }
   c.in.erase(0, used);
 }
@@ -218,6 +231,7 @@ void Worker::reset_conn(uint32_t i, uint64_t now) {
   c.churned = true;
   c.reset_pending = true;
   ++conn_counts_.resets;
+  note_drop(i, now);
   io_uring_sqe* sqe = reactor_.get_sqe();
   io_uring_prep_cancel_fd(sqe, static_cast<int>(i),
                           IORING_ASYNC_CANCEL_ALL | IORING_ASYNC_CANCEL_FD_FIXED);

@@ -163,6 +163,28 @@ TEST(Scenario, AppliesJsonDocument) {
   EXPECT_DOUBLE_EQ(phases[1].rate_mult, 8);
 }
 
+TEST(Scenario, RollingFlags) {
+  auto s = parse({"--rolling-server", "/bin/ringchat", "--rolling-args", "--threads 1 --pub-rate 0",
+                  "--rolling-at", "2.5", "--rolling-log", "/tmp/x", "--steady", "5"});
+  ASSERT_TRUE(s.ok()) << s.error();
+  EXPECT_TRUE(s->rolling());
+  EXPECT_EQ(s->rolling_server, "/bin/ringchat");
+  EXPECT_EQ(s->rolling_args, "--threads 1 --pub-rate 0");
+  EXPECT_DOUBLE_EQ(s->rolling_at_s, 2.5);
+  EXPECT_EQ(s->rolling_log, "/tmp/x");
+  EXPECT_FALSE(parse({}).value().rolling());
+}
+
+TEST(Scenario, RollingRejects) {
+  const char* srv = "/bin/ringchat";
+  EXPECT_FALSE(parse({"--rolling-server", srv, "--rolling-at", "10", "--steady", "10"}).ok());
+  EXPECT_FALSE(parse({"--rolling-server", srv, "--mode", "handshake"}).ok());
+  EXPECT_FALSE(parse({"--rolling-server", srv, "--since", "0000000000000001:5"}).ok());
+  EXPECT_FALSE(parse({"--rolling-server", srv, "--server-pid", "42"}).ok());
+  EXPECT_FALSE(parse({"--rolling-args", "--threads 1"}).ok());  // without --rolling-server
+  EXPECT_FALSE(parse({"--rolling-log", "/tmp/x"}).ok());
+}
+
 TEST(Scenario, JsonRejectsUnknownKey) {
   Scenario s;
   EXPECT_FALSE(apply_json(s, R"({"conections":5})").ok());
