@@ -205,8 +205,11 @@ void RollingRestart::step(uint64_t now, uint64_t phases_ns) {
 void RollingRestart::stop() {
   if (stage_ == Stage::kDone) return;
   stage_ = Stage::kDone;
-  for (const Server& sv : servers_) {
-    if (!sv.exited && sv.pid > 0) kill(sv.pid, SIGTERM);
+  // The first already has its SIGTERM: a second one may end its drain
+  // at once (and change its exit status).
+  for (size_t n = 0; n < servers_.size(); ++n) {
+    const Server& sv = servers_[n];
+    if (!sv.exited && sv.pid > 0 && !(n == 0 && term_ns_ != 0)) kill(sv.pid, SIGTERM);
   }
   const uint64_t deadline = now_ns() + kStopGraceNs;
   auto running = [this] {

@@ -61,5 +61,67 @@ TEST(Report, NoServerPidLeavesServerCpuOut) {
   EXPECT_EQ(doc["server_cpu_s"].error(), simdjson::NO_SUCH_FIELD);
 }
 
+RunReport rolling_report() {
+  RunReport r = sample_report();
+  r.order.gaps = 0;
+  RollingReport& ro = r.rolling;
+  ro.enabled = true;
+  ro.clients = 2;
+  ro.until_s = 0.45;
+  ro.events.pids = {11, 12, 13};
+  ro.events.term_s = 0.2;
+  ro.curve.on_open(10'000'000, false);
+  ro.curve.on_open(20'000'000, false);
+  ro.curve.on_drop(210'000'000);
+  ro.curve.on_open(320'000'000, true);
+  ro.reconnect = summarize(ro.curve, 200'000'000, 450'000'000, 2);
+  ro.curve.extend(5);
+  ro.loss.epoch_changes = 1;
+  ro.loss.told = 4;
+  ro.publish.unacked = 3;
+  return r;
+}
+
+TEST(Report, RollingJsonHasTheCurveAndTheLossesAndPasses) {
+  Scenario s;
+  const RunReport r = rolling_report();
+  EXPECT_TRUE(r.failures().empty());
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  const std::string json = report_json(r, s);
+  ASSERT_EQ(parser.parse(json).get(doc), simdjson::SUCCESS) << json;
+  simdjson::dom::element ro = doc["rolling"];
+  EXPECT_EQ(ro["servers"]["pids"].at(2).get_int64().value(), 13);
+  EXPECT_NEAR(ro["reconnect"]["full_reconnect_s"].get_double().value(), 0.2, 1e-9);
+  EXPECT_EQ(ro["reconnect"]["reconnected"].get_uint64().value(), 1u);
+  simdjson::dom::array connected = ro["curve"]["connected"].get_array().value();
+  ASSERT_EQ(connected.size(), 5u);  // buckets 0..4: up to until_s
+  EXPECT_EQ(connected.at(2).get_int64().value(), 1);
+  EXPECT_EQ(connected.at(3).get_int64().value(), 2);
+  EXPECT_EQ(ro["curve"]["reconnects"].at(3).get_uint64().value(), 1u);
+  EXPECT_EQ(ro["messages"]["lost_silently"].get_uint64().value(), 0u);
+  EXPECT_EQ(ro["messages"]["epoch_changes"].get_uint64().value(), 1u);
+  EXPECT_EQ(ro["messages"]["told_lost"].get_uint64().value(), 4u);
+  EXPECT_EQ(ro["publishes"]["unacked"].get_uint64().value(), 3u);
+}
+
+TEST(Report, RollingFailsWithoutSigtermOrWithClientsMissing) {
+  RunReport r = rolling_report();
+  r.rolling.reconnect.full_reconnect_s = -1;
+  ASSERT_EQ(r.failures().size(), 1u);
+  EXPECT_EQ(r.failures()[0], "rolling: clients still missing when the phases ended");
+  r.rolling.events.term_s = -1;
+  r.rolling.events.problem = "the replacement did not listen within 10 s";
+  EXPECT_EQ(r.failures().size(), 2u);
+}
+
+TEST(Report, NoRollingSectionWithoutRollingServer) {
+  Scenario s;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  ASSERT_EQ(parser.parse(report_json(sample_report(), s)).get(doc), simdjson::SUCCESS);
+  EXPECT_EQ(doc["rolling"].error(), simdjson::NO_SUCH_FIELD);
+}
+
 }  // namespace
 }  // namespace ringchat::ringload
