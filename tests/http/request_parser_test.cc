@@ -216,6 +216,23 @@ TEST(RequestParser, ResetForgetsPreviousRequest) {
   EXPECT_EQ(parser.request().last_event_id, "7:9");
 }
 
+TEST(RequestParser, IsStartedByTheFirstByteOfARequestUntilReset) {
+  RequestParser parser(Limits{});
+  EXPECT_FALSE(parser.started());
+  ASSERT_TRUE(parser.feed(std::string_view()).ok());
+  EXPECT_FALSE(parser.started());
+  for (size_t cut = 1; cut < kPostLength.size(); ++cut) {
+    RequestParser p(Limits{});
+    ASSERT_TRUE(p.feed(kPostLength.substr(0, cut)).ok());
+    EXPECT_TRUE(p.started()) << cut;
+    EXPECT_FALSE(p.done()) << cut;
+  }
+  ASSERT_TRUE(parser.feed(kPlainGet).ok());
+  EXPECT_TRUE(parser.started());
+  parser.reset();
+  EXPECT_FALSE(parser.started());
+}
+
 TEST(RequestParser, LeavesBytesAfterUpgradeUnconsumed) {
   std::string text = std::string(kGet) + "\x81\x85\x01\x02\x03\x04hello";
   for (size_t cut = 1; cut < text.size(); ++cut) {

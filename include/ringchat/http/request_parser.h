@@ -49,6 +49,9 @@ class RequestParser {
 
   // A complete request is ready.
   bool done() const { return done_; }
+  // Bytes of a request have been taken since construction or reset(): one
+  // is under way (or done). False: the connection is between requests.
+  bool started() const { return section_bytes_ > 0 || phase_ != Phase::kHead || done_; }
   // REQUIRES: done() (before, it holds a partial request).
   const Request& request() const { return request_; }
   // Ready for the next request on the same connection; frees the old one.
