@@ -2,11 +2,13 @@
 // Private to the chat module: what a shard's protocols share, and the front
 // that hands each connection's events to the protocol holding it.
 #include <array>
+#include <optional>
 #include <string_view>
 #include <unordered_map>
 
 #include "ringchat/auth/gate.h"
 #include "ringchat/auth/rate.h"
+#include "ringchat/chat/drain.h"
 #include "ringchat/chat/mail.h"
 #include "ringchat/chat/room_service.h"
 #include "ringchat/chat/shard.h"
@@ -36,7 +38,9 @@ struct ShardContext {
   SessionTable& sessions;
   RoomService& rooms;
   Outbox& outbox;
-  bool draining = false;
+  // Set once the shard drains (ShardLoop::begin_drain()): its pacing and
+  // the reconnect hints its goodbyes carry.
+  std::optional<DrainPlan> drain{};
   uint32_t last_token = 0;
   // Messages queued to members this turn: (Sequenced::created_ns, members),
   // observed into ringchat_publish_to_send_seconds as the turn's sends go.
@@ -44,6 +48,11 @@ struct ShardContext {
   const auth::Rate pub_rate = auth::Rate::per_second(cfg.pub_rate, cfg.pub_burst);
   // Connections that came in with credentials, by slot (tokens on only).
   std::unordered_map<uint32_t, auth::Identity> identities{};
+
+  bool draining() const { return drain.has_value(); }
+  // The reconnect delay to tell a client now (DrainPlan::retry_ms()).
+  // REQUIRES: draining().
+  uint64_t retry_ms() { return drain->retry_ms(now_ms()); }
 
   // A token for an answer from another shard (PublishMsg::ack,
   // RoomService::query): unique on this shard for 2^32 requests, never 0.

@@ -101,7 +101,7 @@ void HttpFront::healthz(net::Conn& c, Session&, const http::Request& req,
 }
 
 void HttpFront::readyz(net::Conn& c, Session&, const http::Request& req, const http::RouteParams&) {
-  if (ctx_.draining) return answer(c, req, 503, "text/plain", "draining\n");
+  if (ctx_.draining()) return answer(c, req, 503, "text/plain", "draining\n");
   answer(c, req, 200, "text/plain", "ok\n");
 }
 
@@ -116,6 +116,7 @@ void HttpFront::raw_room(net::Conn& c, Session& s, const http::Request& req,
     return answer(c, req, 405, "text/plain", "405 Method Not Allowed: WebSocket needs GET\n",
                   "Allow: GET\r\n");
   }
+  if (refused_draining(c, req)) return;
   const std::string_view room = params.get("room");
   if (const char* why = room_name_error(room)) {
     return answer(c, req, 400, "text/plain", std::string("400 Bad Request: ") + why + "\n");
@@ -139,6 +140,7 @@ void HttpFront::raw_room(net::Conn& c, Session& s, const http::Request& req,
 
 void HttpFront::sse(net::Conn& c, Session& s, const http::Request& req,
                     const http::RouteParams& params) {
+  if (refused_draining(c, req)) return;
   const std::string_view room = params.get("room");
   if (const char* why = room_name_error(room)) return json_error(c, req, "bad_room", why);
   auto id = admit_to(c, req, room);
@@ -165,6 +167,7 @@ bool HttpFront::is_json(std::string_view content_type) {
 
 void HttpFront::json_socket(net::Conn& c, Session& s, const http::Request& req,
                             const http::RouteParams&) {
+  if (refused_draining(c, req)) return;
   ws::Upgrade up = ws::check_upgrade(req);
   if (up.status != 101) return fail(c, up.status, up.detail, up.headers);
   auto id = admit(c, req);
@@ -219,10 +222,11 @@ uint32_t HttpFront::wait(net::Conn& c, const http::Request& req, std::string_vie
 }
 
 void HttpFront::reply(net::Conn& c, const Waiting& w, std::string_view body) {
-  std::string resp = http::make_response(200, "application/json", body, w.keep_alive);
+  const bool keep_alive = w.keep_alive && !ctx_.draining();
+  std::string resp = http::make_response(200, "application/json", body, keep_alive);
   if (w.head) resp.resize(resp.size() - body.size());
   ctx_.conns.send_copy(c, resp);
-  if (!w.keep_alive) ctx_.conns.close(c);
+  if (!keep_alive) ctx_.conns.close(c);
 }
 
 bool HttpFront::read_limit(net::Conn& c, const http::Request& req, uint32_t dflt, uint32_t* limit) {
@@ -358,17 +362,37 @@ void HttpFront::acked(uint32_t slot, uint32_t token, uint64_t epoch, uint64_t se
                 R"({"room":"%s","epoch":"%016)" PRIx64 R"(","seq":%)" PRIu64 "}\n", w.room.c_str(),
                 epoch, seq);
   ctx_.metrics.add(Metric::kHttpPublishes);
-  ctx_.conns.send_copy(*c, http::make_response(201, "application/json", body, w.keep_alive));
-  if (!w.keep_alive) ctx_.conns.close(*c);
+  const bool keep_alive = w.keep_alive && !ctx_.draining();
+  ctx_.conns.send_copy(*c, http::make_response(201, "application/json", body, keep_alive));
+  if (!keep_alive) ctx_.conns.close(*c);
 }
 
 void HttpFront::answer(net::Conn& c, const http::Request& req, int status, std::string_view type,
                        std::string_view body, std::string_view extra) {
   if (status >= 400) ctx_.metrics.add(Metric::kHttpErrors);
-  std::string resp = http::make_response(status, type, body, req.keep_alive, extra);
+  // A draining server answers what it was asked, then lets go.
+  const bool keep_alive = req.keep_alive && !ctx_.draining();
+  std::string resp = http::make_response(status, type, body, keep_alive, extra);
   if (req.method == Method::kHead) resp.resize(resp.size() - body.size());
   ctx_.conns.send_copy(c, resp);
-  if (!req.keep_alive) ctx_.conns.close(c);
+  if (!keep_alive) ctx_.conns.close(c);
+}
+
+bool HttpFront::refused_draining(net::Conn& c, const http::Request& req) {
+  if (!ctx_.draining()) return false;
+  const uint64_t retry_ms = ctx_.retry_ms();
+  std::string body = error_body("draining", "the server is shutting down; come back later");
+  body.insert(body.size() - 2, R"(,"retry_ms":)" + std::to_string(retry_ms));
+  // RFC 9110 §10.2.3: Retry-After in whole seconds, rounded up.
+  const std::string after = "Retry-After: " + std::to_string((retry_ms + 999) / 1000) + "\r\n";
+  answer(c, req, 503, "application/json", body, after);
+  return true;
+}
+
+void HttpFront::drain(net::Conn& c, const Session& s) {
+  const bool under_way =
+      waiting_.contains(ctx_.conns.slot_of(c)) || c.paused || (s.has_http() && s.http().started());
+  if (!under_way) ctx_.conns.close(c);  // what it was sent goes out first
 }
 
 bool HttpFront::read_since(const http::Request& req, std::optional<Position>* since) {

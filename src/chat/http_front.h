@@ -41,6 +41,13 @@ class HttpFront final : public Protocol {
   void on_close_requested(net::Conn& c, Session& s, net::CloseWhy why) override;
   void on_closed(net::Conn& c, Session& s) override;
 
+  // The server begins to drain: `c` is closed now unless a request is under
+  // way on it (partly read, waiting for its answer, or held behind unsent
+  // answers), which is answered first. From now on every answer carries
+  // `Connection: close` and ends its connection, and upgrades and event
+  // streams are refused (503 draining, with when to come back).
+  void drain(net::Conn& c, const Session& s);
+
   // The owner sequenced the publish of (slot, token): answer it.
   void acked(uint32_t slot, uint32_t token, uint64_t epoch, uint64_t seq);
   // The owner's history answer for (slot, token).
@@ -65,6 +72,9 @@ class HttpFront final : public Protocol {
   void presence(net::Conn& c, Session& s, const http::Request& req,
                 const http::RouteParams& params);
   void rooms(net::Conn& c, Session& s, const http::Request& req, const http::RouteParams&);
+  // While draining: answers `req` 503 `draining` with a reconnect hint and
+  // returns true. (Upgrades and streams would be closed again at once.)
+  bool refused_draining(net::Conn& c, const http::Request& req);
   // The request's `limit` query parameter (1 to 1000, `dflt` when absent)
   // into *limit; false after answering a bad one.
   bool read_limit(net::Conn& c, const http::Request& req, uint32_t dflt, uint32_t* limit);
@@ -72,7 +82,7 @@ class HttpFront final : public Protocol {
   // the token to ask with.
   uint32_t wait(net::Conn& c, const http::Request& req, std::string_view room);
   // Queues a whole response (no body for HEAD); closes after it unless the
-  // request keeps the connection alive.
+  // request keeps the connection alive and the server is not draining.
   void answer(net::Conn& c, const http::Request& req, int status, std::string_view type,
               std::string_view body, std::string_view extra = {});
   // A 400 with a JSON body {"code": ..., "reason": ...} (the HTTP API's).

@@ -4,6 +4,7 @@
 #include <cinttypes>
 #include <cstdio>
 
+#include "ringchat/chat/drain.h"
 #include "ringchat/ws/frame_encoder.h"
 #include "wire.h"
 
@@ -251,6 +252,12 @@ void JsonSocket::answered(net::Conn& c, Session& s, uint32_t token, const Histor
 
 void JsonSocket::reply(net::Conn& c, std::string_view json) {
   send(c, ws::make_server_frame(ws::Opcode::kText, ws::as_bytes(json)));
+}
+
+void JsonSocket::farewell(net::Conn& c, uint64_t retry_ms) {
+  // Charged as the close frame behind it: the last words of a socket that
+  // is over its backlog must not turn its goodbye into a 1008.
+  send_control(c, ws::Opcode::kText, ws::as_bytes(drain_json(retry_ms)));
 }
 
 void JsonSocket::error(net::Conn& c, std::string_view code, std::string_view reason,

@@ -60,6 +60,8 @@ class JsonSocket final : public WebSocket, public RoomMember {
  private:
   void on_message(net::Conn& c, Session& s, ws::Opcode op,
                   std::span<const std::byte> payload) override;
+  // A draining server's `{"type":"draining","retry_ms":N}`, before its close frame.
+  void farewell(net::Conn& c, uint64_t retry_ms) override;
   void join(net::Conn& c, Session& s, const ClientOp& op);
   void leave(net::Conn& c, Session& s, const ClientOp& op);
   void pub(net::Conn& c, Session& s, const ClientOp& op);

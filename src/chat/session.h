@@ -56,6 +56,10 @@ struct Session {
   uint64_t pub_tat_us = 0;  // its --pub-rate bucket (auth::Rate)
 
   http::RequestParser& http() { return std::get<std::unique_ptr<HttpState>>(parser)->parser; }
+  const http::RequestParser& http() const {
+    return std::get<std::unique_ptr<HttpState>>(parser)->parser;
+  }
+  bool has_http() const { return std::holds_alternative<std::unique_ptr<HttpState>>(parser); }
   // When the connection was accepted, while it speaks HTTP; else 0.
   uint64_t http_opened_ns() const {
     const auto* h = std::get_if<std::unique_ptr<HttpState>>(&parser);

@@ -148,6 +148,7 @@ Result<void, std::string> ShardLoop::init() {
     }
   }
   shared_.ring_fds[id_].store(loop_.reactor().ring_fd());
+  shared_.shards_started.fetch_add(1);
   return {};
 }
 
@@ -177,6 +178,7 @@ void ShardLoop::turned(unsigned submitted, int64_t lag_ns) {
 void ShardLoop::on_timer(core::TimerNode& node) { conns_.on_timer(static_cast<net::Conn&>(node)); }
 
 void ShardLoop::end_turn() {
+  if (ctx_.draining()) say_goodbyes();
   if (loop_.now_ms() - last_tick_ms_ >= kRoomTickMs) {
     last_tick_ms_ = loop_.now_ms();
     rooms_.tick(last_tick_ms_);
@@ -203,12 +205,7 @@ int64_t ShardLoop::before_sleep(int64_t timeout) {
   // were re-armed this turn: every buffer is recycled as soon as it is read.)
   // Otherwise sleep until the next timer, or forever.
   if (outbox_.has_backlog()) return 1;
-  if (ctx_.draining) {
-    const uint64_t now = loop_.now_ms();
-    const int64_t left =
-        drain_deadline_ms_ > now ? static_cast<int64_t>(drain_deadline_ms_ - now) : 0;
-    if (timeout < 0 || left < timeout) timeout = left;
-  }
+  if (ctx_.draining()) timeout = drain_sleep(timeout);
   if (timeout != 0) timeout = trim_before_sleep(timeout);
   if (timeout != 0 && !shared_.mail.prepare_sleep(id_)) timeout = 0;
   return timeout;
@@ -277,25 +274,73 @@ void ShardLoop::ring_doorbell(unsigned to) {
 void ShardLoop::on_completion(const io_uring_cqe*, core::Tag) { begin_drain(); }
 
 void ShardLoop::begin_drain() {
-  if (ctx_.draining) return;
-  ctx_.draining = true;
-  drain_deadline_ms_ = loop_.now_ms() + cfg_.drain_timeout_ms;
+  if (ctx_.draining()) return;
+  const uint64_t now = loop_.now_ms();
+  drain_deadline_ms_ = now + cfg_.drain_timeout_ms;
   acceptor_.stop();
+  // HTTP connections go now, but for requests under way; the others wait
+  // their turn.
   conns_.for_each_open([this](net::Conn& c) {
-    if (c.protocol == static_cast<uint8_t>(ProtocolId::kRawRoom)) {
-      raw_room_.goodbye(c, 1001, "server shutting down");
-    } else if (c.protocol == static_cast<uint8_t>(ProtocolId::kJson)) {
-      json_.goodbye(c, 1001, "server shutting down");
-    } else if (c.protocol == static_cast<uint8_t>(ProtocolId::kSse)) {
-      sse_.goodbye(c);
-    } else {
-      conns_.abort(c);
-    }
+    if (c.protocol == static_cast<uint8_t>(ProtocolId::kHttp)) return;
+    goodbyes_.push_back({conns_.slot_of(c), c.gen});
   });
+  const uint64_t seed = 0x2545f4914f6cdd1dULL ^ (uint64_t{id_} << 40) ^
+                        static_cast<uint64_t>(getpid()) ^ core::monotonic_ms();
+  ctx_.drain.emplace(now, cfg_.drain_timeout_ms, goodbyes_.size(), seed);
+  ctx_.drain->shuffle(goodbyes_);
+  conns_.for_each_open([this](net::Conn& c) {
+    if (c.protocol == static_cast<uint8_t>(ProtocolId::kHttp)) http_.drain(c, ctx_.session(c));
+  });
+  RC_INFO("draining: %zu WebSockets and streams to close in %zu batches over %llu ms",
+          goodbyes_.size(), ctx_.drain->batches(),
+          static_cast<unsigned long long>(ctx_.drain->window_ms()));
+  say_goodbyes();
+}
+
+void ShardLoop::say_goodbyes() {
+  const size_t due = ctx_.drain->due(loop_.now_ms());
+  while (said_ < due) {
+    const Goodbye g = goodbyes_[said_++];
+    net::Conn* c = conns_.find(g.slot, g.gen);
+    if (c && c->usable()) goodbye(*c);
+  }
+}
+
+void ShardLoop::goodbye(net::Conn& c) {
+  switch (static_cast<ProtocolId>(c.protocol)) {
+    case ProtocolId::kRawRoom:
+      return raw_room_.goodbye(c, ctx_.retry_ms());
+    case ProtocolId::kJson:
+      return json_.goodbye(c, ctx_.retry_ms());
+    case ProtocolId::kSse:
+      return sse_.goodbye(c, ctx_.retry_ms());
+    default:
+      return conns_.close(c);
+  }
+}
+
+int64_t ShardLoop::drain_sleep(int64_t timeout) {
+  // Wake for the next batch, to look whether the other shards are done
+  // (kWaitPollMs: they ring no doorbell for it), and at the deadline.
+  constexpr uint64_t kWaitPollMs = 10;
+  const uint64_t now = loop_.now_ms();
+  uint64_t wake = drain_deadline_ms_;
+  if (auto next = ctx_.drain->next_batch_ms(now)) wake = std::min(wake, *next);
+  if (drained_) wake = std::min(wake, now + kWaitPollMs);
+  const int64_t left = wake > now ? static_cast<int64_t>(wake - now) : 0;
+  return timeout < 0 || left < timeout ? left : timeout;
 }
 
 bool ShardLoop::finished() {
-  return ctx_.draining && (conns_.open_count() == 0 || loop_.now_ms() >= drain_deadline_ms_);
+  if (!ctx_.draining()) return false;
+  if (loop_.now_ms() >= drain_deadline_ms_) return true;
+  // No connection left: none is owed a goodbye either.
+  if (!drained_ && conns_.open_count() == 0) {
+    drained_ = true;
+    shared_.shards_drained.fetch_add(1);
+  }
+  // The rooms this shard owns serve the others' clients until they are done.
+  return drained_ && shared_.shards_drained.load() >= shared_.shards_started.load();
 }
 
 }  // namespace ringchat::chat

@@ -2,6 +2,7 @@
 // Private to the chat module: a shard's parts and its turn.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "front.h"
 #include "http_front.h"
@@ -28,8 +29,14 @@ namespace ringchat::chat {
 //   Front             the table's handler: HttpFront, then RawRoom
 //   RoomService       rooms; its Host is this loop (mail) and RawRoom
 // A turn (core::TurnHooks): timers and completions, settle() after each
-// event; then the mailboxes, the connections' end of turn (one send each),
-// and the outbox with its doorbells.
+// event; then the goodbyes due (draining), the mailboxes, the connections'
+// end of turn (one send each), and the outbox with its doorbells.
+// The drain (Op::kStop): the listeners close, HTTP connections between
+// requests close, and the WebSockets and event streams are told goodbye
+// (with a reconnect hint) in a shuffled order, in batches paced over the
+// drain window (DrainPlan); until its turn, a connection works as before.
+// The loop ends once every shard's connections are gone, or at the drain
+// deadline.
 // Thread: built by the control thread; init() and run() on the shard's own.
 class ShardLoop final : public core::TurnHooks,
                         public core::CompletionHandler,
@@ -70,6 +77,12 @@ class ShardLoop final : public core::TurnHooks,
   void drain_mail();
   void ring_doorbell(unsigned to);
   void begin_drain();
+  // Says the goodbyes that are due by now.
+  void say_goodbyes();
+  void goodbye(net::Conn& c);
+  // The drain's wait for the turn: until the next batch, or for the other
+  // shards (polled), or the deadline.
+  int64_t drain_sleep(int64_t timeout);
   int64_t trim_before_sleep(int64_t timeout);
 
   unsigned id_;
@@ -92,6 +105,15 @@ class ShardLoop final : public core::TurnHooks,
   HttpFront http_;
   net::Acceptor acceptor_;
   uint64_t drain_deadline_ms_ = 0;
+  // The WebSockets and streams to tell goodbye, in order; the first
+  // `said_` are done.
+  struct Goodbye {
+    uint32_t slot;
+    uint32_t gen;  // a connection closed meanwhile is skipped
+  };
+  std::vector<Goodbye> goodbyes_;
+  size_t said_ = 0;
+  bool drained_ = false;  // counted in Shared::shards_drained
   uint64_t last_trim_ms_ = 0;
   uint64_t last_tick_ms_ = 0;
   bool freed_since_trim_ = false;  // worth giving memory back when idle

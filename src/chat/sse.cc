@@ -3,6 +3,7 @@
 #include <cinttypes>
 #include <cstdio>
 
+#include "ringchat/chat/drain.h"
 #include "ringchat/http/response.h"
 
 namespace ringchat::chat {
@@ -75,7 +76,12 @@ void SseStream::on_timer(net::Conn& c, Session&) {
   ctx_.conns.schedule(c, ctx_.timer_delay(c, ctx_.cfg.sse_heartbeat_ms));
 }
 
-void SseStream::goodbye(net::Conn& c) { ctx_.conns.close(c); }
+void SseStream::goodbye(net::Conn& c, uint64_t retry_ms) {
+  // Charged as control bytes (a heartbeat's kind): a stream over its
+  // backlog still ends with them rather than be closed as slow.
+  ctx_.conns.send_copy(c, drain_sse(retry_ms), net::ConnTable::Charge::kControl);
+  ctx_.conns.close(c);
+}
 
 void SseStream::on_closed(net::Conn& c, Session& s) {
   if (s.room) ctx_.rooms.leave(s.membership(), c.gen);

@@ -21,8 +21,10 @@ class SseStream final : public Protocol, public RoomMember {
   // Takes over `c` for `room`, resuming after `since` when it is set (from
   // Last-Event-ID or ?lastEventId=).
   void start(net::Conn& c, Session& s, const std::string& room, std::optional<Position> since);
-  // The server is draining: the stream ends (the client reconnects elsewhere).
-  void goodbye(net::Conn& c);
+  // The server is draining: `retry: <retry_ms>`, an `event: draining` with
+  // `data: {"retry_ms":<retry_ms>}`, then the stream ends (EventSource
+  // reconnects after `retry`, and resumes).
+  void goodbye(net::Conn& c, uint64_t retry_ms);
 
   void on_open(net::Conn&, Session&) override {}
   std::span<std::byte> on_data(net::Conn& c, Session& s, std::span<std::byte> data) override;

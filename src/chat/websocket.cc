@@ -1,5 +1,6 @@
 #include "websocket.h"
 
+#include "ringchat/chat/drain.h"
 #include "ringchat/ws/frame_encoder.h"
 
 namespace ringchat::chat {
@@ -117,10 +118,13 @@ void WebSocket::on_close_requested(net::Conn& c, Session&, net::CloseWhy why) {
   }
 }
 
-void WebSocket::goodbye(net::Conn& c, uint16_t code, std::string_view reason) {
+void WebSocket::goodbye(net::Conn& c, uint64_t retry_ms) {
   // Still waiting for its 101: it has no WebSocket to close yet.
   if (before_101(c)) return ctx_.conns.abort(c);
-  send_close(c, code, reason);
+  farewell(c, retry_ms);
+  // RFC 6455 §7.4.1: 1001, an endpoint going away. The reason (at most 123
+  // bytes; this one is under 40) tells the client when to come back.
+  send_close(c, 1001, drain_close_reason(retry_ms));
   ctx_.conns.close(c);
 }
 

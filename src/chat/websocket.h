@@ -23,8 +23,10 @@ class WebSocket : public Protocol {
   void on_timer(net::Conn& c, Session& s) override;
   void on_close_requested(net::Conn& c, Session& s, net::CloseWhy why) override;
 
-  // A close frame with `code`, then the close (the server is draining).
-  void goodbye(net::Conn& c, uint16_t code, std::string_view reason);
+  // The server is draining: the protocol's last words (farewell()), a
+  // close frame 1001 `draining; retry_ms=<N>`, then the close. A socket
+  // still waiting for its 101 is aborted.
+  void goodbye(net::Conn& c, uint64_t retry_ms);
 
  protected:
   explicit WebSocket(ShardContext& ctx, ProtocolId id) : ctx_(ctx), id_(id) {}
@@ -36,6 +38,8 @@ class WebSocket : public Protocol {
                           std::span<const std::byte> payload) = 0;
   // Its 101 is not sent yet: no ping, no close frame (goodbye aborts).
   virtual bool before_101(const net::Conn&) const { return false; }
+  // What the protocol says just before a draining server's close frame.
+  virtual void farewell(net::Conn&, uint64_t /*retry_ms*/) {}
   // What the WebSocket holds goes (from on_closed()).
   void closed(Session& s);
 

@@ -102,6 +102,12 @@ struct Shared {
   std::vector<std::atomic<int>> ring_fds;   // for MSG_RING doorbells
   std::atomic<uint16_t> bound_port{0};      // the real port when config.port is 0
   std::atomic<uint16_t> bound_tls_port{0};  // the same for config.tls_port
+  // The drain ends together: a shard whose own connections are gone keeps
+  // serving the rooms it owns (other shards' clients still publish to them)
+  // until every shard that started has let its connections go, or the drain
+  // deadline passes.
+  std::atomic<unsigned> shards_started{0};  // init() succeeded
+  std::atomic<unsigned> shards_drained{0};  // draining, and no connection left
   AllocatorHooks allocator;
   // /metrics: every shard's metrics, the mailboxes, the process, the
   // allocator. Thread: any.
