@@ -1,8 +1,11 @@
 // ringchat: parse the configuration, start one shard per CPU, wait for
-// SIGTERM or SIGINT, drain, exit. `ringchat doctor` checks the machine instead.
+// SIGTERM or SIGINT, drain, exit (0; 1 when a second signal cut the drain
+// short). `ringchat doctor` checks the machine instead.
 #include <signal.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <ctime>
 #include <string_view>
 
 #include "app/allocator.h"
@@ -89,8 +92,21 @@ int main(int argc, char** argv) {
     server.set_tls(std::move(*ctx));
     RC_INFO("SIGHUP: TLS certificates reloaded (%zu)", cfg.tls.certs.size());
   }
-  RC_INFO("%s: draining", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  RC_INFO("%s: draining (within --drain-timeout %u ms; a second SIGTERM or SIGINT exits at once)",
+          sig == SIGTERM ? "SIGTERM" : "SIGINT", cfg.shard.drain_timeout_ms);
   server.stop();
+  // The shards drain; signals are still ours. A second SIGTERM or SIGINT
+  // cuts the drain short: exit 1 at once, whatever is still open.
+  while (!server.stopped()) {
+    const timespec tick{0, 20'000'000};  // how often to look whether the shards are done
+    sig = sigtimedwait(&sigs, nullptr, &tick);
+    if (sig == SIGTERM || sig == SIGINT) {
+      RC_WARN("second %s during the drain: exiting at once (status 1)",
+              sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      std::_Exit(1);
+    }
+    if (sig == SIGHUP) RC_INFO("SIGHUP during the drain: ignored");
+  }
   server.wait();
   RC_INFO("stopped");
   return 0;

@@ -97,12 +97,13 @@ Result<uint16_t, std::string> Server::start() {
     auto ready_f = ready.get_future();
     int cpu = cfg.cpus.empty() ? -1 : cfg.cpus[i % cfg.cpus.size()];
     chat::Shard* shard = shards_[i].get();
-    threads_.emplace_back([shard, cpu, &ready] {
+    threads_.emplace_back([this, shard, cpu, &ready] {
       if (cpu >= 0) pin_to(cpu);
       auto r = shard->init();
       const bool ok = r.ok();
       ready.set_value(std::move(r));
       if (ok) shard->run();
+      threads_done_.fetch_add(1);
     });
     auto r = ready_f.get();
     if (!r) {
@@ -139,6 +140,7 @@ void Server::stop() {
 void Server::wait() {
   for (auto& t : threads_) t.join();
   threads_.clear();
+  threads_done_.store(0);
 }
 
 }  // namespace ringchat::app

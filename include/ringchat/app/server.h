@@ -1,4 +1,5 @@
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -33,6 +34,8 @@ class Server {
   void stop();
   // Joins the shard threads.
   void wait();
+  // Every shard thread has returned (wait() would not block).
+  bool stopped() const { return threads_done_.load() >= threads_.size(); }
   const obs::Registry& metrics() const { return shared_->metrics; }
   // The bound TLS port after start() (0 without TLS).
   uint16_t tls_port() const { return shared_->bound_tls_port.load(); }
@@ -45,6 +48,7 @@ class Server {
   std::unique_ptr<chat::Shared> shared_;
   std::vector<std::unique_ptr<chat::Shard>> shards_;
   std::vector<std::thread> threads_;
+  std::atomic<size_t> threads_done_{0};  // shard threads that returned
 };
 
 // Raises the soft RLIMIT_NOFILE to the hard limit; returns the new limit.
