@@ -41,6 +41,9 @@ class TestServer {
   uint64_t total(obs::Metric m) const { return metrics().total(m); }
   // Polls a metric until it reaches `at_least` or the deadline passes.
   bool wait_metric(obs::Metric m, uint64_t at_least, int timeout_ms = kWaitMs) const;
+  // Asks the shards to drain, as SIGTERM does, and returns at once; stop()
+  // then waits for them.
+  void drain() { server_->stop(); }
   void stop();
 
  private:
