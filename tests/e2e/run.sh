@@ -144,9 +144,17 @@ else
   if ((rc == 0)); then pass "server exits 0 on SIGTERM"; else fail "server exits 0 on SIGTERM" "exit status $rc"; fi
 fi
 wait "$watch_pid"
-code="$(sed -n 's/^CLOSED //p' "$work/watch.out")"
+code="$(sed -n 's/^CLOSED \([0-9]*\).*/\1/p' "$work/watch.out")"
 if [[ "$code" == 1001 ]]; then
   pass "connected client gets close 1001 on SIGTERM"
+  # ringchat's reason says when to come back (docs/PROTOCOL.md, "Draining").
+  if [[ "$kind" == ringchat ]]; then
+    if grep -Eq '^CLOSED 1001 draining; retry_ms=[0-9]+$' "$work/watch.out"; then
+      pass "the 1001 reason is 'draining; retry_ms=N'"
+    else
+      fail "the 1001 reason is 'draining; retry_ms=N'" "$(tr '\n' ' ' <"$work/watch.out")"
+    fi
+  fi
 elif [[ "$kind" == ringchat ]]; then
   fail "connected client gets close 1001 on SIGTERM" "$(tr '\n' ' ' <"$work/watch.out")"
 else

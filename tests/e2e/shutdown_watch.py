@@ -1,7 +1,8 @@
 """Holds one WebSocket open to /ws/<room> and reports how the server closed it.
 
-Prints READY once connected, then CLOSED <code> when the server closes the
-connection (ringchat sends 1001 on SIGTERM), or ERROR <what>.
+Prints READY once connected, then CLOSED <code> <reason> when the server
+closes the connection (ringchat sends 1001 `draining; retry_ms=N` on
+SIGTERM), or ERROR <what>.
 Client: Python websockets (Debian python3-websockets). Port from E2E_PORT.
 """
 import asyncio
@@ -20,7 +21,7 @@ async def main() -> None:
                 await asyncio.wait_for(ws.recv(), timeout=25)
                 print("ERROR got a message instead of a close", flush=True)
             except websockets.exceptions.ConnectionClosed:
-                print(f"CLOSED {ws.close_code}", flush=True)
+                print(f"CLOSED {ws.close_code} {ws.close_reason}", flush=True)
     except (OSError, asyncio.TimeoutError, websockets.exceptions.WebSocketException) as e:
         print(f"ERROR {type(e).__name__}: {e}", flush=True)
 
