@@ -158,6 +158,9 @@ void ShardLoop::run() {
   rooms_.tick(last_tick_ms_);  // room activity is timed from here
   acceptor_.start();
   if (!loop_.run(*this)) RC_ERROR("io_uring_enter failed: %s", std::strerror(errno));
+  // What the last turn queued goes out before the ring does: the goodbyes
+  // of a drain its deadline ended (all of them, with --drain-timeout 0).
+  loop_.reactor().submit_and_wait(0);
   RC_INFO("shard stopped: %u connections left", conns_.open_count());
 }
 

@@ -141,6 +141,25 @@ TEST(Drain, PacesGoodbyesOverTheWindowWithAHintAndDeliversUntilEachTurn) {
   EXPECT_GT(after_first_close, 0);
 }
 
+TEST(Drain, WithNoTimeoutEveryGoodbyeGoesAtOnceAndStillArrives) {
+  TestServer server(drain_config(2, 0));
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < 40; ++i) {
+    clients.push_back(std::make_unique<Client>(server.port()));
+    ASSERT_EQ(clients.back()->upgrade("/ws/now"), 101);
+  }
+  server.drain();
+  for (auto& c : clients) {
+    auto m = c->recv_data();
+    ASSERT_TRUE(m) << "no close frame";
+    ASSERT_EQ(m->op, Opcode::kClose);
+    EXPECT_EQ(m->close_code, 1001);
+    const int64_t retry = retry_of_reason(m->payload);
+    EXPECT_GE(retry, 0) << m->payload;
+    EXPECT_LT(retry, 1000) << m->payload;  // jitter over at least a second
+  }
+}
+
 // A JSON socket's messages ({"type":...}), for tests that read a few fields.
 std::string field(const std::string& json, const std::string& key) {
   std::smatch m;
