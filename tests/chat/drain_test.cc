@@ -34,7 +34,7 @@ TEST(DrainPlan, SpreadsGoodbyesOverEightyPercentOfTheTimeout) {
   EXPECT_EQ(plan.window_ms(), 8000u);
   EXPECT_EQ(plan.batches(), 100u);  // 8 per batch
   EXPECT_EQ(at.front(), 0u);        // the first batch goes at once
-  EXPECT_EQ(at.back(), 8000u);     // the last at the end of the window
+  EXPECT_EQ(at.back(), 8000u);      // the last at the end of the window
   // Evenly: by half the window, half of them.
   EXPECT_EQ(plan.due(kStart + 4000), 400u);
 }
