@@ -3,8 +3,9 @@
 # ringchat processes on one port (--reuse-port), runs rate load, starts a
 # replacement and sends SIGTERM to the first, once per protocol. Checks that
 # ringload exits 0, clients were dropped and all came back, nothing was lost
-# silently, the clients that moved were told of an epoch change (there is no
-# shared history between the processes), and no server outlives the run.
+# silently, reconnects waited for the draining server's retry_ms hint, the
+# clients that moved were told of an epoch change (there is no shared history
+# between the processes), and no server outlives the run.
 #   smoke_rolling.sh RINGLOAD RINGCHAT_BINARY
 set -euo pipefail
 ringload="$1" ringchat="$2"
@@ -46,6 +47,7 @@ for pid in sv["pids"]:  # every server was stopped with the run
         pass
 assert rc["clients"] == 30, rc
 assert rc["dropped"] > 0 and rc["reconnected"] > 0, rc
+assert rc["hinted"] > 0, rc  # the draining server says when to come back (retry_ms)
 assert 0 <= rc["full_reconnect_s"] < 15, rc
 curve = ro["curve"]
 assert curve["bucket_ms"] == 100 and len(curve["connected"]) == len(curve["reconnects"]) > 0, curve
