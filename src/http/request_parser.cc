@@ -113,6 +113,7 @@ void RequestParser::reset() {
   after_lf_ = false;
   error_ = 0;
   done_ = false;
+  arrival_ = 0;
 }
 
 // llhttp pauses at every change of phase (end of the head, the last chunk,
@@ -226,6 +227,12 @@ int RequestParser::on_header_field_complete(llhttp_t* p) {
   s.field_.clear();
   if (s.slot_ == Slot::kNone) return 0;
   uint16_t bit = uint16_t(1u << int(s.slot_));
+  // User-Agent is only logged: kept when asked for, its repeats ignored
+  // (they are no reason to refuse a handshake).
+  if (s.slot_ == Slot::kUserAgent && (s.limits_.max_user_agent == 0 || (s.seen_ & bit) != 0)) {
+    s.slot_ = Slot::kNone;
+    return 0;
+  }
   std::string* target = s.target_of(s.slot_);
   if ((s.seen_ & bit) != 0) {
     if (!is_list(s.slot_)) {
@@ -242,7 +249,13 @@ int RequestParser::on_header_field_complete(llhttp_t* p) {
 
 int RequestParser::on_header_value(llhttp_t* p, const char* at, size_t len) {
   RequestParser& s = self(p);
-  if (s.slot_ != Slot::kNone) s.target_of(s.slot_)->append(at, len);
+  if (s.slot_ == Slot::kUserAgent) {
+    const size_t room =
+        s.limits_.max_user_agent - std::min(s.limits_.max_user_agent, s.request_.user_agent.size());
+    s.request_.user_agent.append(at, std::min(len, room));
+  } else if (s.slot_ != Slot::kNone) {
+    s.target_of(s.slot_)->append(at, len);
+  }
   return 0;
 }
 
@@ -346,6 +359,7 @@ RequestParser::Slot RequestParser::slot_for(std::string_view name) {
       {"last-event-id", Slot::kLastEventId},
       {"content-type", Slot::kContentType},
       {"transfer-encoding", Slot::kTransferEncoding},
+      {"user-agent", Slot::kUserAgent},
   };
   for (const Entry& e : kEntries) {
     if (iequals(name, e.name)) return e.slot;
@@ -382,6 +396,8 @@ std::string* RequestParser::target_of(Slot slot) {
       return &request_.content_type;
     case Slot::kTransferEncoding:
       return &transfer_encoding_;
+    case Slot::kUserAgent:
+      return &request_.user_agent;
     case Slot::kNone:
       break;
   }

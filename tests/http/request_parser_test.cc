@@ -233,6 +233,43 @@ TEST(RequestParser, IsStartedByTheFirstByteOfARequestUntilReset) {
   EXPECT_FALSE(parser.started());
 }
 
+TEST(RequestParser, KeepsUserAgentOnlyWhenAsked) {
+  constexpr std::string_view kUa = "GET / HTTP/1.1\r\nUser-Agent:  curl/8.1 \r\n\r\n";
+  EXPECT_EQ(parse(kUa).request.user_agent, "");
+  Outcome o = parse_byte_by_byte(kUa, Limits{.max_user_agent = 256});
+  ASSERT_TRUE(o.done);
+  EXPECT_EQ(o.request.user_agent, "curl/8.1");
+}
+
+TEST(RequestParser, CutsUserAgentAtItsLimit) {
+  const std::string text =
+      std::string("GET / HTTP/1.1\r\nUser-Agent: ") + std::string(100, 'a') + "\r\n\r\n";
+  Outcome o = parse_byte_by_byte(text, Limits{.max_user_agent = 10});
+  ASSERT_TRUE(o.done);
+  EXPECT_EQ(o.request.user_agent, std::string(10, 'a'));
+}
+
+TEST(RequestParser, RepeatedUserAgentIsNoDuplicate) {
+  // A repeat is ignored: it must not make a handshake fail.
+  Outcome o = parse("GET / HTTP/1.1\r\nUser-Agent: a\r\nUser-Agent: b\r\n\r\n",
+                    Limits{.max_user_agent = 256});
+  ASSERT_TRUE(o.done);
+  EXPECT_EQ(o.request.user_agent, "a");
+  EXPECT_FALSE(o.request.has_header_dupes);
+}
+
+TEST(RequestParser, ArrivalIsTheFirstMarkUntilReset) {
+  RequestParser parser(Limits{});
+  EXPECT_EQ(parser.arrival(), 0u);
+  parser.mark_arrival(5);
+  parser.mark_arrival(9);
+  EXPECT_EQ(parser.arrival(), 5u);
+  parser.reset();
+  EXPECT_EQ(parser.arrival(), 0u);
+  parser.mark_arrival(12);
+  EXPECT_EQ(parser.arrival(), 12u);
+}
+
 TEST(RequestParser, LeavesBytesAfterUpgradeUnconsumed) {
   std::string text = std::string(kGet) + "\x81\x85\x01\x02\x03\x04hello";
   for (size_t cut = 1; cut < text.size(); ++cut) {

@@ -32,6 +32,9 @@ struct Request {
   // has_header_dupes.
   std::string host, upgrade_header, connection, sec_websocket_key, sec_websocket_version,
       sec_websocket_protocol, origin, authorization, last_event_id, content_type;
+  // The first User-Agent, cut at Limits::max_user_agent bytes (for the
+  // access log); empty when absent or not kept. A repeat is ignored.
+  std::string user_agent;
   std::string body;
   bool has_header_dupes = false;  // a handshake must reject
 
@@ -46,6 +49,8 @@ struct Limits {
   size_t max_body_bytes = 1 << 20;
   // Header fields, headers and trailers together.
   size_t max_header_fields = 100;
+  // User-Agent bytes kept in Request::user_agent (0: the header is not kept).
+  size_t max_user_agent = 0;
 };
 
 // Pure functions. Thread: any.

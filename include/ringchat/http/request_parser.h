@@ -57,6 +57,14 @@ class RequestParser {
   // Ready for the next request on the same connection; frees the old one.
   void reset();
 
+  // When the current request's first byte arrived, on the caller's clock:
+  // the first mark_arrival() since construction or reset() sets it (the
+  // access log's durations run from there); 0 until then.
+  void mark_arrival(uint64_t now) {
+    if (arrival_ == 0) arrival_ = now;
+  }
+  uint64_t arrival() const { return arrival_; }
+
  private:
   // Where a header's value goes.
   enum class Slot : uint8_t {
@@ -72,6 +80,7 @@ class RequestParser {
     kLastEventId,
     kContentType,
     kTransferEncoding,
+    kUserAgent,
   };
 
   // What the bytes fed next belong to. A request's head and its trailer
@@ -118,6 +127,7 @@ class RequestParser {
   Phase phase_ = Phase::kHead;
   bool after_lf_ = false;  // the last section byte given to llhttp was LF
   int error_ = 0;          // status to answer, once failed
+  uint64_t arrival_ = 0;   // mark_arrival()
   bool done_ = false;
 };
 
