@@ -187,6 +187,47 @@ Result<auth::GateConfig, std::string> build_gate(const Config::Auth& a, bool all
   return g;
 }
 
+// Every option's effective value (Config::settings), after parsing.
+std::vector<Config::Setting> effective(CLI::App& app) {
+  using Kind = Config::Setting::Kind;
+  std::vector<Config::Setting> out;
+  for (CLI::Option* opt : app.get_options()) {
+    const std::string& name = opt->get_single_name();
+    if (name == "help" || name == "version") continue;
+    Config::Setting s{name, {}, Kind::kText};
+    const std::string type = opt->get_type_name();
+    if (opt->get_expected_max() == 0) {  // a flag
+      s.kind = Kind::kBool;
+      s.value = opt->count() > 0 ? "true" : "false";
+    } else if (opt->count() > 0) {
+      for (const std::string& r : opt->results()) {
+        if (!s.value.empty()) s.value += ',';
+        s.value += r;
+      }
+    } else {
+      s.value = opt->get_default_str();
+    }
+    if (type.find("SIZE") != std::string::npos) {
+      // As a number of bytes: "64K" was given, 65536 applies.
+      uint64_t n = 0;
+      if (parse_size(s.value, &n).empty()) {
+        s.value = std::to_string(n);
+        s.kind = Kind::kNumber;
+      }
+    } else if (s.kind == Kind::kText && !s.value.empty() &&
+               (type.starts_with("INT") || type.starts_with("UINT") || type.starts_with("FLOAT") ||
+                type.starts_with("NUMBER"))) {
+      s.kind = Kind::kNumber;
+    }
+    if (is_secret_option(name)) {
+      s.value = s.value.empty() ? "<unset>" : "<set>";
+      s.kind = Kind::kText;
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
 void declare(CLI::App& app, Config& c) {
   chat::ShardConfig& s = c.shard;
   app.add_option("--port", s.port, "TCP port to listen on (0: any free port)")
@@ -391,9 +432,26 @@ void declare(CLI::App& app, Config& c) {
       ->capture_default_str()
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
       ->envname("RINGCHAT_LOG_LEVEL");
+  app.add_option("--log-format", c.log_format,
+                 "text (human), logfmt or json (one object per line): how log lines are written")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"text", "logfmt", "json"}))
+      ->envname("RINGCHAT_LOG_FORMAT");
+  app.add_option("--access-log", c.access_log,
+                 "File to append one line per HTTP request answered to, in --log-format "
+                 "(- for stderr; unset: no access log)")
+      ->envname("RINGCHAT_ACCESS_LOG");
 }
 
 }  // namespace
+
+bool is_secret_option(std::string_view name) {
+  if (name.ends_with("-file")) return false;  // a path, not the secret
+  for (std::string_view word : {"secret", "password", "passphrase", "api-key", "token"}) {
+    if (name.find(word) != std::string_view::npos) return true;
+  }
+  return false;
+}
 
 Result<Config, ParseExit> parse_config(int argc, const char* const* argv) {
   Config c;
@@ -431,6 +489,10 @@ Result<Config, ParseExit> parse_config(int argc, const char* const* argv) {
     const long pages = sysconf(_SC_PHYS_PAGES);
     const long page = sysconf(_SC_PAGE_SIZE);
     if (pages > 0 && page > 0) c.shard.history_total = static_cast<size_t>(pages) * page / 4;
+  }
+  c.settings = effective(app);
+  for (Config::Setting& s : c.settings) {
+    if (s.name == "history-total") s.value = std::to_string(c.shard.history_total);
   }
   return c;
 }

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <initializer_list>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -41,7 +42,9 @@ constexpr const char* kEnvNames[] = {"RINGCHAT_PORT",
                                      "RINGCHAT_JWT_SECRET_FILE",
                                      "RINGCHAT_JWT_PUBLIC_KEY",
                                      "RINGCHAT_API_KEY",
-                                     "RINGCHAT_ORIGINS"};
+                                     "RINGCHAT_ORIGINS",
+                                     "RINGCHAT_LOG_FORMAT",
+                                     "RINGCHAT_ACCESS_LOG"};
 
 // Runs parse_config over a command line with every RINGCHAT_* variable
 // cleared (and restored afterwards), plus config files made on demand.
@@ -561,6 +564,101 @@ TEST_F(TlsConfigTest, ACertificateDirectoryGivesItsPairsByName) {
   const fs::path empty = fs::path(cert.dir) / "empty";
   fs::create_directory(empty);
   expect_rejected({"--tls-cert", empty.c_str()}, "no certificate in the directory");
+}
+
+// The value the start event logs for option `name` (a missing one fails).
+const Config::Setting& setting(const Config& c, const std::string& name) {
+  static const Config::Setting kMissing{"<missing>", "", Config::Setting::Kind::kText};
+  for (const Config::Setting& s : c.settings) {
+    if (s.name == name) return s;
+  }
+  ADD_FAILURE() << "no setting " << name;
+  return kMissing;
+}
+
+TEST_F(ConfigTest, LogFormatAndAccessLogParse) {
+  const Config d = parse_ok({});
+  EXPECT_EQ(d.log_format, "text");
+  EXPECT_EQ(d.access_log, "");
+  const Config c = parse_ok({"--log-format", "json", "--access-log", "/tmp/a.log"});
+  EXPECT_EQ(c.log_format, "json");
+  EXPECT_EQ(c.access_log, "/tmp/a.log");
+  EXPECT_EQ(parse_ok({"--log-format=logfmt"}).log_format, "logfmt");
+  expect_rejected({"--log-format", "xml"}, "--log-format");
+  setenv("RINGCHAT_LOG_FORMAT", "json", 1);
+  setenv("RINGCHAT_ACCESS_LOG", "-", 1);
+  const Config e = parse_ok({});
+  EXPECT_EQ(e.log_format, "json");
+  EXPECT_EQ(e.access_log, "-");
+}
+
+TEST_F(ConfigTest, SettingsListEveryOptionWithItsEffectiveValue) {
+  const Config c = parse_ok({"--port", "9000", "--max-message", "64K", "--no-echo", "--bind",
+                             "127.0.0.1", "--history-total", "2M"});
+  // Every flag of --help is there, once.
+  auto help = parse({"--help"});
+  ASSERT_FALSE(help.ok());
+  std::set<std::string> names;
+  for (const Config::Setting& s : c.settings) EXPECT_TRUE(names.insert(s.name).second) << s.name;
+  for (const char* flag :
+       {"port", "bind", "threads", "max-message", "log-level", "log-format", "access-log",
+        "jwt-secret", "api-key", "tls-cert", "no-echo", "history-total", "config"}) {
+    EXPECT_TRUE(names.count(flag)) << flag;
+  }
+  EXPECT_FALSE(names.count("help"));
+  for (const std::string& name : names) {
+    EXPECT_NE(help.error().message.find(std::string("--") + name), std::string::npos) << name;
+  }
+  using Kind = Config::Setting::Kind;
+  EXPECT_EQ(setting(c, "port").value, "9000");
+  EXPECT_EQ(setting(c, "port").kind, Kind::kNumber);
+  EXPECT_EQ(setting(c, "max-message").value, "65536");  // as it applies, not as written
+  EXPECT_EQ(setting(c, "max-message").kind, Kind::kNumber);
+  EXPECT_EQ(setting(c, "send-backlog").value, "8388608");  // a default
+  EXPECT_EQ(setting(c, "no-echo").value, "true");
+  EXPECT_EQ(setting(c, "no-echo").kind, Kind::kBool);
+  EXPECT_EQ(setting(c, "reuse-port").value, "false");
+  EXPECT_EQ(setting(c, "bind").value, "127.0.0.1");
+  EXPECT_EQ(setting(c, "bind").kind, Kind::kText);
+  EXPECT_EQ(setting(c, "history-total").value, "2097152");
+  EXPECT_EQ(setting(c, "log-format").value, "text");
+}
+
+TEST_F(ConfigTest, DefaultHistoryTotalIsLoggedAsItApplies) {
+  const Config c = parse_ok({});
+  EXPECT_EQ(setting(c, "history-total").value, std::to_string(c.shard.history_total));
+  EXPECT_NE(setting(c, "history-total").value, "0");
+}
+
+TEST_F(ConfigTest, SecretsAreNeverInTheSettings) {
+  const std::string secret = "s3cret-s3cret-s3cret-s3cret-s3cret-xyz";
+  const std::string key = "k3y-k3y-k3y-k3y-k3y-k3y-k3y-k3y-k3y-abc";
+  const std::string key_file = write_file(key + "\n");
+  setenv("RINGCHAT_JWT_SECRET", secret.c_str(), 1);
+  const Config c = parse_ok({"--api-key-file", key_file.c_str()});
+  EXPECT_EQ(setting(c, "jwt-secret").value, "<set>");
+  EXPECT_EQ(setting(c, "api-key").value, "<unset>");
+  EXPECT_EQ(setting(c, "api-key-file").value, key_file);  // a path is not the secret
+  const Config d = parse_ok({"--api-key", key.c_str(), "--jwt-secret", secret.c_str()});
+  EXPECT_EQ(setting(d, "api-key").value, "<set>");
+  EXPECT_EQ(setting(d, "jwt-secret").value, "<set>");
+  for (const Config* cfg : {&c, &d}) {
+    for (const Config::Setting& s : cfg->settings) {
+      EXPECT_EQ(s.value.find("s3cret"), std::string::npos) << s.name;
+      EXPECT_EQ(s.value.find("k3y"), std::string::npos) << s.name;
+    }
+  }
+}
+
+TEST_F(ConfigTest, SecretOptionNames) {
+  EXPECT_TRUE(is_secret_option("jwt-secret"));
+  EXPECT_TRUE(is_secret_option("api-key"));
+  EXPECT_TRUE(is_secret_option("db-password"));
+  EXPECT_TRUE(is_secret_option("tls-key-passphrase"));
+  EXPECT_FALSE(is_secret_option("jwt-secret-file"));
+  EXPECT_FALSE(is_secret_option("api-key-file"));
+  EXPECT_FALSE(is_secret_option("tls-key"));  // the key file's path
+  EXPECT_FALSE(is_secret_option("port"));
 }
 
 }  // namespace

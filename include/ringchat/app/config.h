@@ -1,6 +1,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ringchat/chat/shard.h"
@@ -13,6 +14,8 @@ struct Config {
   chat::ShardConfig shard;
   unsigned threads = 0;  // 0: one shard per CPU of the affinity mask
   std::string log_level = "info";
+  std::string log_format = "text";  // text, logfmt or json (obs::Format)
+  std::string access_log;           // a path, "-" for stderr; empty: off
   // Credentials as given (shard.gate is built from them after parsing).
   struct Auth {
     std::string jwt_secret, jwt_secret_file, jwt_public_key, jwt_audience, jwt_issuer;
@@ -25,7 +28,23 @@ struct Config {
     std::string ciphers;
     uint32_t ticket_rotate_s = 12 * 3600;
   } tls;
+  // Every option's effective value, in declaration order, for the start
+  // event: flags, then files, environment and defaults as they applied.
+  // Secrets (--jwt-secret, --api-key, any *secret*, *password*, *api-key*,
+  // *token* option but a *-file path) are "<set>" or "<unset>", never
+  // their value.
+  struct Setting {
+    enum class Kind : uint8_t { kText, kNumber, kBool };
+    std::string name;  // the long flag without "--": "max-message"
+    std::string value;
+    Kind kind = Kind::kText;
+  };
+  std::vector<Setting> settings;
 };
+
+// Whether the option `name` (long flag without "--") holds a secret that
+// must never be printed.
+bool is_secret_option(std::string_view name);
 
 // How parsing ended when it did not produce a Config.
 struct ParseExit {
