@@ -1,5 +1,7 @@
 #include "front.h"
 
+#include <time.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -18,6 +20,27 @@ struct Refusal {
   obs::Metric metric;
   const char* reason;
 };
+
+// The request-target without its query (tokens travel in ?token=) or a
+// fragment.
+std::string_view path_of(std::string_view target) {
+  return target.substr(0, target.find_first_of("?#"));
+}
+
+// One access-log line (README "Logs").
+void write_access(const net::Conn& c, std::string_view method, std::string_view path,
+                  std::string_view user_agent, uint64_t arrival_us, int status, size_t bytes) {
+  const uint64_t now = ShardContext::mono_us();
+  const double ms = arrival_us != 0 && now > arrival_us ? double(now - arrival_us) / 1000 : 0.0;
+  RC_ACCESS()
+      .kv("remote", c.peer.to_string())
+      .kv("method", method)
+      .kv("path", path)
+      .kv("status", status)
+      .kv("bytes", bytes)
+      .kv("duration_ms", ms)
+      .kv("ua", user_agent.substr(0, kMaxUserAgent));
+}
 
 Refusal refusal(auth::Admit why) {
   switch (why) {
@@ -96,6 +119,33 @@ void ShardContext::count_auth_failure(std::string_view kind) {
     if (name == kind) return metrics.add(m);
   }
   RC_DCHECK(false);
+}
+
+uint64_t ShardContext::mono_us() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000000 + uint64_t(ts.tv_nsec) / 1000;
+}
+
+uint64_t ShardContext::arrival_of(const net::Conn& c) {
+  auto* h = std::get_if<std::unique_ptr<HttpState>>(&session(c).parser);
+  return h && *h ? (*h)->parser.arrival() : 0;
+}
+
+AccessNote ShardContext::access_note(const net::Conn& c, const http::Request& req) {
+  if (!obs::access_log_on()) return {};
+  return {req.method, std::string(path_of(req.target)), req.user_agent, arrival_of(c)};
+}
+
+void ShardContext::log_access(const net::Conn& c, const http::Request* req, int status,
+                              size_t bytes) {
+  // A request that did not parse has no method or path to tell.
+  write_access(c, req ? http::to_string(req->method) : "-", req ? path_of(req->target) : "-",
+               req ? std::string_view(req->user_agent) : "", arrival_of(c), status, bytes);
+}
+
+void ShardContext::log_access(const net::Conn& c, const AccessNote& n, int status, size_t bytes) {
+  write_access(c, http::to_string(n.method), n.path, n.user_agent, n.arrival_us, status, bytes);
 }
 
 int64_t ShardContext::unix_ms() {

@@ -12,7 +12,9 @@
 #include "ringchat/chat/mail.h"
 #include "ringchat/chat/room_service.h"
 #include "ringchat/chat/shard.h"
+#include "ringchat/http/request.h"
 #include "ringchat/net/conn_table.h"
+#include "ringchat/obs/log.h"
 #include "ringchat/obs/metrics.h"
 #include "session.h"
 
@@ -25,6 +27,19 @@ inline constexpr size_t kHttpAnswerBudget = 64 << 10;
 // publishing connections are not read until the owner catches up: with the
 // ring itself, this bounds the mail a shard holds.
 inline constexpr size_t kMailHighWater = 4096;
+// User-Agent bytes an access-log line keeps.
+inline constexpr size_t kMaxUserAgent = 256;
+
+// What the access log (--access-log) says of a request whose answer goes
+// out after the request itself is gone (a publish's 201, a resuming raw
+// socket's 101, an SSE stream's head). Filled only while the log is on.
+// Thread: a plain value.
+struct AccessNote {
+  http::Method method = http::Method::kOther;
+  std::string path;  // the request-target up to '?': never the query, where tokens travel
+  std::string user_agent;
+  uint64_t arrival_us = 0;  // when its first byte arrived (ShardContext::mono_us())
+};
 
 // One shard's parts, as its protocols see them. Built and owned by the
 // shard (ShardLoop); every reference outlives the protocols.
@@ -92,6 +107,22 @@ struct ShardContext {
   // its protocol's timer should next look at it.
   uint64_t timer_delay(const net::Conn& c, uint64_t interval_ms) const;
 
+  // The access-log line of the request `req` of `c` (null: one that did not
+  // parse), answered with `status` and `bytes` of response head and body;
+  // or of the request `note` tells of. One branch while the log is off.
+  // Every HTTP answer goes through here: what a client sent and got, from
+  // its address, how long it took from its first byte.
+  void access(const net::Conn& c, const http::Request* req, int status, size_t bytes) {
+    if (obs::access_log_on()) log_access(c, req, status, bytes);
+  }
+  void access(const net::Conn& c, const AccessNote& note, int status, size_t bytes) {
+    if (obs::access_log_on()) log_access(c, note, status, bytes);
+  }
+  // What access() needs of `req` later (empty while the log is off).
+  AccessNote access_note(const net::Conn& c, const http::Request& req);
+  // Microseconds of CLOCK_MONOTONIC (request arrival, durations).
+  static uint64_t mono_us();
+
   // Whether `s` may publish one more message now (--pub-rate, --pub-burst);
   // counts a refusal.
   bool may_publish(Session& s) {
@@ -99,6 +130,12 @@ struct ShardContext {
     metrics.add(obs::Metric::kLimitPubRate);
     return false;
   }
+
+ private:
+  void log_access(const net::Conn& c, const http::Request* req, int status, size_t bytes);
+  void log_access(const net::Conn& c, const AccessNote& note, int status, size_t bytes);
+  // When `c`'s current request began (0: unknown, not an HTTP connection).
+  uint64_t arrival_of(const net::Conn& c);
 };
 
 // The connection table's handler: each call goes to the protocol that holds

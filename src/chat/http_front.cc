@@ -44,10 +44,11 @@ HttpFront::HttpFront(ShardContext& ctx, RawRoom& raw_room, JsonSocket& json, Sse
 }
 
 void HttpFront::on_open(net::Conn& c, Session& s) {
-  s.parser =
-      std::make_unique<HttpState>(http::Limits{.max_header_bytes = ctx_.cfg.max_header,
-                                               .max_body_bytes = ctx_.cfg.max_message,
-                                               .max_header_fields = ctx_.cfg.max_header_fields});
+  s.parser = std::make_unique<HttpState>(
+      http::Limits{.max_header_bytes = ctx_.cfg.max_header,
+                   .max_body_bytes = ctx_.cfg.max_message,
+                   .max_header_fields = ctx_.cfg.max_header_fields,
+                   .max_user_agent = obs::access_log_on() ? kMaxUserAgent : 0});
   ctx_.conns.schedule(c, ctx_.cfg.handshake_timeout_ms);
 }
 
@@ -55,9 +56,10 @@ std::span<std::byte> HttpFront::on_data(net::Conn& c, Session& s, std::span<std:
   // Pipelined requests are parsed only while earlier answers are mostly sent.
   while (c.protocol == static_cast<uint8_t>(ProtocolId::kHttp) && c.usable() && !data.empty() &&
          !input_blocked(c, s)) {
+    if (obs::access_log_on()) s.http().mark_arrival(ShardContext::mono_us());
     auto r = s.http().feed({reinterpret_cast<const char*>(data.data()), data.size()});
     if (!r) {
-      fail(c, r.error(), "malformed or oversized request");
+      fail(c, nullptr, r.error(), "malformed or oversized request");
       return {};
     }
     data = data.subspan(*r);
@@ -127,14 +129,19 @@ void HttpFront::raw_room(net::Conn& c, Session& s, const http::Request& req,
                   "400 Bad Request: since must be EPOCH:SEQ (epoch in hex, seq in decimal)\n");
   }
   ws::Upgrade up = ws::check_upgrade(req);
-  if (up.status != 101) return fail(c, up.status, up.detail, up.headers);
+  if (up.status != 101) return fail(c, &req, up.status, up.detail, up.headers);
   auto id = admit_to(c, req, room);
   if (!id) return;
   ctx_.set_identity(c, std::move(*id));
   up.headers = switching(req, up);
   // `req` and `room` point into the HTTP parser, which the switch frees.
-  if (since) return raw_room_.resume(c, s, std::string(room), *since, std::move(up.headers));
-  ctx_.conns.send_copy(c, http::make_response(101, {}, {}, true, up.headers));
+  if (since) {
+    return raw_room_.resume(c, s, std::string(room), *since, std::move(up.headers),
+                            ctx_.access_note(c, req));
+  }
+  const std::string resp = http::make_response(101, {}, {}, true, up.headers);
+  ctx_.access(c, &req, 101, resp.size());
+  ctx_.conns.send_copy(c, resp);
   raw_room_.start(c, s, std::string(room));
 }
 
@@ -156,7 +163,10 @@ void HttpFront::sse(net::Conn& c, Session& s, const http::Request& req,
     }
   }
   ctx_.set_identity(c, std::move(*id));
-  sse_.start(c, s, std::string(room), since);
+  // The stream's head goes out as the parser (and `req`) goes.
+  const AccessNote note = ctx_.access_note(c, req);
+  const size_t head = sse_.start(c, s, std::string(room), since);
+  ctx_.access(c, note, 200, head);
 }
 
 bool HttpFront::is_json(std::string_view content_type) {
@@ -169,11 +179,13 @@ void HttpFront::json_socket(net::Conn& c, Session& s, const http::Request& req,
                             const http::RouteParams&) {
   if (refused_draining(c, req)) return;
   ws::Upgrade up = ws::check_upgrade(req);
-  if (up.status != 101) return fail(c, up.status, up.detail, up.headers);
+  if (up.status != 101) return fail(c, &req, up.status, up.detail, up.headers);
   auto id = admit(c, req);
   if (!id) return;
   ctx_.set_identity(c, std::move(*id));
-  ctx_.conns.send_copy(c, http::make_response(101, {}, {}, true, switching(req, up)));
+  const std::string resp = http::make_response(101, {}, {}, true, switching(req, up));
+  ctx_.access(c, &req, 101, resp.size());
+  ctx_.conns.send_copy(c, resp);
   json_.start(c, s);
 }
 
@@ -218,6 +230,7 @@ uint32_t HttpFront::wait(net::Conn& c, const http::Request& req, std::string_vie
   w.keep_alive = req.keep_alive;
   w.head = req.method == Method::kHead;
   w.room = std::string(room);
+  w.access = ctx_.access_note(c, req);
   return token;
 }
 
@@ -225,6 +238,7 @@ void HttpFront::reply(net::Conn& c, const Waiting& w, std::string_view body) {
   const bool keep_alive = w.keep_alive && !ctx_.draining();
   std::string resp = http::make_response(200, "application/json", body, keep_alive);
   if (w.head) resp.resize(resp.size() - body.size());
+  ctx_.access(c, w.access, 200, resp.size());
   ctx_.conns.send_copy(c, resp);
   if (!keep_alive) ctx_.conns.close(c);
 }
@@ -363,7 +377,9 @@ void HttpFront::acked(uint32_t slot, uint32_t token, uint64_t epoch, uint64_t se
                 epoch, seq);
   ctx_.metrics.add(Metric::kHttpPublishes);
   const bool keep_alive = w.keep_alive && !ctx_.draining();
-  ctx_.conns.send_copy(*c, http::make_response(201, "application/json", body, keep_alive));
+  const std::string resp = http::make_response(201, "application/json", body, keep_alive);
+  ctx_.access(*c, w.access, 201, resp.size());
+  ctx_.conns.send_copy(*c, resp);
   if (!keep_alive) ctx_.conns.close(*c);
 }
 
@@ -374,6 +390,7 @@ void HttpFront::answer(net::Conn& c, const http::Request& req, int status, std::
   const bool keep_alive = req.keep_alive && !ctx_.draining();
   std::string resp = http::make_response(status, type, body, keep_alive, extra);
   if (req.method == Method::kHead) resp.resize(resp.size() - body.size());
+  ctx_.access(c, &req, status, resp.size());
   ctx_.conns.send_copy(c, resp);
   if (!keep_alive) ctx_.conns.close(c);
 }
@@ -407,11 +424,14 @@ void HttpFront::json_error(net::Conn& c, const http::Request& req, std::string_v
   answer(c, req, 400, "application/json", error_body(code, reason));
 }
 
-void HttpFront::fail(net::Conn& c, int status, std::string_view detail, std::string_view extra) {
+void HttpFront::fail(net::Conn& c, const http::Request* req, int status, std::string_view detail,
+                     std::string_view extra) {
   ctx_.metrics.add(Metric::kHttpErrors);
   if (status == 431) ctx_.metrics.add(Metric::kLimitHeader);
   if (status == 413) ctx_.metrics.add(Metric::kLimitBody);
-  ctx_.conns.send_copy(c, http::make_error(status, detail, extra));
+  const std::string resp = http::make_error(status, detail, extra);
+  ctx_.access(c, req, status, resp.size());
+  ctx_.conns.send_copy(c, resp);
   ctx_.conns.close(c);
 }
 

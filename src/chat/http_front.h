@@ -93,8 +93,10 @@ class HttpFront final : public Protocol {
   static bool read_since(const http::Request& req, std::optional<Position>* since);
   // A Content-Type of application/json.
   static bool is_json(std::string_view content_type);
-  // An error answer that ends the connection.
-  void fail(net::Conn& c, int status, std::string_view detail, std::string_view extra = {});
+  // An error answer to `req` (null: a request that did not parse) that ends
+  // the connection.
+  void fail(net::Conn& c, const http::Request* req, int status, std::string_view detail,
+            std::string_view extra = {});
   // The identity `req`'s credentials show (auth::Gate), or nullopt after
   // refusing it (401/403).
   std::optional<auth::Identity> admit(net::Conn& c, const http::Request& req);
@@ -116,6 +118,7 @@ class HttpFront final : public Protocol {
     bool keep_alive = true;
     bool head = false;  // a HEAD request: the answer has no body
     std::string room;
+    AccessNote access;  // for the access log, while it is on
     // GET /rooms: every shard answers; the rooms so far, by name.
     uint32_t answers_left = 1;
     uint32_t limit = 0;

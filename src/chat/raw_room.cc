@@ -10,9 +10,9 @@
 namespace ringchat::chat {
 
 void RawRoom::resume(net::Conn& c, Session& s, const std::string& room, Position since,
-                     std::string headers) {
+                     std::string headers, AccessNote note) {
   take_over(c, s);
-  pending_101_[ctx_.conns.slot_of(c)] = std::move(headers);
+  pending_101_[ctx_.conns.slot_of(c)] = {std::move(headers), std::move(note)};
   auto joined = ctx_.rooms.join(room, ctx_.conns.slot_of(c), c.gen, format(), since);
   s.room = joined.membership.room;
   s.member_index = joined.membership.index;
@@ -44,7 +44,10 @@ void RawRoom::history(net::Conn& c, Session&, const HistoryBatch& batch) {
                   "X-Ringchat-Epoch: %016" PRIx64 "\r\nX-Ringchat-Seq: %" PRIu64
                   "\r\nX-Ringchat-First: %" PRIu64 "\r\nX-Ringchat-Recovered: %s\r\n",
                   batch.epoch, batch.seq, first, batch.recovered ? "true" : "false");
-    ctx_.conns.send_copy(c, http::make_response(101, {}, {}, true, pending->second + where));
+    const std::string resp =
+        http::make_response(101, {}, {}, true, pending->second.headers + where);
+    ctx_.access(c, pending->second.note, 101, resp.size());
+    ctx_.conns.send_copy(c, resp);
     pending_101_.erase(pending);
   }
   // After the 101, before any live message: what the client missed.

@@ -22,9 +22,10 @@ class RawRoom final : public WebSocket, public RoomMember {
   void start(net::Conn& c, Session& s, const std::string& room);
   // Takes over `c`, resuming after `since`: its 101 (with `headers`, plus
   // where the room stands and whether history reached back) goes out with
-  // the history answer, before what the client missed.
+  // the history answer, before what the client missed; `note` is for the
+  // access log when it goes.
   void resume(net::Conn& c, Session& s, const std::string& room, Position since,
-              std::string headers);
+              std::string headers, AccessNote note);
   bool input_blocked(const net::Conn& c, const Session& s) const override;
   bool blocked_elsewhere(const net::Conn& c, const Session& s) const override;
   void on_closed(net::Conn& c, Session& s) override;
@@ -50,7 +51,11 @@ class RawRoom final : public WebSocket, public RoomMember {
 
   // The 101 headers of resuming sockets waiting for their history answer,
   // by slot (rare: kept here, not in every slot).
-  std::unordered_map<uint32_t, std::string> pending_101_;
+  struct Pending101 {
+    std::string headers;
+    AccessNote note;
+  };
+  std::unordered_map<uint32_t, Pending101> pending_101_;
 };
 
 }  // namespace ringchat::chat

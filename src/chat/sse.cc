@@ -15,8 +15,8 @@ namespace {
 constexpr int kRetryMs = 2000;
 }  // namespace
 
-void SseStream::start(net::Conn& c, Session& s, const std::string& room,
-                      std::optional<Position> since) {
+size_t SseStream::start(net::Conn& c, Session& s, const std::string& room,
+                        std::optional<Position> since) {
   ctx_.set_protocol(c, s, ProtocolId::kSse);
   s.parser = std::monostate{};
   std::string head = http::make_stream_head(200, "text/event-stream; charset=utf-8",
@@ -33,6 +33,7 @@ void SseStream::start(net::Conn& c, Session& s, const std::string& room,
   s.room = joined.membership.room;
   s.member_index = joined.membership.index;
   ctx_.conns.schedule(c, ctx_.timer_delay(c, ctx_.cfg.sse_heartbeat_ms));
+  return head.size();
 }
 
 void SseStream::history(net::Conn& c, Session&, const HistoryBatch& b) {

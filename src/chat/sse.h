@@ -19,8 +19,9 @@ class SseStream final : public Protocol, public RoomMember {
   explicit SseStream(ShardContext& ctx) : ctx_(ctx) {}
 
   // Takes over `c` for `room`, resuming after `since` when it is set (from
-  // Last-Event-ID or ?lastEventId=).
-  void start(net::Conn& c, Session& s, const std::string& room, std::optional<Position> since);
+  // Last-Event-ID or ?lastEventId=). Returns the bytes of the stream's head
+  // (the access log's).
+  size_t start(net::Conn& c, Session& s, const std::string& room, std::optional<Position> since);
   // The server is draining: `retry: <retry_ms>`, an `event: draining` with
   // `data: {"retry_ms":<retry_ms>}`, then the stream ends (EventSource
   // reconnects after `retry`, and resumes).
