@@ -21,8 +21,8 @@ void pin_to(int cpu) {
   cpu_set_t set;
   CPU_ZERO(&set);
   CPU_SET(cpu, &set);
-  if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set) != 0) {
-    RC_WARN("could not pin to CPU %d", cpu);
+  if (const int err = pthread_setaffinity_np(pthread_self(), sizeof(set), &set); err != 0) {
+    RC_WARN("could not pin to CPU %d", cpu).kv("event", "pin_failed").kv("cpu", cpu).err(err);
   }
 }
 
@@ -121,8 +121,8 @@ void Server::stop() {
   // A throwaway ring on this thread: MSG_RING posts a kStop completion into
   // each shard's ring, waking it if it sleeps.
   io_uring ring;
-  if (io_uring_queue_init(8, &ring, 0) != 0) {
-    RC_ERROR("cannot create control ring to stop shards");
+  if (const int r = io_uring_queue_init(8, &ring, 0); r != 0) {
+    RC_ERROR("cannot create control ring to stop shards").kv("event", "stop_failed").err(-r);
     return;
   }
   for (auto& fd_slot : shared_->ring_fds) {

@@ -80,7 +80,9 @@ void Acceptor::on_completion(const io_uring_cqe* cqe, core::Tag tag) {
       RC_WARN_LIMITED("connection refused: all %u connection slots in use", table_.max_conns());
     } else if (cqe->res != -ECANCELED) {
       metrics_.add(Metric::kIoErrors);
-      RC_WARN_LIMITED("accept failed: %s", std::strerror(-cqe->res));
+      RC_WARN_LIMITED("accept failed: %s", std::strerror(-cqe->res))
+          .kv("event", "accept_failed")
+          .err(-cqe->res);
     }
     if (cqe->res != -ECANCELED) arm(port, i);
     return;

@@ -126,7 +126,10 @@ void ConnTable::on_recv(Conn& c, const io_uring_cqe* cqe) {
     // 0: the peer closed; -ECONNRESET and friends: it is gone.
     if (cqe->res < 0 && cqe->res != -ECONNRESET && cqe->res != -ECANCELED) {
       metrics_.add(Metric::kIoErrors);
-      RC_WARN_LIMITED("recv failed: %s", std::strerror(-cqe->res));
+      RC_WARN_LIMITED("recv failed: %s", std::strerror(-cqe->res))
+          .kv("event", "recv_failed")
+          .kv("peer", c.peer.to_string())
+          .err(-cqe->res);
     }
     abort(c);
   }
@@ -167,7 +170,11 @@ void ConnTable::on_send(Conn& c, const io_uring_cqe* cqe) {
     if (err != EPIPE && err != ECONNRESET && err != ECANCELED && err != ETIMEDOUT) {
       metrics_.add(Metric::kIoErrors);
       RC_WARN_LIMITED("send failed on connection %u (%s): %s (%zu bytes unsent)", slot_of(c),
-                      c.peer.to_string().c_str(), std::strerror(err), unsent(c));
+                      c.peer.to_string().c_str(), std::strerror(err), unsent(c))
+          .kv("event", "send_failed")
+          .kv("peer", c.peer.to_string())
+          .kv("unsent", unsent(c))
+          .err(err);
     }
     abort(c);
     return;
