@@ -77,6 +77,27 @@ bool open_access_log(const std::string& path) {
   return true;
 }
 
+// SIGHUP: --access-log opened again by its name (logrotate moved the file).
+// dup2 swaps the file behind the fd the shards write to in one step, so a
+// line goes whole to the old file or the new one; a failure keeps the old.
+void reopen_access_log(const std::string& path) {
+  const int current = obs::access_fd();
+  if (path.empty() || path == "-" || current < 0) return;
+  const int fd = open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  if (fd < 0 || dup3(fd, current, O_CLOEXEC) < 0) {
+    const int err = errno;
+    RC_ERROR("SIGHUP: --access-log %s not reopened, lines go to the old file", path.c_str())
+        .kv("event", "access_log_reopen_failed")
+        .kv("path", path)
+        .err(err);
+  } else {
+    RC_INFO("SIGHUP: --access-log %s reopened", path.c_str())
+        .kv("event", "access_log_reopen")
+        .kv("path", path);
+  }
+  if (fd >= 0) close(fd);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -154,6 +175,7 @@ int main(int argc, char** argv) {
 
   int sig = 0;
   while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP) {
+    reopen_access_log(cfg.access_log);
     // The TLS files again: new connections get them, open ones keep theirs;
     // a file that does not load leaves the old ones in place.
     if (!cfg.shard.tls) {

@@ -118,6 +118,7 @@ Format format() { return g_format.load(std::memory_order_relaxed); }
 void set_thread_shard(int shard) { t_shard = shard; }
 void set_log_fd(int fd) { g_fd.store(fd, std::memory_order_relaxed); }
 void set_access_fd(int fd) { detail::access_fd.store(fd, std::memory_order_relaxed); }
+int access_fd() { return detail::access_fd.load(std::memory_order_relaxed); }
 
 std::optional<Level> level_named(std::string_view name) {
   for (Level l : {Level::kDebug, Level::kInfo, Level::kWarn, Level::kError}) {

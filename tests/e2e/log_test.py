@@ -11,7 +11,9 @@ quotes, a backslash and bytes that are not UTF-8), a 404, a WebSocket
 upgrade with ?token=<a valid JWT> (101), one with ?token=<garbage> (401), an
 SSE stream opened with ?token= (200), a publish with the API key (201, its
 answer comes from the room's owner), a history query (200) and a request
-that does not parse (400). Then SIGTERM; the server must exit 0.
+that does not parse (400). Then the access log is moved away (as logrotate
+does) and SIGHUP must reopen it by name: a GET /readyz lands in the new file.
+Then SIGTERM; the server must exit 0.
 
 Checked: every line of stderr and of the access log parses as one JSON
 object; the start event lists every option (secrets as "<set>", never their
@@ -128,6 +130,7 @@ def main():
     work = tempfile.mkdtemp(prefix="ringchat-log-test-")
     err_path = os.path.join(work, "stderr.log")
     access_path = os.path.join(work, "access.log")
+    rotated_path = os.path.join(work, "access.log.1")
     cmd = [binary, "--port", "0", "--bind", "127.0.0.1", "--threads", "2", "--log-format", "json",
            "--access-log", access_path, "--jwt-secret", JWT_SECRET, "--api-key", API_KEY,
            "--max-message", "64K", "--drain-timeout", "2000"]
@@ -161,6 +164,17 @@ def main():
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and len(json_lines(access_path)) < len(expect):
             time.sleep(0.05)
+        os.rename(access_path, rotated_path)
+        proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not any(
+                obj and obj.get("event") == "access_log_reopen" for _, obj in json_lines(err_path)):
+            time.sleep(0.05)
+        check("SIGHUP: the access log is reopened by name", os.path.exists(access_path))
+        check("after SIGHUP the server still answers", status_of(get(port, "/readyz")) == 200)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and len(json_lines(access_path)) < 1:
+            time.sleep(0.05)
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(timeout=30)
         check("SIGTERM: exit 0", code == 0, f"exit {code}")
@@ -169,7 +183,12 @@ def main():
             proc.kill()
 
     server = json_lines(err_path)
-    access = json_lines(access_path)
+    rotated = json_lines(rotated_path)
+    after = json_lines(access_path)
+    check("the moved file has the lines before SIGHUP, the new one those after",
+          len(rotated) == 8 and len(after) == 1 and after[0][1] and
+          after[0][1].get("path") == "/readyz", f"{len(rotated)} then {[r for r, _ in after]}")
+    access = rotated + after
     bad = [raw for raw, obj in server + access if not isinstance(obj, dict)]
     check("every log and access-log line is one JSON object", not bad and server and access,
           f"{bad[:3]}")
@@ -220,7 +239,8 @@ def main():
     want = sorted([(200, "GET", "/healthz"), (404, "GET", "/nowhere"), (101, "GET", "/ws/logs-room"),
                    (401, "GET", "/ws/logs-room"), (200, "GET", "/sse/logs-room"),
                    (201, "POST", "/rooms/logs-room/messages"),
-                   (200, "GET", "/rooms/logs-room/messages"), (400, "-", "-")])
+                   (200, "GET", "/rooms/logs-room/messages"), (400, "-", "-"),
+                   (200, "GET", "/readyz")])
     check("one access line per request: status, method, path without its query",
           by_status == want, f"{by_status} != {want}")
     check("access lines: remote is the client, bytes and duration are numbers",
@@ -232,7 +252,7 @@ def main():
     check("the user agent is kept, escaped into valid JSON",
           ua == ['log-test "quoted" \\back \ufffd\ufffd end'], f"{ua}")
 
-    everything = open(err_path, "rb").read() + open(access_path, "rb").read()
+    everything = b"".join(open(p, "rb").read() for p in (err_path, rotated_path, access_path))
     leaked = [name for name, secret in [("jwt", token), ("bad token", BAD_TOKEN),
                                         ("jwt secret", JWT_SECRET), ("api key", API_KEY)]
               if secret.encode() in everything]

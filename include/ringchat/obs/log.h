@@ -38,8 +38,10 @@ void set_log_fd(int fd);
 
 // The access log (--access-log): one line per HTTP request answered, in the
 // same format, written to `fd` (opened O_APPEND by the caller; -1: off, the
-// default). Set at startup, before shards; the fd is not owned.
+// default). Set at startup, before shards; the fd is not owned (to point
+// it at another file later, dup2 onto it).
 void set_access_fd(int fd);
+int access_fd();
 namespace detail {
 inline std::atomic<int> access_fd{-1};
 }  // namespace detail
