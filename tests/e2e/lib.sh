@@ -1,14 +1,21 @@
 # Shared by the end-to-end scripts (source it): PASS/FAIL counting, free
-# loopback ports, stopping what a script started, running a test program
-# with a deadline, npm packages. Each script keeps its own cleanup trap.
+# loopback ports, starting the server and stopping what a script started,
+# running a test program with a deadline, npm packages, serving a test page
+# and running headless Chromium on it. Each script keeps its own cleanup
+# trap (stop "$server_pid", "$chrome_pid", ... there).
 # shellcheck shell=bash
 
 py=/usr/bin/python3  # Debian's, which has python3-websockets
+e2e_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 passed=0
 failed=0
 test_pid=""
-pass() { echo "PASS $1"; passed=$((passed + 1)); }
-fail() { echo "FAIL $1${2:+: $2}"; failed=$((failed + 1)); }
+server_pid=""
+chrome_pid=""
+tag=""            # put before every PASS/FAIL name (chat_clients.sh: "[t2] ")
+test_timeout=40   # run_test's deadline in s, unless E2E_TEST_TIMEOUT says
+pass() { echo "PASS $tag$1"; passed=$((passed + 1)); }
+fail() { echo "FAIL $tag$1${2:+: $2}"; failed=$((failed + 1)); }
 check() {  # check NAME WHY-IF-FAILED CMD...: PASS if CMD succeeds
   local name="$1" why="$2"; shift 2
   if "$@"; then pass "$name"; else fail "$name" "$why"; fi
@@ -23,6 +30,9 @@ summary() {
 free_port() {
   "$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
+
+# 12 random hex digits, for room names.
+rand_hex() { head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 
 # Waits (at most $2 s) until pid $1 has exited; 0 if it has.
 wait_exit() {
@@ -51,19 +61,52 @@ wait_http() {
   return 1
 }
 
-# Runs one test program with a deadline (E2E_TEST_TIMEOUT, 40 s); counts its
-# PASS/FAIL lines, and a FAIL if it dies without one or ran no check. In the
-# background, waited for: a signal to the script is handled at once. Its
-# output goes to $work/NAME.out, then to stdout.
+# start_server SECS URL [CURL-OPTS...] -- CMD...: starts CMD in the
+# background (its output in $work/server.log, its pid in $server_pid), then
+# waits at most SECS s for URL to answer (wait_http, with the curl options);
+# 0 once it does.
+start_server() {
+  local secs="$1" url="$2" opts=()
+  shift 2
+  while (($#)) && [[ "$1" != -- ]]; do opts+=("$1"); shift; done
+  shift
+  "$@" >"$work/server.log" 2>&1 &
+  server_pid=$!
+  wait_http "$url" "$secs" "$server_pid" "${opts[@]}"
+}
+
+# sigterm_server WHO SECS: SIGTERM to $server_pid and the check "WHO exits 0
+# on SIGTERM"; a FAIL, and SIGKILL, if it is still running after SECS s.
+# Clears server_pid.
+sigterm_server() {
+  local who="$1" secs="$2" rc
+  kill -TERM "$server_pid"
+  if wait_exit "$server_pid" "$secs"; then
+    wait "$server_pid"
+    rc=$?
+    check "$who exits 0 on SIGTERM" "exit status $rc" test "$rc" = 0
+  else
+    fail "$who exits within $secs s of SIGTERM"
+    kill -KILL "$server_pid" 2>/dev/null
+    wait "$server_pid" 2>/dev/null
+  fi
+  server_pid=""
+}
+
+# Runs one test program with a deadline (E2E_TEST_TIMEOUT, else
+# $test_timeout s); counts its PASS/FAIL lines, and a FAIL if it dies
+# without one or ran no check. In the background, waited for: a signal to
+# the script is handled at once. Its output goes to $work/NAME.out, then to
+# stdout (with $tag after PASS, FAIL and SKIP).
 run_test() {
   local name="$1"; shift
   local out="$work/$name.out"
-  timeout -k 5 "${E2E_TEST_TIMEOUT:-40}" "$@" >"$out" 2>&1 &
+  timeout -k 5 "${E2E_TEST_TIMEOUT:-$test_timeout}" "$@" >"$out" 2>&1 &
   test_pid=$!
   wait "$test_pid"
   local rc=$?
   test_pid=""
-  cat "$out"
+  sed -E "s/^(PASS|FAIL|SKIP) /\1 $tag/" "$out"
   local p f
   p=$(grep -c '^PASS ' "$out")
   f=$(grep -c '^FAIL ' "$out")
@@ -76,9 +119,58 @@ run_test() {
 # npm ws and eventsource (and the rest of package-lock.json) in
 # tests/e2e/node_modules.
 ensure_node_modules() {
-  local here
-  here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-  [[ -d "$here/node_modules/ws" && -d "$here/node_modules/eventsource" ]] && return 0
-  (cd "$here" && timeout 300 npm ci --no-audit --no-fund --loglevel=error) >"$work/npm.log" 2>&1 ||
+  [[ -d "$e2e_dir/node_modules/ws" && -d "$e2e_dir/node_modules/eventsource" ]] && return 0
+  (cd "$e2e_dir" && timeout 300 npm ci --no-audit --no-fund --loglevel=error) >"$work/npm.log" 2>&1 ||
     { cat "$work/npm.log"; return 1; }
+}
+
+# serve_page FILE LOG: serves tests/e2e/FILE alone, from its own directory
+# ($work/page), with python3 -m http.server on a free loopback port: another
+# origin than the server's. Its output goes to $work/LOG.log. Sets
+# $served_port and $served_pid; 0 once the page answers (within 10 s).
+serve_page() {
+  mkdir -p "$work/page"
+  cp "$e2e_dir/$1" "$work/page/"
+  served_port="$(free_port)"
+  "$py" -m http.server "$served_port" --bind 127.0.0.1 --directory "$work/page" \
+    >"$work/$2.log" 2>&1 &
+  served_pid=$!
+  wait_http "http://127.0.0.1:$served_port/$1" 10 "$served_pid"
+}
+
+# have_chromium PAGE: 0 if Chromium is installed (its path in $chromium);
+# else a FAIL for PAGE.
+have_chromium() {
+  chromium="$(command -v chromium || command -v chromium-browser)" && return 0
+  fail "chromium: headless Chromium runs $1" \
+    "chromium is not installed (tools/setup-deps.sh --test installs Debian's chromium)"
+  return 1
+}
+
+# run_chromium DIR URL [FLAGS...] -- CMD...: starts headless Chromium (after
+# have_chromium) on URL, with the flags, its user data in DIR and DevTools on
+# a port it picks (it writes DevToolsActivePort into DIR: chromium.js reads
+# it); runs CMD (a *_chromium_test.js) as the test "chromium" with
+# E2E_PAGE_URL and E2E_CHROME_DIR set. CMD closes the browser; this makes
+# sure it is gone, and shows the tail of its log if a check failed.
+run_chromium() {
+  local dir="$1" url="$2" flags=()
+  shift 2
+  while (($#)) && [[ "$1" != -- ]]; do flags+=("$1"); shift; done
+  shift
+  "$chromium" --headless=new --no-sandbox --disable-gpu --no-first-run --no-default-browser-check \
+    "${flags[@]}" --user-data-dir="$dir" --remote-debugging-port=0 "$url" >"$work/chrome.log" 2>&1 &
+  chrome_pid=$!
+  E2E_PAGE_URL="$url" E2E_CHROME_DIR="$dir" run_test chromium "$@"
+  wait_exit "$chrome_pid" 5
+  stop "$chrome_pid" 5
+  chrome_pid=""
+  if grep -q '^FAIL ' "$work/chromium.out"; then
+    echo "--- chromium log (tail)"; tail -n 20 "$work/chrome.log"
+  fi
+}
+
+# server_log_tail N: the last N lines of $work/server.log, if a check failed.
+server_log_tail() {
+  ((failed == 0)) || { echo "--- server log (tail)"; tail -n "$1" "$work/server.log"; }
 }

@@ -24,7 +24,6 @@ here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=tests/e2e/lib.sh
 source "$here/lib.sh"
 work="$(mktemp -d)"
-server_pid=""
 prom_pid=""
 cleanup() {
   stop "$prom_pid" 5
@@ -43,10 +42,8 @@ for tool in promtool prometheus; do
 done
 
 port="$(free_port)"
-"$@" --threads 2 --port "$port" --bind 127.0.0.1 >"$work/server.log" 2>&1 &
-server_pid=$!
 base="http://127.0.0.1:$port"
-if ! wait_http "$base/healthz" 20 "$server_pid"; then
+if ! start_server 20 "$base/healthz" -- "$@" --threads 2 --port "$port" --bind 127.0.0.1; then
   fail "ringchat starts" "$(oneline "$work/server.log")"
   summary
   exit 1
@@ -137,13 +134,5 @@ kill "$sse_pid" 2>/dev/null
 wait "$sse_pid" 2>/dev/null
 stop "$prom_pid" 5
 prom_pid=""
-kill -TERM "$server_pid"
-if wait_exit "$server_pid" 15; then
-  wait "$server_pid"
-  rc=$?
-  check "ringchat exits 0 on SIGTERM" "exit status $rc" test "$rc" = 0
-else
-  fail "ringchat exits 0 on SIGTERM" "still running after 15 s"
-fi
-server_pid=""
+sigterm_server ringchat 15
 summary

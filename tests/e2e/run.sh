@@ -40,79 +40,33 @@ if [[ $# -eq 0 ]]; then
 fi
 case "$kind" in ringchat|node-ws) ;; *) echo "run.sh: bad --kind $kind" >&2; exit 2 ;; esac
 
-py=/usr/bin/python3      # Debian's, which has python3-websockets
+# shellcheck source=tests/e2e/lib.sh
+source "$here/lib.sh"
+test_timeout=90
 work="$(mktemp -d)"
-server_pid=""
 cleanup() {
-  if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -KILL "$server_pid" 2>/dev/null
-  fi
+  stop "$test_pid" 3
+  stop "$server_pid" 3
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-passed=0
-failed=0
-# Records one check: pass NAME / fail NAME WHY.
-pass() { echo "PASS $1"; passed=$((passed + 1)); }
-fail() { echo "FAIL $1${2:+: $2}"; failed=$((failed + 1)); }
-
-free_port() {
-  "$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
-# Polls /healthz until it answers 200 or the deadline (seconds) passes.
-wait_healthy() {
-  local deadline=$((SECONDS + $1))
-  while ((SECONDS < deadline)); do
-    if ! kill -0 "$server_pid" 2>/dev/null; then return 1; fi
-    if curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:$port/healthz"; then return 0; fi
-    sleep 0.1
-  done
-  return 1
-}
-
-# Runs one test program with a deadline; counts its PASS/FAIL lines, and a
-# FAIL if it dies without having printed any, or exits non-zero.
-run_test() {
-  local name="$1"; shift
-  local out="$work/$name.out"
-  timeout -k 5 "${E2E_TEST_TIMEOUT:-90}" "$@" >"$out" 2>&1
-  local rc=$?
-  cat "$out"
-  local p f
-  p=$(grep -c '^PASS ' "$out")
-  f=$(grep -c '^FAIL ' "$out")
-  passed=$((passed + p))
-  failed=$((failed + f))
-  if ((rc != 0 && f == 0)); then fail "$name" "exited $rc without a FAIL line"; fi
-  if ((p + f == 0 && rc == 0)); then fail "$name" "ran no check"; fi
-}
-
-ensure_node_ws() {
-  [[ -d "$here/node_modules/ws" ]] && return 0
-  (cd "$here" && npm ci --no-audit --no-fund --loglevel=error) >"$work/npm.log" 2>&1 ||
-    { cat "$work/npm.log"; return 1; }
-}
-
 port="$(free_port)"
 echo "e2e: kind=$kind port=$port server: $* --port $port --bind 127.0.0.1"
-"$@" --port "$port" --bind 127.0.0.1 >"$work/server.log" 2>&1 &
-server_pid=$!
-
-if wait_healthy "${E2E_START_TIMEOUT:-20}"; then
+if start_server "${E2E_START_TIMEOUT:-20}" "http://127.0.0.1:$port/healthz" -- \
+     "$@" --port "$port" --bind 127.0.0.1; then
   pass "server answers /healthz within deadline"
 else
   fail "server answers /healthz within deadline"
   echo "--- server log"; tail -n 50 "$work/server.log"
-  echo "$passed passed, $failed failed"
+  summary
   exit 1
 fi
 
 export E2E_PORT="$port" E2E_KIND="$kind" E2E_IDLE_S="$idle_s"
 run_test python-websockets "$py" "$here/websockets_test.py"
 run_test curl bash "$here/curl_test.sh"
-if ensure_node_ws; then
+if ensure_node_modules; then
   run_test node-ws node "$here/node_ws_test.js"
 else
   fail "node-ws" "npm could not install ws into tests/e2e/node_modules"
@@ -132,17 +86,7 @@ for _ in $(seq 100); do
   kill -0 "$watch_pid" 2>/dev/null || break
   sleep 0.1
 done
-kill -TERM "$server_pid"
-deadline=$((SECONDS + ${E2E_STOP_TIMEOUT:-10}))
-while kill -0 "$server_pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
-if kill -0 "$server_pid" 2>/dev/null; then
-  fail "server exits within ${E2E_STOP_TIMEOUT:-10}s of SIGTERM"
-else
-  wait "$server_pid"
-  rc=$?
-  server_pid=""
-  if ((rc == 0)); then pass "server exits 0 on SIGTERM"; else fail "server exits 0 on SIGTERM" "exit status $rc"; fi
-fi
+sigterm_server server "${E2E_STOP_TIMEOUT:-10}"
 wait "$watch_pid"
 code="$(sed -n 's/^CLOSED \([0-9]*\).*/\1/p' "$work/watch.out")"
 if [[ "$code" == 1001 ]]; then
@@ -161,6 +105,5 @@ else
   echo "INFO $kind closed the watcher with: $(tr '\n' ' ' <"$work/watch.out")"
 fi
 
-if ((failed > 0)); then echo "--- server log (tail)"; tail -n 30 "$work/server.log"; fi
-echo "$passed passed, $failed failed"
-((failed == 0))
+server_log_tail 30
+summary

@@ -33,29 +33,11 @@ if [[ $# -eq 0 ]]; then
   exit 2
 fi
 here="$(cd "$(dirname "$0")" && pwd)"
-py=/usr/bin/python3      # Debian's, which has python3-websockets
+# shellcheck source=tests/e2e/lib.sh
+source "$here/lib.sh"
 work="$(mktemp -d)"
-server_pid=""
 page_pid=""
-chrome_pid=""
-test_pid=""
 sse_pid=""
-
-# Waits (at most $2 s) until pid $1 has exited; 0 if it has.
-wait_exit() {
-  local deadline=$((SECONDS + $2))
-  while kill -0 "$1" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
-  ! kill -0 "$1" 2>/dev/null
-}
-
-# Stops a process we started, by pid: SIGTERM, then SIGKILL after $2 s.
-stop() {
-  [[ -n "$1" ]] || return 0
-  kill -TERM "$1" 2>/dev/null
-  wait_exit "$1" "$2" || kill -KILL "$1" 2>/dev/null
-  wait "$1" 2>/dev/null
-}
-
 cleanup() {
   stop "$sse_pid" 3
   stop "$test_pid" 3
@@ -67,48 +49,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-passed=0
-failed=0
-pass() { echo "PASS $1"; passed=$((passed + 1)); }
-fail() { echo "FAIL $1${2:+: $2}"; failed=$((failed + 1)); }
-check() {  # check NAME WHY-IF-FAILED CMD...: PASS if CMD succeeds
-  local name="$1" why="$2"; shift 2
-  if "$@"; then pass "$name"; else fail "$name" "$why"; fi
-}
-oneline() { tr '\r\n' '  ' <"$1" | cut -c 1-"${2:-400}"; }
-
-free_port() {
-  "$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
-# Runs one test program with a deadline; counts its PASS/FAIL lines, and a
-# FAIL if it dies without one or ran no check. In the background, waited
-# for: a signal to this script is handled at once, not after the test.
-run_test() {
-  local name="$1"; shift
-  local out="$work/$name.out"
-  timeout -k 5 "${E2E_TEST_TIMEOUT:-40}" "$@" >"$out" 2>&1 &
-  test_pid=$!
-  wait "$test_pid"
-  local rc=$?
-  test_pid=""
-  cat "$out"
-  local p f
-  p=$(grep -c '^PASS ' "$out")
-  f=$(grep -c '^FAIL ' "$out")
-  passed=$((passed + p))
-  failed=$((failed + f))
-  if ((rc != 0 && f == 0)); then fail "$name" "exited $rc without a FAIL line"; fi
-  if ((p + f == 0 && rc == 0)); then fail "$name" "ran no check"; fi
-}
-
-# npm ws and eventsource in tests/e2e/node_modules (from package-lock.json).
-ensure_node_modules() {
-  [[ -d "$here/node_modules/ws" && -d "$here/node_modules/eventsource" ]] && return 0
-  (cd "$here" && timeout 300 npm ci --no-audit --no-fund --loglevel=error) >"$work/npm.log" 2>&1 ||
-    { cat "$work/npm.log"; return 1; }
-}
-
 # $1.pem and $1-key.pem: EC P-256, self-signed, CN=localhost, SAN
 # DNS:localhost and IP:127.0.0.1, valid for 2 days.
 make_cert() {
@@ -117,21 +57,13 @@ make_cert() {
     -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" >"$work/openssl-req.log" 2>&1
 }
 
-start_server() {
+start_tls_server() {
   port="$(free_port)"
   tls_port="$(free_port)"
   local cmd=("${server_cmd[@]}" --threads 2 --port "$port" --tls-port "$tls_port" --bind 127.0.0.1
              --tls-cert "$work/cert.pem" --tls-key "$work/cert-key.pem" --handshake-timeout 3000)
   echo "tls e2e: port=$port tls_port=$tls_port server: ${cmd[*]}"
-  "${cmd[@]}" >"$work/server.log" 2>&1 &
-  server_pid=$!
-  local deadline=$((SECONDS + 20))
-  while ((SECONDS < deadline)) && kill -0 "$server_pid" 2>/dev/null; do
-    curl -sf -o /dev/null --max-time 1 --cacert "$work/cert.pem" "https://127.0.0.1:$tls_port/healthz" &&
-      return 0
-    sleep 0.1
-  done
-  return 1
+  start_server 20 "https://127.0.0.1:$tls_port/healthz" --cacert "$work/cert.pem" -- "${cmd[@]}"
 }
 
 # --- metrics, read over the plain port (the TLS port's are checked with curl)
@@ -152,7 +84,7 @@ sclient() {
 }
 http_req() { printf 'GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n'; }
 # The lines of s_client's output OUT that tell what happened, on one line.
-summary() { grep -E '^(New|Reused),|Verify return|verify error|ALPN|Ticket|^HTTP/|error' "$1" | tr '\n' ' '; }
+sclient_summary() { grep -E '^(New|Reused),|Verify return|verify error|ALPN|Ticket|^HTTP/|error' "$1" | tr '\n' ' '; }
 
 check_s_client() {
   local v out rc name
@@ -166,9 +98,9 @@ check_s_client() {
        grep -q '^HTTP/1.1 200' "$out" && grep -qx 'ok' "$out"; then
       pass "$name"
     else
-      fail "$name" "exit $rc: $(summary "$out")"
+      fail "$name" "exit $rc: $(sclient_summary "$out")"
     fi
-    check "openssl s_client -tls$v -alpn h2,http/1.1: the server picks http/1.1" "$(summary "$out")" \
+    check "openssl s_client -tls$v -alpn h2,http/1.1: the server picks http/1.1" "$(sclient_summary "$out")" \
       grep -q '^ALPN protocol: http/1.1$' "$out"
   done
   out="$work/s_client-other.out"
@@ -178,7 +110,7 @@ check_s_client() {
   if ((rc != 0 && rc != 124)) && grep -q 'verify error' "$out"; then
     pass "$name"
   else
-    fail "$name" "exit $rc: $(summary "$out")"
+    fail "$name" "exit $rc: $(sclient_summary "$out")"
   fi
 }
 
@@ -199,7 +131,7 @@ resume_until_both_shards() {
   if grep -q "^New, TLSv${v/_/.}, " "$out" && grep -q '^HTTP/1.1 200' "$out" && [[ -s "$cur" ]]; then
     pass "$name"
   else
-    fail "$name" "$(summary "$out")"
+    fail "$name" "$(sclient_summary "$out")"
   fi
   read -r -a before <<<"$(resumed_by_shard)"
   for i in $(seq 16); do
@@ -218,7 +150,7 @@ resume_until_both_shards() {
   if ((reused == tries && after[0] > before[0] && after[1] > before[1])); then
     pass "$name"
   else
-    fail "$name" "resumed per shard before ${before[*]}, after ${after[*]}; last: $(summary "$out")"
+    fail "$name" "resumed per shard before ${before[*]}, after ${after[*]}; last: $(sclient_summary "$out")"
   fi
 }
 
@@ -230,7 +162,7 @@ check_resumption() {
   n_reused=$(grep -c '^Reused, TLSv1.2, ' "$out")
   reused_seen=$((reused_seen + n_reused))
   name="openssl s_client -tls1_2 -reconnect: one New, then 5 Reused"
-  if ((n_new == 1 && n_reused == 5)); then pass "$name"; else fail "$name" "$(summary "$out")"; fi
+  if ((n_new == 1 && n_reused == 5)); then pass "$name"; else fail "$name" "$(sclient_summary "$out")"; fi
   after="$(metric_sum handshakes resumed)"
   check "/metrics counts those 5 (ringchat_tls_handshakes_total{kind=\"resumed\"} $before -> $after)" \
     "before $before, after $after" test "$((after - before))" = 5
@@ -249,7 +181,7 @@ json_ok() {
 
 check_curl() {
   local base="https://127.0.0.1:$tls_port" ca=(--cacert "$work/cert.pem") room code rc name epoch
-  room="tls-curl-$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  room="tls-curl-$(rand_hex)"
   curl -s --max-time 5 -o /dev/null "$base/healthz"
   rc=$?
   check "curl without --cacert refuses the certificate (exit 60)" "exit $rc" test "$rc" = 60
@@ -305,51 +237,22 @@ check_curl() {
 }
 
 # --- Chromium: the page is served over plain http from another port.
-start_page_server() {
-  mkdir -p "$work/page"
-  cp "$here/tls_page.html" "$work/page/"
-  page_port="$(free_port)"
-  "$py" -m http.server "$page_port" --bind 127.0.0.1 --directory "$work/page" \
-    >"$work/page.log" 2>&1 &
-  page_pid=$!
-  for _ in $(seq 100); do
-    curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:$page_port/tls_page.html" && return 0
-    kill -0 "$page_pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  return 1
-}
-
-run_chromium() {
-  local chromium
-  chromium="$(command -v chromium || command -v chromium-browser)"
-  if [[ -z "$chromium" ]]; then
-    fail "chromium: headless Chromium runs tls_page.html" \
-      "chromium is not installed (tools/setup-deps.sh --test installs Debian's chromium)"
-    return
-  fi
-  if ! start_page_server; then
+tls_chromium() {
+  have_chromium tls_page.html || return
+  serve_page tls_page.html page
+  local ok=$?
+  page_pid=$served_pid
+  if ((ok != 0)); then
     fail "chromium: python3 -m http.server serves tls_page.html" "$(tail -5 "$work/page.log")"
     return
   fi
-  local room url dir="$work/chrome"
-  room="tls-chromium-$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-  url="http://127.0.0.1:$page_port/tls_page.html?port=$tls_port&room=$room"
+  local room url
+  room="tls-chromium-$(rand_hex)"
+  url="http://127.0.0.1:$served_port/tls_page.html?port=$tls_port&room=$room"
   # --ignore-certificate-errors: the certificate is self-signed (test only).
-  "$chromium" --headless=new --no-sandbox --disable-gpu --no-first-run --ignore-certificate-errors \
-    --no-default-browser-check --user-data-dir="$dir" --remote-debugging-port=0 "$url" \
-    >"$work/chrome.log" 2>&1 &
-  chrome_pid=$!
-  E2E_PAGE_URL="$url" E2E_CHROME_DIR="$dir" run_test chromium node "$here/tls_chromium_test.js"
-  # tls_chromium_test.js closed the browser (Browser.close); make sure.
-  wait_exit "$chrome_pid" 5
-  stop "$chrome_pid" 5
-  chrome_pid=""
+  run_chromium "$work/chrome" "$url" --ignore-certificate-errors -- node "$here/tls_chromium_test.js"
   stop "$page_pid" 3
   page_pid=""
-  if grep -q '^FAIL ' "$work/chromium.out"; then
-    echo "--- chromium log (tail)"; tail -n 20 "$work/chrome.log"
-  fi
 }
 
 # --- bad input. `probe KIND PORT` opens a raw socket, misbehaves and prints
@@ -434,7 +337,7 @@ check_bad_input() {
     ! grep -q '^ok' "$work/reneg.out"; then
     pass "$name"
   else
-    fail "$name" "$(summary "$work/reneg.out")"
+    fail "$name" "$(sclient_summary "$work/reneg.out")"
   fi
 
   timeout 10 openssl s_client -connect "127.0.0.1:$port" </dev/null >"$work/hello-plain.out" 2>&1
@@ -497,11 +400,11 @@ PY
   until grep -q "TLS certificates reloaded" "$work/server.log" || ((SECONDS >= deadline)); do sleep 0.05; done
   http_req | sclient "$work/reload-new.out" -CAfile "$work/renewed.pem" -verify_return_error -ign_eof
   check "SIGHUP: a new connection gets the renewed certificate (Verify return code: 0)" \
-    "$(summary "$work/reload-new.out")" grep -q "Verify return code: 0" "$work/reload-new.out"
+    "$(sclient_summary "$work/reload-new.out")" grep -q "Verify return code: 0" "$work/reload-new.out"
   sclient "$work/reload-old.out" -CAfile "$work/old.pem" -verify_return_error </dev/null
   rc=$?
   check "SIGHUP: a client trusting only the old certificate is refused now" \
-    "$(summary "$work/reload-old.out")" test "$rc" != 0
+    "$(sclient_summary "$work/reload-old.out")" test "$rc" != 0
   touch "$work/reloaded"
   wait "$client"
   rc=$?
@@ -519,7 +422,7 @@ PY
     grep -q "Verify return code: 0" "$work/reload-bad.out"; then
     pass "$name"
   else
-    fail "$name" "$(grep SIGHUP "$work/server.log" | tail -2 | tr '\n' ' ') $(summary "$work/reload-bad.out")"
+    fail "$name" "$(grep SIGHUP "$work/server.log" | tail -2 | tr '\n' ' ') $(sclient_summary "$work/reload-bad.out")"
   fi
 }
 
@@ -530,7 +433,7 @@ ensure_node_modules && node_ok=1
 reused_seen=0
 if ! make_cert cert || ! make_cert other; then
   fail "openssl req makes EC P-256 self-signed certificates" "$(tail -5 "$work/openssl-req.log")"
-elif ! start_server; then
+elif ! start_tls_server; then
   fail "server with --tls-cert, --tls-key answers /healthz over https within 20 s" \
     "$(tail -n 20 "$work/server.log")"
 else
@@ -542,7 +445,7 @@ else
   run_test websockets "$py" "$here/tls_ws_test.py"
   if ((node_ok)); then
     NODE_EXTRA_CA_CERTS="$work/cert.pem" run_test node node "$here/tls_node_test.js"
-    run_chromium
+    tls_chromium
   else
     fail "node: npm could not install ws and eventsource into tests/e2e/node_modules"
   fi
@@ -556,20 +459,8 @@ else
     fail "$name" "$(metrics | grep '^ringchat_tls_handshakes_total' | tr '\n' ' ')"
   fi
 
-  kill -TERM "$server_pid"
-  if wait_exit "$server_pid" 10; then
-    wait "$server_pid"
-    rc=$?
-    if ((rc == 0)); then pass "server exits 0 on SIGTERM"; else fail "server exits 0 on SIGTERM" "status $rc"; fi
-  else
-    fail "server exits within 10 s of SIGTERM"
-    kill -KILL "$server_pid" 2>/dev/null
-  fi
-  server_pid=""
+  sigterm_server server 10
 fi
-if ((failed)); then
-  echo "--- server log (tail)"; tail -n 30 "$work/server.log"
-fi
+server_log_tail 30
 echo "tls e2e: $((SECONDS - started)) s"
-echo "$passed passed, $failed failed"
-((failed == 0))
+summary
