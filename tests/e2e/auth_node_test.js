@@ -9,62 +9,24 @@
 // Prints a PASS or FAIL line per check; exits 1 if any failed. Every wait
 // has a deadline.
 
-const crypto = require('crypto');
 const fs = require('fs');
 const { EventSource } = require('eventsource');
 const WebSocket = require('ws');
+const lib = require('./testlib');
 
 const PORT = Number(process.env.E2E_PORT);
 const BASE = `http://127.0.0.1:${PORT}`;
 const SECRET = fs.readFileSync(process.env.E2E_SECRET_FILE);
 const API_KEY = fs.readFileSync(process.env.E2E_API_KEY_FILE, 'utf8');
 const DEADLINE_MS = 5000;
-let failed = 0;
+const suite = lib.checks('node');
+const { report } = suite;
+const { show } = lib;
 
-function report(name, ok, why) {
-  if (!ok) failed++;
-  console.log(`${ok ? 'PASS' : 'FAIL'} node: ${name}${ok ? '' : `: ${why}`}`);
-}
-
-const newName = (prefix) => `${prefix}-${crypto.randomBytes(5).toString('hex')}`;
-const show = (v) => { const s = JSON.stringify(v); return s.length > 400 ? `${s.slice(0, 400)}...` : s; };
-const b64url = (x) => Buffer.from(x).toString('base64url');
-
+const newName = (prefix) => lib.newName(prefix, 5);
 // An HS256 JWS compact token (RFC 7515) with sub, exp, rooms and pub.
-function mint(sub, rooms, pub, expIn = 600) {
-  const exp = Math.floor(Date.now() / 1000) + expIn;
-  const input = `${b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }))}.` +
-    `${b64url(JSON.stringify({ sub, exp, rooms, pub }))}`;
-  return `${input}.${crypto.createHmac('sha256', SECRET).update(input).digest('base64url')}`;
-}
-
-function withDeadline(promise, what, ms = DEADLINE_MS) {
-  let timer;
-  const t = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`deadline: ${what}`)), ms);
-  });
-  return Promise.race([promise, t]).finally(() => clearTimeout(timer));
-}
-
-// A queue that resolves waiters with the first item matching their predicate.
-class Inbox {
-  constructor() { this.items = []; this.waiters = []; }
-  push(x) {
-    const i = this.waiters.findIndex((w) => w.pred(x));
-    if (i >= 0) { this.waiters.splice(i, 1)[0].resolve(x); return; }
-    this.items.push(x);
-  }
-  wait(pred, what, ms) {
-    const i = this.items.findIndex(pred);
-    if (i >= 0) return Promise.resolve(this.items.splice(i, 1)[0]);
-    let w;
-    const p = new Promise((resolve) => { w = { pred, resolve }; this.waiters.push(w); });
-    return withDeadline(p, what, ms).finally(() => {
-      const k = this.waiters.indexOf(w);
-      if (k >= 0) this.waiters.splice(k, 1);
-    });
-  }
-}
+const mint = (sub, rooms, pub, expIn) => lib.mint(SECRET, sub, rooms, pub, expIn);
+const withDeadline = (promise, what, ms = DEADLINE_MS) => lib.withDeadline(promise, what, ms);
 
 // A JSON socket on /ws (`opts` and `protocols` as npm ws takes them).
 // Resolves once open; rejects with {status, body} when the handshake is
@@ -72,7 +34,7 @@ class Inbox {
 function socket(path, protocols, opts = {}) {
   const ws = new WebSocket(`ws://127.0.0.1:${PORT}${path}`, protocols,
     { perMessageDeflate: false, ...opts });
-  const inbox = new Inbox();
+  const inbox = new lib.Inbox(DEADLINE_MS);
   ws.on('message', (data) => inbox.push(JSON.parse(data.toString('utf8'))));
   ws.on('error', () => {});
   const opened = new Promise((resolve, reject) => {
@@ -100,7 +62,7 @@ function socket(path, protocols, opts = {}) {
 // An EventSource whose events land in an inbox as {type, id, data, code}.
 function sse(path) {
   const es = new EventSource(`${BASE}${path}`);
-  const inbox = new Inbox();
+  const inbox = new lib.Inbox(DEADLINE_MS);
   const add = (type) => (ev) => inbox.push({ type, id: ev.lastEventId, data: ev.data, code: ev.code });
   es.addEventListener('joined', add('joined'));
   es.addEventListener('message', add('message'));
@@ -220,4 +182,4 @@ async function main() {
   }
 }
 
-main().finally(() => process.exit(failed ? 1 : 0));
+main().finally(() => process.exit(suite.failed ? 1 : 0));

@@ -7,50 +7,18 @@
 // deadline; a room's events arrive in seq order, so a later event is a
 // barrier for the earlier ones.
 
-const crypto = require('crypto');
 const { EventSource } = require('eventsource');
 const WebSocket = require('ws');
+const lib = require('./testlib');
 
 const PORT = Number(process.env.E2E_PORT);
 const BASE = `http://127.0.0.1:${PORT}`;
 const DEADLINE_MS = 10000;
-let failed = 0;
-
-function report(name, ok, why) {
-  if (!ok) failed++;
-  console.log(`${ok ? 'PASS' : 'FAIL'} sse: ${name}${ok ? '' : `: ${why}`}`);
-}
-
-const newRoom = (prefix) => `${prefix}-${crypto.randomBytes(6).toString('hex')}`;
-const show = (v) => { const s = JSON.stringify(v); return s.length > 400 ? `${s.slice(0, 400)}...` : s; };
-
-function withDeadline(promise, what) {
-  let timer;
-  const t = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`deadline: ${what}`)), DEADLINE_MS);
-  });
-  return Promise.race([promise, t]).finally(() => clearTimeout(timer));
-}
-
-// A queue that resolves waiters with the first item matching their predicate.
-class Inbox {
-  constructor() { this.items = []; this.waiters = []; }
-  push(x) {
-    const i = this.waiters.findIndex((w) => w.pred(x));
-    if (i >= 0) { this.waiters.splice(i, 1)[0].resolve(x); return; }
-    this.items.push(x);
-  }
-  wait(pred, what) {
-    const i = this.items.findIndex(pred);
-    if (i >= 0) return Promise.resolve(this.items.splice(i, 1)[0]);
-    let w;
-    const p = new Promise((resolve) => { w = { pred, resolve }; this.waiters.push(w); });
-    return withDeadline(p, what).finally(() => {
-      const k = this.waiters.indexOf(w);
-      if (k >= 0) this.waiters.splice(k, 1);
-    });
-  }
-}
+const suite = lib.checks('sse');
+const { report } = suite;
+const { show } = lib;
+const newRoom = (prefix) => lib.newName(prefix);
+const withDeadline = (promise, what) => lib.withDeadline(promise, what, DEADLINE_MS);
 
 // An EventSource whose events (joined, message, binary, error) land in an
 // inbox as {type, id, data}. `lastEventId` sets the Last-Event-ID header
@@ -62,7 +30,7 @@ function sse(path, lastEventId) {
       ...opts, headers: { ...opts.headers, 'Last-Event-ID': lastEventId } });
   }
   const es = new EventSource(`${BASE}${path}`, init);
-  const inbox = new Inbox();
+  const inbox = new lib.Inbox(DEADLINE_MS);
   const all = [];
   const add = (type) => (ev) => {
     const e = { type, id: ev.lastEventId, data: ev.data };
@@ -94,7 +62,7 @@ function sse(path, lastEventId) {
 // {text} or {binary: Buffer}.
 function socket(path, json) {
   const ws = new WebSocket(`ws://127.0.0.1:${PORT}${path}`, { perMessageDeflate: false });
-  const inbox = new Inbox();
+  const inbox = new lib.Inbox(DEADLINE_MS);
   ws.on('message', (data, isBinary) => {
     if (json) inbox.push(JSON.parse(data.toString('utf8')));
     else inbox.push(isBinary ? { binary: Buffer.from(data) } : { text: data.toString('utf8') });
@@ -295,7 +263,7 @@ async function main() {
       report(t.name, false, e.stack || e.message);
     }
   }
-  process.exit(failed ? 1 : 0);
+  process.exit(suite.failed ? 1 : 0);
 }
 
 main();

@@ -7,28 +7,19 @@
 const crypto = require('crypto');
 const net = require('net');
 const WebSocket = require('ws');
+const lib = require('./testlib');
 
 const PORT = Number(process.env.E2E_PORT);
 const KIND = process.env.E2E_KIND || 'ringchat';
 const DEADLINE_MS = 10000;
-let failed = 0;
-
-function report(name, ok, why) {
-  if (!ok) failed++;
-  console.log(`${ok ? 'PASS' : 'FAIL'} node-ws: ${name}${ok ? '' : `: ${why}`}`);
-}
+const suite = lib.checks('node-ws');
+const { report } = suite;
 
 function roomUrl(prefix) {
-  return `ws://127.0.0.1:${PORT}/ws/${prefix}-${crypto.randomBytes(6).toString('hex')}`;
+  return `ws://127.0.0.1:${PORT}/ws/${lib.newName(prefix)}`;
 }
 
-function withDeadline(promise, what) {
-  let timer;
-  const t = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`deadline: ${what}`)), DEADLINE_MS);
-  });
-  return Promise.race([promise, t]).finally(() => clearTimeout(timer));
-}
+const withDeadline = (promise, what) => lib.withDeadline(promise, what, DEADLINE_MS);
 
 // A ws client with a queue of received messages and a close promise.
 function open(url) {
@@ -222,7 +213,7 @@ async function main() {
       report(t.name, false, e.message);
     }
   }
-  process.exit(failed ? 1 : 0);
+  process.exit(suite.failed ? 1 : 0);
 }
 
 main();

@@ -15,26 +15,17 @@ const crypto = require('crypto');
 const fs = require('fs');
 const { EventSource } = require('eventsource');
 const WebSocket = require('ws');
+const lib = require('./testlib');
 
 const PORT = Number(process.env.E2E_TLS_PORT);
 const CA = fs.readFileSync(process.env.E2E_CA);
 const OTHER_CA = fs.readFileSync(process.env.E2E_OTHER_CA);
 const DEADLINE_MS = 10000;
-let failed = 0;
+const suite = lib.checks('node');
+const { report } = suite;
+const { show } = lib;
 
-function report(name, ok, why) {
-  if (!ok) failed++;
-  console.log(`${ok ? 'PASS' : 'FAIL'} node: ${name}${ok ? '' : `: ${why}`}`);
-}
-const show = (v) => { const s = JSON.stringify(v); return s.length > 400 ? `${s.slice(0, 400)}...` : s; };
-
-function withDeadline(promise, what) {
-  let timer;
-  const t = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`deadline: ${what}`)), DEADLINE_MS);
-  });
-  return Promise.race([promise, t]).finally(() => clearTimeout(timer));
-}
+const withDeadline = (promise, what) => lib.withDeadline(promise, what, DEADLINE_MS);
 
 // Collects items; next(n) resolves with the first n (within the deadline).
 class Inbox {
@@ -76,7 +67,7 @@ async function refusedWithOtherCa(room) {
 }
 
 async function main() {
-  const room = `tls-node-${crypto.randomBytes(6).toString('hex')}`;
+  const room = lib.newName('tls-node');
   await refusedWithOtherCa(room);
 
   // The EventSource first: once it has `joined` it is in the room.
@@ -122,5 +113,4 @@ async function main() {
   }
 }
 
-main().catch((e) => report('the checks ran to the end', false, e.message))
-  .finally(() => process.exit(failed ? 1 : 0));
+suite.run(main, 'the checks ran to the end');
