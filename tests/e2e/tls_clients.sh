@@ -8,7 +8,7 @@
 #                         messages, the JSON socket
 #   tls_node_test.js      npm ws over wss:// (`ca`), npm eventsource over
 #                         https:// (NODE_EXTRA_CA_CERTS)
-#   tls_page.html         a page in headless Chromium (--ignore-certificate-
+#   chat_page.html?tls=1  a page in headless Chromium (--ignore-certificate-
 #     + tls_chromium_test.js  errors): wss:// WebSocket + https:// EventSource
 # and bad input on the TLS port: plaintext HTTP (400 in clear), random bytes,
 # a stalled handshake, a forged record; a TLS hello on the plain port.
@@ -238,17 +238,17 @@ check_curl() {
 
 # --- Chromium: the page is served over plain http from another port.
 tls_chromium() {
-  have_chromium tls_page.html || return
-  serve_page tls_page.html page
+  have_chromium chat_page.html || return
+  serve_page chat_page.html page
   local ok=$?
   page_pid=$served_pid
   if ((ok != 0)); then
-    fail "chromium: python3 -m http.server serves tls_page.html" "$(tail -5 "$work/page.log")"
+    fail "chromium: python3 -m http.server serves chat_page.html" "$(tail -5 "$work/page.log")"
     return
   fi
   local room url
   room="tls-chromium-$(rand_hex)"
-  url="http://127.0.0.1:$served_port/tls_page.html?port=$tls_port&room=$room"
+  url="http://127.0.0.1:$served_port/chat_page.html?port=$tls_port&room=$room&tls=1"
   # --ignore-certificate-errors: the certificate is self-signed (test only).
   run_chromium "$work/chrome" "$url" --ignore-certificate-errors -- node "$here/tls_chromium_test.js"
   stop "$page_pid" 3
