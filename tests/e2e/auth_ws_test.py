@@ -19,23 +19,20 @@ import hmac
 import http.client
 import json
 import os
-import sys
 import time
 import urllib.parse
 import uuid
 
 import websockets
 
+import testlib
+
 PORT = int(os.environ["E2E_PORT"])
 with open(os.environ["E2E_SECRET_FILE"], "rb") as f:
     SECRET = f.read()
 T = 5.0  # seconds any single wait may take
-results = {"passed": 0, "failed": 0}
-
-
-def report(name: str, ok: bool, why: str = "") -> None:
-    results["passed" if ok else "failed"] += 1
-    print(f"{'PASS' if ok else 'FAIL'} ws: {name}{'' if ok else ': ' + why}", flush=True)
+checks = testlib.Checks("ws")
+report = checks.report
 
 
 def b64url(b: bytes) -> str:
@@ -282,14 +279,5 @@ async def test_expiry():
     await doomed.close()
 
 
-async def run_all():
-    for t in [test_token_places, test_refusals, test_grants, test_expiry]:
-        try:
-            await asyncio.wait_for(t(), 6 * T)
-        except Exception as e:  # any failure of one test is that test's FAIL
-            report(t.__name__, False, f"{type(e).__name__}: {e}")
-
-
 if __name__ == "__main__":
-    asyncio.run(run_all())
-    sys.exit(1 if results["failed"] else 0)
+    checks.run_all([test_token_places, test_refusals, test_grants, test_expiry], 6 * T)

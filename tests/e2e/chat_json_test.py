@@ -11,35 +11,27 @@ import asyncio
 import base64
 import json
 import os
-import sys
 import time
 import urllib.request
 import uuid
 
 import websockets
 
+import testlib
+
 PORT = int(os.environ["E2E_PORT"])
 T = 10.0  # seconds any single wait may take
-results = {"passed": 0, "failed": 0}
+checks = testlib.Checks("json")
+report = checks.report
 
 
-def report(name: str, ok: bool, why: str = "") -> None:
-    results["passed" if ok else "failed"] += 1
-    print(f"{'PASS' if ok else 'FAIL'} json: {name}{'' if ok else ': ' + why}", flush=True)
-
-
-def new_room(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+new_room = testlib.new_room
+short = testlib.short
 
 
 def canon(v) -> str:
     """JSON text that tells true from 1 and 1 from 1.0 (Python's == does not)."""
     return json.dumps(v, sort_keys=True, ensure_ascii=False)
-
-
-def short(v, n=300) -> str:
-    s = repr(v)
-    return s if len(s) <= n else s[:n] + f"...({len(s)} chars)"
 
 
 def http_json(path: str):
@@ -527,15 +519,6 @@ async def test_presence():
         await x.close()
 
 
-async def run_all():
-    tests = [test_join_pub_types, test_error_codes, test_hostile, test_resume, test_presence]
-    for t in tests:
-        try:
-            await asyncio.wait_for(t(), 6 * T)
-        except Exception as e:  # any failure of one test is that test's FAIL
-            report(t.__name__, False, f"{type(e).__name__}: {e}")
-
-
 if __name__ == "__main__":
-    asyncio.run(run_all())
-    sys.exit(1 if results["failed"] else 0)
+    checks.run_all([test_join_pub_types, test_error_codes, test_hostile, test_resume, test_presence],
+                   6 * T)

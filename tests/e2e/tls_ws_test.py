@@ -17,28 +17,23 @@ import json
 import os
 import ssl
 import sys
-import uuid
 
 import websockets
+
+import testlib
 
 PORT = int(os.environ["E2E_TLS_PORT"])
 CA = os.environ["E2E_CA"]
 T = 10.0  # seconds any single wait may take
-results = {"passed": 0, "failed": 0}
+checks = testlib.Checks("websockets")
+report = checks.report
 
 
-def report(name: str, ok: bool, why: str = "") -> None:
-    results["passed" if ok else "failed"] += 1
-    print(f"{'PASS' if ok else 'FAIL'} websockets: {name}{'' if ok else ': ' + why}", flush=True)
+new_room = testlib.new_room
 
 
-def new_room(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
-
-
-def short(v, n=200) -> str:
-    s = repr(v)
-    return s if len(s) <= n else s[:n] + f"...({len(s)} chars)"
+def short(v) -> str:
+    return testlib.short(v, 200)
 
 
 def trusting_context() -> ssl.SSLContext:
@@ -155,4 +150,4 @@ async def main() -> None:
 
 
 asyncio.run(main())
-sys.exit(1 if results["failed"] else 0)
+checks.exit()

@@ -6,24 +6,20 @@ PASS or FAIL line per check; exits 1 if any failed.
 """
 import asyncio
 import os
-import sys
-import uuid
 
 import websockets
+
+import testlib
 
 PORT = int(os.environ["E2E_PORT"])
 KIND = os.environ.get("E2E_KIND", "ringchat")
 DEADLINE = 10.0
-results = {"passed": 0, "failed": 0}
-
-
-def report(name: str, ok: bool, why: str = "") -> None:
-    results["passed" if ok else "failed"] += 1
-    print(f"{'PASS' if ok else 'FAIL'} websockets: {name}{'' if ok else ': ' + why}", flush=True)
+checks = testlib.Checks("websockets")
+report = checks.report
 
 
 def room_url(prefix: str) -> str:
-    return f"ws://127.0.0.1:{PORT}/ws/{prefix}-{uuid.uuid4().hex[:12]}"
+    return f"ws://127.0.0.1:{PORT}/ws/{testlib.new_room(prefix)}"
 
 
 def connect(url: str, **kw):
@@ -162,16 +158,7 @@ async def test_connect_after_idle():
            all(o is True for o in outcomes), f"outcomes {outcomes}")
 
 
-async def run_all():
-    tests = [test_connect_after_idle, test_two_clients_chat, test_large_message, test_ping_pong,
-             test_clean_close, test_bad_room_name, test_longest_room_name]
-    for t in tests:
-        try:
-            await asyncio.wait_for(t(), 3 * DEADLINE)
-        except Exception as e:  # any failure of one test is that test's FAIL
-            report(t.__name__, False, f"{type(e).__name__}: {e}")
-
-
 if __name__ == "__main__":
-    asyncio.run(run_all())
-    sys.exit(1 if results["failed"] else 0)
+    checks.run_all([test_connect_after_idle, test_two_clients_chat, test_large_message,
+                    test_ping_pong, test_clean_close, test_bad_room_name, test_longest_room_name],
+                   3 * DEADLINE)
