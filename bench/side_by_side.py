@@ -6,7 +6,8 @@ every repetition: A/B interleaved), runs tools/ringload pinned to CPU 1,
 reads ringload's --json report and the server's CPU time from
 /proc/PID/stat over the run, and stops the server. Then it prints a table of
 medians with ratios ringchat/peer and the targets of issue 3, and writes
-every raw result to OUT/results.json.
+every raw result to OUT/results.json. The shared method (pinning, /proc
+CPU time, A/B interleaving, medians) is bench/benchlib.py's.
 
 Scenarios (one line each):
   echo-20B-100     echo, 100 connections alone in their rooms, 20 B: server CPU per message
@@ -22,22 +23,15 @@ Scenarios (one line each):
   rate-1x100-p99   open loop, one room of 100, 10 senders at --rate msgs/s each: p99 latency
   idle-10k, idle-50k   memory per idle connection (bench/idle_memory.sh)
 """
-import argparse
 import json
 import os
-import shlex
-import signal
-import socket
-import statistics
 import subprocess
 import sys
-import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RINGCHAT = os.environ.get("RINGCHAT_BIN", os.path.join(ROOT, "build", "ringchat"))
-RINGLOAD = os.environ.get("RINGLOAD_BIN", os.path.join(ROOT, "build", "tools", "ringload", "ringload"))
+import benchlib
+from benchlib import HZ, RINGCHAT, RINGLOAD, ROOT, cpu_ticks, log
+
 PEER = os.path.join(ROOT, "bench", "peers", "node-ws", "server.js")
-HZ = os.sysconf("SC_CLK_TCK")
 
 # name -> (ringload args, what to compare, target ratio ringchat/peer, target direction)
 SCENARIOS = {
@@ -60,66 +54,13 @@ IDLE = {"idle-10k": 10000, "idle-50k": 50000}
 SERVERS = ("ringchat", "peer")
 
 
-def log(msg):
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def cpu_ticks(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])  # utime, stime (proc(5) fields 14, 15)
-
-
-def wait_healthy(proc, port, deadline_s=20):
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            return False
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                if s.recv(64).startswith(b"HTTP/1.1 200"):
-                    return True
-        except OSError:
-            pass
-        time.sleep(0.1)
-    return False
-
-
-def start_server(kind, port, args, logf):
+def start_server(kind, port, args, log_path):
     if kind == "ringchat":
         # No publish limit: the peer has none (like for like).
         cmd = [RINGCHAT, "--port", str(port), "--bind", "127.0.0.1", "--pub-rate", "0"] + args.ringchat_args
     else:
         cmd = ["node", PEER, "--port", str(port), "--bind", "127.0.0.1"]
-    proc = subprocess.Popen(["taskset", "-c", args.server_cpu] + cmd, stdout=logf, stderr=subprocess.STDOUT)
-    if not wait_healthy(proc, port):
-        stop_server(proc)
-        raise RuntimeError(f"{kind} did not answer /healthz: {shlex.join(cmd)}")
-    return proc
-
-
-def stop_server(proc):
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def phase_of(report, name):
-    for p in report.get("phases", []):
-        if p.get("name") == name:
-            return p
-    return None
+    return benchlib.pinned_server(kind, cmd, args.server_cpu, port, log_path)
 
 
 def summarize(report, server_s):
@@ -130,7 +71,7 @@ def summarize(report, server_s):
     ringload run and divided by all delivered messages of the run (ringload's
     own per-phase figure, server_cpu_us_per_delivered, is kept beside it).
     """
-    steady = phase_of(report, "steady") or report.get("totals", {})
+    steady = benchlib.phase_of(report, "steady") or report.get("totals", {})
     totals = report.get("totals", {})
     lat = steady.get("latency_us", {})
     delivered = totals.get("delivered", 0)
@@ -151,29 +92,25 @@ def summarize(report, server_s):
 
 
 def run_ringload(kind, name, rargs, args, rep):
-    port = free_port()
+    port = benchlib.free_port()
     tag = f"{name}-{kind}-{rep}"
     jpath = os.path.join(args.out, f"{tag}.json")
-    with open(os.path.join(args.out, f"{tag}.server.log"), "wb") as slog:
-        proc = start_server(kind, port, args, slog)
-        try:
-            cmd = ["taskset", "-c", args.client_cpus, RINGLOAD, "--url", f"ws://127.0.0.1:{port}/ws/",
-                   "--cpus", args.client_cpus, "--ramp", str(args.ramp), "--steady", str(args.steady),
-                   "--drain", "1", "--progress", "never", "--seed", str(rep + 1),
-                   "--room-prefix", f"sbs{rep}", "--server-pid", str(proc.pid), "--json", jpath] + rargs
-            if "rate" in name:
-                cmd += ["--rate", str(args.rate)]
-            n = int(rargs[rargs.index("-c") + 1])
-            if n > 20000:
-                cmd += ["--src-ips", "127.0.0.1,127.0.0.2,127.0.0.3"]
-            c0 = cpu_ticks(proc.pid)
-            res = subprocess.run(cmd, capture_output=True, text=True,
-                                 timeout=args.ramp + args.steady + 60)
-            server_s = (cpu_ticks(proc.pid) - c0) / HZ
-        finally:
-            stop_server(proc)
-    with open(os.path.join(args.out, f"{tag}.ringload.txt"), "w") as f:
-        f.write(shlex.join(cmd) + "\n" + res.stdout + res.stderr)
+    with start_server(kind, port, args, os.path.join(args.out, f"{tag}.server.log")) as proc:
+        cmd = ["taskset", "-c", args.client_cpus, RINGLOAD, "--url", f"ws://127.0.0.1:{port}/ws/",
+               "--cpus", args.client_cpus, "--ramp", str(args.ramp), "--steady", str(args.steady),
+               "--drain", "1", "--progress", "never", "--seed", str(rep + 1),
+               "--room-prefix", f"sbs{rep}", "--server-pid", str(proc.pid), "--json", jpath] + rargs
+        if "rate" in name:
+            cmd += ["--rate", str(args.rate)]
+        n = int(rargs[rargs.index("-c") + 1])
+        if n > 20000:
+            cmd += ["--src-ips", "127.0.0.1,127.0.0.2,127.0.0.3"]
+        # Server CPU over the whole ringload run, read here (not ringload's steady phase).
+        c0 = cpu_ticks(proc.pid)
+        res = subprocess.run(cmd, capture_output=True, text=True,
+                             timeout=args.ramp + args.steady + 60)
+        server_s = (cpu_ticks(proc.pid) - c0) / HZ
+    benchlib.save_transcript(os.path.join(args.out, f"{tag}.ringload.txt"), cmd, res)
     if res.returncode != 0 or not os.path.exists(jpath):
         log(f"{tag}: ringload exited {res.returncode}: {res.stderr.strip()[-300:]}")
         if not os.path.exists(jpath):
@@ -188,7 +125,7 @@ def run_idle(kind, name, n, args, rep):
     if kind == "peer" and n > 19000:
         return {"failed": "peer cannot hold it: a process here has at most 20,000 descriptors"}
     jpath = os.path.join(args.out, f"{name}-{kind}-{rep}.json")
-    cmd = [os.path.join(ROOT, "bench", "idle_memory.sh"), "--server", kind, "-n", str(n), "--json", jpath]
+    cmd = [benchlib.IDLE_MEMORY, "--server", kind, "-n", str(n), "--json", jpath]
     extra = list(args.ringchat_args)
     if kind == "ringchat" and n > 19000 and "--threads" not in extra:
         # Each shard holds at most the process's 20,000 descriptors as direct
@@ -196,20 +133,13 @@ def run_idle(kind, name, n, args, rep):
         extra += ["--threads", str(-(-n // 19000))]
     if kind == "ringchat" and extra:
         cmd += ["--"] + extra
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=400)
-    if res.returncode != 0 or not os.path.exists(jpath):
-        return {"failed": (res.stderr.strip().splitlines() or ["?"])[-1]}
-    with open(jpath) as f:
-        r = json.load(f)
+    r = benchlib.idle_memory(cmd, jpath)
+    if "failed" in r:
+        return r
     return {"user_bytes_per_conn": r["user_bytes_per_conn"],
             "kernel_buffer_bytes_per_conn": r["kernel_buffer_bytes_per_conn"],
             "kernel_tcp_mem_bytes_per_conn": r["kernel_tcp_mem_bytes_per_conn"],
             "idle_cpu_pct": r["idle_cpu_pct"], "held": r["held"]}
-
-
-def median_of(runs, key):
-    vals = [r[key] for r in runs if r.get(key) is not None and "failed" not in r]
-    return statistics.median(vals) if vals else None
 
 
 def fmt(v, key):
@@ -236,13 +166,13 @@ def print_table(results, args):
             if key != "p99_us" and (name.startswith("fan") or name.startswith("rate")):
                 metrics.append(("p99_us", None, ""))
         for key, target, direction in metrics:
-            a, b = median_of(per["ringchat"], key), median_of(per["peer"], key)
+            a, b = benchlib.median_of(per["ringchat"], key), benchlib.median_of(per["peer"], key)
             ratio = a / b if a is not None and b else None
             ok = ""
             if target is not None and ratio is not None:
                 ok = "yes" if (ratio <= target if direction == "<=" else ratio >= target) else "NO"
-            gen = "/".join(fmt(median_of(per[s], "client_cpu_pct"), "pct").replace("/s", "%")
-                           if median_of(per[s], "client_cpu_pct") is not None else "-" for s in SERVERS)
+            gen = "/".join(fmt(benchlib.median_of(per[s], "client_cpu_pct"), "pct").replace("/s", "%")
+                           if benchlib.median_of(per[s], "client_cpu_pct") is not None else "-" for s in SERVERS)
             rows.append((name, key, fmt(a, key), fmt(b, key), f"{ratio:.3g}" if ratio else "n/a",
                          f"{direction} {target:.3g}" if target else "", ok, gen))
         for s in SERVERS:
@@ -251,44 +181,32 @@ def print_table(results, args):
                     rows.append((name, f"{s} run failed", r["failed"][:60], "", "", "", "", ""))
                 elif r.get("order_errors"):
                     rows.append((name, f"{s} ORDER ERRORS", str(r["order_errors"]), "", "", "", "", ""))
-    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
-    lines = []
-    for j, r in enumerate(rows):
-        lines.append("| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |")
-        if j == 0:
-            lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    print("\n".join(lines))
+    benchlib.print_table(rows)
     print(f"\nmedians of {args.reps} A/B-interleaved repetitions; server on CPU {args.server_cpu}, "
           f"ringload on CPU {args.client_cpus}; steady {args.steady} s after {args.ramp} s ramp; "
           f"cpu_us_per_msg = server CPU time / delivered messages; gen CPU% = ringload's busiest "
           f"worker (near 100% means the generator, not the server, was the limit)")
 
 
+def servers_of(name):
+    return SERVERS
+
+
 def parse_args():
-    p = argparse.ArgumentParser(description="ringchat vs the Node ws peer, side by side")
-    p.add_argument("--reps", type=int, default=3, help="A/B-interleaved repetitions (median taken)")
-    p.add_argument("--steady", type=float, default=5.0, help="measured seconds per run")
-    p.add_argument("--ramp", type=float, default=1.0, help="connection ramp seconds per run")
-    p.add_argument("--rate", type=float, default=20.0, help="rate-* scenarios: msgs/s per sender")
-    p.add_argument("--only", default="", help="comma-separated scenario names or prefixes (default all)")
-    p.add_argument("--skip-idle", action="store_true", help="leave out the idle-memory scenarios")
-    p.add_argument("--server-cpu", default="0")
-    p.add_argument("--client-cpus", default="1", help="ringload --cpus")
-    p.add_argument("--out", default=os.path.join(ROOT, "out", "side_by_side"))
-    p.add_argument("--ringchat-args", default="", help="extra ringchat flags, one string")
-    p.add_argument("--retable", nargs="+", metavar="RESULTS_JSON",
-                   help="print the table from earlier runs' results.json files (merged), run nothing")
-    a = p.parse_args()
-    a.ringchat_args = shlex.split(a.ringchat_args)
-    return a
+    def before_only(p):
+        p.add_argument("--ramp", type=float, default=1.0, help="connection ramp seconds per run")
+        p.add_argument("--rate", type=float, default=20.0, help="rate-* scenarios: msgs/s per sender")
 
+    def at_end(p):
+        p.add_argument("--retable", nargs="+", metavar="RESULTS_JSON",
+                       help="print the table from earlier runs' results.json files (merged), run nothing")
 
-def selected(args):
-    names = list(SCENARIOS) + ([] if args.skip_idle else list(IDLE))
-    if args.only:
-        want = args.only.split(",")
-        names = [n for n in names if any(n.startswith(w) for w in want)]
-    return names
+    return benchlib.parse_args(
+        "ringchat vs the Node ws peer, side by side", "side_by_side",
+        "comma-separated scenario names or prefixes (default all)", before_only=before_only,
+        after_only=lambda p: p.add_argument("--skip-idle", action="store_true",
+                                            help="leave out the idle-memory scenarios"),
+        at_end=at_end)
 
 
 def main():
@@ -302,28 +220,16 @@ def main():
             args.reps, args.steady, args.ramp = (saved["args"][k] for k in ("reps", "steady", "ramp"))
         print_table(results, args)
         return 0
-    os.makedirs(args.out, exist_ok=True)
-    names = selected(args)
-    results = {n: {s: [] for s in SERVERS} for n in names}
-    for rep in range(args.reps):
-        order = SERVERS if rep % 2 == 0 else SERVERS[::-1]
-        for name in names:
-            for kind in order:
-                log(f"rep {rep + 1}/{args.reps} {name} {kind}")
-                try:
-                    if name in IDLE:
-                        r = run_idle(kind, name, IDLE[name], args, rep)
-                    else:
-                        r = run_ringload(kind, name, SCENARIOS[name][0], args, rep)
-                except (RuntimeError, subprocess.TimeoutExpired, OSError, ValueError) as e:
-                    r = {"failed": f"{type(e).__name__}: {e}"}
-                results[name][kind].append(r)
-    with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump({"args": vars(args), "results": results}, f, indent=1)
-    print_table(results, args)
-    print(f"raw results: {os.path.join(args.out, 'results.json')}")
-    bad = any(r.get("order_errors") for per in results.values() for rs in per.values() for r in rs)
-    return 1 if bad else 0
+    results = benchlib.empty_results(args, list(SCENARIOS) + ([] if args.skip_idle else list(IDLE)),
+                                     servers_of, record_variants=False)
+
+    def run_one(name, kind, rep):
+        if name in IDLE:
+            return run_idle(kind, name, IDLE[name], args, rep)
+        return run_ringload(kind, name, SCENARIOS[name][0], args, rep)
+
+    benchlib.interleaved(results, servers_of, args.reps, run_one)
+    return benchlib.finish(args, results, servers_of, print_table, "order_errors")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """ringchat over TLS against plain, under tools/ringload --tls.
 
-Run through bench/tls.sh. Like bench/transports.py: every run gets a fresh
+Run through bench/tls.sh. The method is bench/benchlib.py's: every run gets a fresh
 ringchat (--threads 1, TLS on, an EC P-256 certificate made with openssl
 req) pinned to CPU 0 and ringload pinned to CPU 1; the two variants of a
 scenario alternate order every repetition (A/B interleaved) and the table
@@ -26,19 +26,13 @@ Scenarios (one line each):
   hs12           the same in TLS 1.2 (whose resumption skips the key exchange too)
   idle           server memory per idle connection, ws vs wss (bench/idle_memory.sh [--tls])
 """
-import argparse
-import json
 import os
-import shlex
-import signal
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from side_by_side import RINGCHAT, RINGLOAD, ROOT, free_port, log, wait_healthy  # noqa: E402
+import benchlib
+from benchlib import RINGCHAT, RINGLOAD
 
 
 def echo(size):
@@ -62,13 +56,6 @@ SCENARIOS = {
 IDLE = ("ws", "wss")
 
 
-def cpu_busy_s():
-    """Seconds of CPU time tasks have used on every CPU since boot (/proc/stat)."""
-    with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:]]
-    return (v[0] + v[1] + v[2] + v[7]) / os.sysconf("SC_CLK_TCK")
-
-
 def make_cert(tmp):
     cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
@@ -78,109 +65,63 @@ def make_cert(tmp):
     return cert, key
 
 
-def start_server(port, tls_port, args, logf):
+def start_server(port, tls_port, args, log_path):
     cmd = [RINGCHAT, "--threads", "1", "--port", str(port), "--bind", "127.0.0.1", "--pub-rate", "0",
            "--tls-port", str(tls_port), "--tls-cert", args.cert, "--tls-key", args.key] + args.ringchat_args
-    proc = subprocess.Popen(["taskset", "-c", args.server_cpu] + cmd, stdout=logf, stderr=subprocess.STDOUT)
-    if not wait_healthy(proc, port):
-        stop(proc)
-        raise RuntimeError(f"ringchat did not answer /healthz: {shlex.join(cmd)}")
-    return proc
-
-
-def stop(proc):
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    return benchlib.pinned_server("ringchat", cmd, args.server_cpu, port, log_path)
 
 
 def summarize(report):
-    steady = next((p for p in report.get("phases", []) if p.get("name") == "steady"), {})
-    delivered = steady.get("delivered", 0)
-    cpu = steady.get("server_cpu_s", 0.0)
-    hs = steady.get("handshakes", {})
-    cycles = hs.get("cycles", 0)
-    verdict = report.get("verdict", {})
-    return {
-        "delivered_per_s": steady.get("msgs_per_s_delivered", 0.0),
-        "cpu_us_per_delivered": cpu * 1e6 / delivered if delivered else None,
-        "handshakes_per_s": hs.get("per_s"),
-        "handshakes_per_cpu_s": cycles / cpu if cycles and cpu > 0 else None,
-        "cpu_us_per_handshake": cpu * 1e6 / cycles if cycles else None,
-        "full": hs.get("full"), "resumed": hs.get("resumed"),
-        "server_cpu_pct": 100.0 * cpu / steady["duration_s"] if steady.get("duration_s") else None,
-        "p99_us": steady.get("latency_us", {}).get("p99"),
-        "gen_busy_pct": 100.0 * steady.get("max_worker_busy", 0.0),
-        "errors": sum(steady.get("errors", {}).values()),
-        "verdict_ok": verdict.get("ok", False),
-        "failures": verdict.get("failures", []),
-        "tls": report.get("tls", {}),
-    }
+    def handshakes(steady, cpu):
+        hs = steady.get("handshakes", {})
+        cycles = hs.get("cycles", 0)
+        return {
+            "handshakes_per_s": hs.get("per_s"),
+            "handshakes_per_cpu_s": cycles / cpu if cycles and cpu > 0 else None,
+            "cpu_us_per_handshake": cpu * 1e6 / cycles if cycles else None,
+            "full": hs.get("full"), "resumed": hs.get("resumed"),
+            "server_cpu_pct": 100.0 * cpu / steady["duration_s"] if steady.get("duration_s") else None,
+        }
+    out = benchlib.steady_summary(report, handshakes)
+    out["tls"] = report.get("tls", {})
+    return out
 
 
 def run_load(variant, name, rargs, args, rep):
-    port, tls_port = free_port(), free_port()
+    port, tls_port = benchlib.free_port(), benchlib.free_port()
     tag = f"{name}-{variant}-{rep}"
     jpath = os.path.join(args.out, f"{tag}.json")
-    with open(os.path.join(args.out, f"{tag}.server.log"), "wb") as slog:
-        proc = start_server(port, tls_port, args, slog)
-        try:
-            plain = variant in ("ws", "tcp")
-            url = f"ws://127.0.0.1:{port}/ws/" if plain else f"wss://localhost:{tls_port}/ws/"
-            if plain:  # TLS-only flags do not apply
-                rargs = [a for i, a in enumerate(rargs) if a != "--tls-version" and
-                         (i == 0 or rargs[i - 1] != "--tls-version")]
-            cmd = ["taskset", "-c", args.client_cpus, RINGLOAD, "--url", url, "--cpus", args.client_cpus,
-                   "--steady", str(args.steady), "--drain", "1", "--progress", "never",
-                   "--seed", str(rep + 1), "--room-prefix", f"tls{rep}", "--server-pid", str(proc.pid),
-                   "--json", jpath] + rargs
-            if not plain:
-                cmd += ["--tls", "--tls-ca", args.cert]
-            if variant == "resumed":
-                cmd += ["--tls-resume"]
-            busy0, t0 = cpu_busy_s(), time.monotonic()
-            res = subprocess.run(cmd, capture_output=True, text=True, timeout=args.steady + 90)
-            busy, wall = cpu_busy_s() - busy0, time.monotonic() - t0
-        finally:
-            stop(proc)
-    with open(os.path.join(args.out, f"{tag}.ringload.txt"), "w") as f:
-        f.write(shlex.join(cmd) + "\n" + res.stdout + res.stderr)
-    if not os.path.exists(jpath):
-        return {"failed": f"ringload exited {res.returncode}: {res.stderr.strip()[-200:]}"}
-    with open(jpath) as f:
-        report = json.load(f)
-    out = summarize(report)
-    out["ringload_rc"] = res.returncode
-    ours = max(report.get("server_cpu_s", 0), 0) + report.get("client_cpu_s", 0)
-    out["other_cpu_pct"] = 100.0 * max(busy - ours, 0) / wall if wall > 0 else 0
-    return out
+    with start_server(port, tls_port, args, os.path.join(args.out, f"{tag}.server.log")) as proc:
+        plain = variant in ("ws", "tcp")
+        url = f"ws://127.0.0.1:{port}/ws/" if plain else f"wss://localhost:{tls_port}/ws/"
+        if plain:  # TLS-only flags do not apply
+            rargs = [a for i, a in enumerate(rargs) if a != "--tls-version" and
+                     (i == 0 or rargs[i - 1] != "--tls-version")]
+        cmd = ["taskset", "-c", args.client_cpus, RINGLOAD, "--url", url, "--cpus", args.client_cpus,
+               "--steady", str(args.steady), "--drain", "1", "--progress", "never",
+               "--seed", str(rep + 1), "--room-prefix", f"tls{rep}", "--server-pid", str(proc.pid),
+               "--json", jpath] + rargs
+        if not plain:
+            cmd += ["--tls", "--tls-ca", args.cert]
+        if variant == "resumed":
+            cmd += ["--tls-resume"]
+        res, busy, wall = benchlib.run_busy(cmd, timeout=args.steady + 90)
+    return benchlib.load_result(cmd, res, busy, wall, jpath, os.path.join(args.out, f"{tag}.ringload.txt"),
+                                summarize)
 
 
 def run_idle(variant, args, rep):
     jpath = os.path.join(args.out, f"idle-{variant}-{rep}.json")
-    cmd = [os.path.join(ROOT, "bench", "idle_memory.sh"), "--server", "ringchat", "-n", str(args.idle_n),
+    cmd = [benchlib.IDLE_MEMORY, "--server", "ringchat", "-n", str(args.idle_n),
            "--rooms", "100", "--json", jpath]
     if variant == "wss":
         cmd.append("--tls")
     cmd += ["--", "--threads", "1"] + args.ringchat_args
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=400)
-    with open(os.path.join(args.out, f"idle-{variant}-{rep}.txt"), "w") as f:
-        f.write(shlex.join(cmd) + "\n" + res.stdout + res.stderr)
-    if res.returncode != 0 or not os.path.exists(jpath):
-        return {"failed": (res.stderr.strip().splitlines() or ["?"])[-1]}
-    with open(jpath) as f:
-        r = json.load(f)
+    r = benchlib.idle_memory(cmd, jpath, transcript=os.path.join(args.out, f"idle-{variant}-{rep}.txt"))
+    if "failed" in r:
+        return r
     return {"bytes_per_conn": r["user_bytes_per_conn"], "pss_bytes_per_conn": r["pss_anon_bytes_per_conn"],
             "held": r["held"]}
-
-
-def median_of(runs, key):
-    vals = [r[key] for r in runs if "failed" not in r and r.get(key) is not None]
-    return statistics.median(vals) if vals else None
 
 
 def fmt(v, key):
@@ -215,7 +156,7 @@ def table(results, args):
     for name, per in results.items():
         vs = per["variants"]
         for key, how, target in rows_for(name, per):
-            meds = [median_of(per[v], key) for v in vs]
+            meds = [benchlib.median_of(per[v], key) for v in vs]
             cells = [f"{v} {fmt(m, key)}" for v, m in zip(vs, meds)] + [""] * (3 - len(vs))
             ratio, tgt, ok = "", "", ""
             if how == "wss/ws" and meds[0] and meds[1]:
@@ -228,24 +169,12 @@ def table(results, args):
             if key == "handshakes_per_cpu_s" and meds[0] and meds[1]:
                 ratio = f"resumed/full = {meds[1] / meds[0]:.3g}"
             if key in ("delivered_per_s", "handshakes_per_s"):
-                busy = [median_of(per[v], "gen_busy_pct") or 0 for v in vs]
+                busy = [benchlib.median_of(per[v], "gen_busy_pct") or 0 for v in vs]
                 if max(busy) > 90:
                     ok += " (generator-bound)"
             rows.append((name, key, *cells, ratio, tgt, ok))
-        for v in vs:
-            for r in per[v]:
-                if "failed" in r:
-                    rows.append((name, f"{v} run failed", r["failed"][:70], "", "", "", "", ""))
-                elif r.get("failures"):
-                    rows.append((name, f"{v} VERDICT FAILED", "; ".join(r["failures"])[:70], "", "", "", "", ""))
-                elif r.get("other_cpu_pct", 0) > 20:
-                    rows.append((name, f"{v} DISTURBED", f"other work used {r['other_cpu_pct']:.0f}% "
-                                 "of a CPU during the run", "", "", "", "", ""))
-    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
-    for j, r in enumerate(rows):
-        print("| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |")
-        if j == 0:
-            print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+        rows += benchlib.problem_rows(name, per, vs, len(rows[0]))
+    benchlib.print_table(rows)
     tls = next((r["tls"] for per in results.values() for v in per["variants"] for r in per[v]
                 if r.get("tls")), {})
     print(f"\nmedians of {args.reps} A/B-interleaved repetitions, {args.steady} s steady each; ringchat "
@@ -255,55 +184,27 @@ def table(results, args):
           f"busiest worker. Generator-bound: ringload's CPU was full, so throughput is the pair's limit")
 
 
-def parse_args():
-    p = argparse.ArgumentParser(description="ringchat over TLS vs plain (ws vs wss, handshakes, idle memory)")
-    p.add_argument("--reps", type=int, default=3)
-    p.add_argument("--steady", type=float, default=5.0)
-    p.add_argument("--only", default="", help="comma-separated scenario names or prefixes (echo, fanout, hs, idle)")
-    p.add_argument("--idle-n", type=int, default=10000, help="idle: connections held")
-    p.add_argument("--server-cpu", default="0")
-    p.add_argument("--client-cpus", default="1")
-    p.add_argument("--out", default=os.path.join(ROOT, "out", "tls"))
-    p.add_argument("--ringchat-args", default="", help="extra ringchat flags, one string")
-    a = p.parse_args()
-    a.ringchat_args = shlex.split(a.ringchat_args)
-    return a
+def variants_of(name):
+    return SCENARIOS[name][0] if name in SCENARIOS else IDLE
 
 
 def main():
-    args = parse_args()
-    os.makedirs(args.out, exist_ok=True)
-    names = list(SCENARIOS) + ["idle"]
-    if args.only:
-        names = [n for n in names if any(n.startswith(w) for w in args.only.split(","))]
-    results = {n: {"variants": SCENARIOS[n][0] if n in SCENARIOS else IDLE} for n in names}
-    for per in results.values():
-        for v in per["variants"]:
-            per[v] = []
+    args = benchlib.parse_args(
+        "ringchat over TLS vs plain (ws vs wss, handshakes, idle memory)", "tls",
+        "comma-separated scenario names or prefixes (echo, fanout, hs, idle)",
+        after_only=lambda p: p.add_argument("--idle-n", type=int, default=10000, help="idle: connections held"))
+    results = benchlib.empty_results(args, list(SCENARIOS) + ["idle"], variants_of)
+
+    def run_one(name, v, rep):
+        if name == "idle":
+            return run_idle(v, args, rep)
+        return run_load(v, name, SCENARIOS[name][1], args, rep)
+
     with tempfile.TemporaryDirectory(prefix="tls-bench-") as tmp:
         args.cert, args.key = make_cert(tmp)
-        for rep in range(args.reps):
-            for name in names:
-                variants = results[name]["variants"]
-                for v in (variants if rep % 2 == 0 else variants[::-1]):
-                    log(f"rep {rep + 1}/{args.reps} {name} {v}")
-                    try:
-                        if name == "idle":
-                            r = run_idle(v, args, rep)
-                        else:
-                            r = run_load(v, name, SCENARIOS[name][1], args, rep)
-                    except (RuntimeError, subprocess.TimeoutExpired, subprocess.CalledProcessError, OSError,
-                            ValueError) as e:
-                        r = {"failed": f"{type(e).__name__}: {e}"}
-                    results[name][v].append(r)
-                    time.sleep(1)  # let the closed connections drain
-    with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump({"args": {k: v for k, v in vars(args).items() if k not in ("cert", "key")},
-                   "results": results}, f, indent=1)
-    table(results, args)
-    print(f"raw results: {os.path.join(args.out, 'results.json')}")
-    bad = any(r.get("failures") for per in results.values() for v in per["variants"] for r in per[v])
-    return 1 if bad else 0
+        # 1 s between runs lets the closed connections drain.
+        benchlib.interleaved(results, variants_of, args.reps, run_one, pause_s=1)
+    return benchlib.finish(args, results, variants_of, table, "failures", leave_out=("cert", "key"))
 
 
 if __name__ == "__main__":

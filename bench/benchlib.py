@@ -1,0 +1,331 @@
+"""What the bench/*.py drivers (tls.py, transports.py, side_by_side.py) share.
+
+Each driver keeps its scenarios, its metrics and its table's rows; this
+module holds the method they have in common, so that it is the same method:
+
+Pinning. Every run gets a fresh server, started under `taskset -c
+SERVER_CPU` (--server-cpu, default CPU 0) and polled on /healthz until it
+answers, and one tools/ringload run under `taskset -c CLIENT_CPUS`
+(--client-cpus, default CPU 1, also ringload's --cpus). Server and load
+generator never share a core; the server is stopped (SIGTERM, SIGKILL after
+10 s) before the next run. Loopback only.
+
+Server CPU. utime + stime of the server's process from /proc/PID/stat, in
+clock ticks. Either ringload reads it itself (--server-pid; its steady
+phase's server_cpu_s: tls.py and transports.py), or the driver reads it
+around the whole ringload run (cpu_ticks(): side_by_side.py).
+
+Disturbance. cpu_busy_s() is the CPU time every task on the machine was
+charged with (/proc/stat); over a run, minus the server's and ringload's own
+time, it is what other work took (other_cpu_pct). Above 20% of a CPU a run
+is marked DISTURBED in the table (tls.py, transports.py).
+
+A/B interleaving and medians. Every repetition runs each scenario's
+variants in turn, in reversed order every other repetition, so a drift of
+the machine's load falls on all variants alike. The table shows, per
+variant, the median over the repetitions (failed runs and missing values
+left out) and ratios of those medians. Every raw result goes to
+OUT/results.json.
+"""
+import argparse
+import contextlib
+import json
+import os
+import shlex
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RINGCHAT = os.environ.get("RINGCHAT_BIN", os.path.join(ROOT, "build", "ringchat"))
+RINGLOAD = os.environ.get("RINGLOAD_BIN", os.path.join(ROOT, "build", "tools", "ringload", "ringload"))
+IDLE_MEMORY = os.path.join(ROOT, "bench", "idle_memory.sh")
+HZ = os.sysconf("SC_CLK_TCK")
+# What a run may raise that makes it a failed run rather than the end of the benchmark.
+RUN_ERRORS = (RuntimeError, subprocess.TimeoutExpired, subprocess.CalledProcessError, OSError, ValueError)
+
+
+def log(msg):
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ---- CPU time ---------------------------------------------------------------
+
+def cpu_ticks(pid):
+    """User + system CPU time of PID in clock ticks (HZ a second), from /proc/PID/stat."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime, stime (proc(5) fields 14, 15)
+
+
+def cpu_busy_s():
+    """Seconds of CPU time tasks have used on every CPU since boot (/proc/stat)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    # user, nice, system, steal: the time tasks are charged with. irq and
+    # softirq time (loopback's receive work among it) is charged to no task,
+    # neither ours nor another's, so it is left out here as it is there.
+    return (v[0] + v[1] + v[2] + v[7]) / HZ
+
+
+def children(pid):
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
+# ---- servers ----------------------------------------------------------------
+
+def wait_healthy(proc, port, deadline_s=20):
+    """Polls GET /healthz on 127.0.0.1:PORT until 200; False if proc exits or the deadline passes."""
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            return False
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                if s.recv(64).startswith(b"HTTP/1.1 200"):
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.1)
+    return False
+
+
+def start_pinned(what, cmd, cpu, port, logf):
+    """Starts cmd under taskset -c CPU, its output to logf, and waits for /healthz on PORT."""
+    proc = subprocess.Popen(["taskset", "-c", cpu] + cmd, stdout=logf, stderr=subprocess.STDOUT)
+    if not wait_healthy(proc, port):
+        stop(proc)
+        raise RuntimeError(f"{what} did not answer /healthz: {shlex.join(cmd)}")
+    return proc
+
+
+def stop(proc):
+    """SIGTERM, SIGKILL after 10 s."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@contextlib.contextmanager
+def pinned_server(what, cmd, cpu, port, log_path):
+    """start_pinned() for the with-block, output to log_path; stopped when the block ends."""
+    with open(log_path, "wb") as logf:
+        proc = start_pinned(what, cmd, cpu, port, logf)
+        try:
+            yield proc
+        finally:
+            stop(proc)
+
+
+# ---- ringload runs and reports ----------------------------------------------
+
+def run_busy(cmd, timeout):
+    """Runs cmd (ringload); returns (CompletedProcess, machine's task CPU s during it, wall s)."""
+    busy0, t0 = cpu_busy_s(), time.monotonic()
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    busy, wall = cpu_busy_s() - busy0, time.monotonic() - t0
+    return res, busy, wall
+
+
+def save_transcript(path, cmd, res):
+    with open(path, "w") as f:
+        f.write(shlex.join(cmd) + "\n" + res.stdout + res.stderr)
+
+
+def phase_of(report, name):
+    for p in report.get("phases", []):
+        if p.get("name") == name:
+            return p
+    return None
+
+
+def steady_summary(report, extra):
+    """The metrics of ringload's steady phase that tls.py and transports.py share.
+
+    Server CPU is the steady phase's server_cpu_s (ringload --server-pid).
+    extra(steady, cpu_s) gives the driver's own metrics, placed after the
+    per-delivery CPU.
+    """
+    steady = phase_of(report, "steady") or {}
+    delivered = steady.get("delivered", 0)
+    cpu = steady.get("server_cpu_s", 0.0)
+    verdict = report.get("verdict", {})
+    out = {
+        "delivered_per_s": steady.get("msgs_per_s_delivered", 0.0),
+        "cpu_us_per_delivered": cpu * 1e6 / delivered if delivered else None,
+    }
+    out.update(extra(steady, cpu))
+    out.update({
+        "p99_us": steady.get("latency_us", {}).get("p99"),
+        "gen_busy_pct": 100.0 * steady.get("max_worker_busy", 0.0),
+        "errors": sum(steady.get("errors", {}).values()),
+        "verdict_ok": verdict.get("ok", False),
+        "failures": verdict.get("failures", []),
+    })
+    return out
+
+
+def load_result(cmd, res, busy, wall, jpath, transcript, summarize):
+    """One run's result of tls.py and transports.py: summarize(report), the exit
+    code and other_cpu_pct, or {"failed": ...} when ringload wrote no report."""
+    save_transcript(transcript, cmd, res)
+    if not os.path.exists(jpath):
+        return {"failed": f"ringload exited {res.returncode}: {res.stderr.strip()[-200:]}"}
+    with open(jpath) as f:
+        report = json.load(f)
+    out = summarize(report)
+    out["ringload_rc"] = res.returncode
+    # CPU the machine spent on anything but this server and ringload: a
+    # compile next door shows here, and such a run is not a result.
+    ours = max(report.get("server_cpu_s", 0), 0) + report.get("client_cpu_s", 0)
+    out["other_cpu_pct"] = 100.0 * max(busy - ours, 0) / wall if wall > 0 else 0
+    return out
+
+
+def idle_memory(cmd, jpath, transcript=None):
+    """Runs bench/idle_memory.sh (cmd, which writes --json jpath); returns its report or {"failed": ...}."""
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=400)
+    if transcript:
+        save_transcript(transcript, cmd, res)
+    if res.returncode != 0 or not os.path.exists(jpath):
+        return {"failed": (res.stderr.strip().splitlines() or ["?"])[-1]}
+    with open(jpath) as f:
+        return json.load(f)
+
+
+# ---- repetitions ------------------------------------------------------------
+
+def select(names, only):
+    """The names that start with one of the comma-separated words of --only (all without it)."""
+    if not only:
+        return list(names)
+    want = only.split(",")
+    return [n for n in names if any(n.startswith(w) for w in want)]
+
+
+def empty_results(args, names, variants_of, record_variants=True):
+    """Makes --out; returns {name: {"variants": (...), variant: []}} for the
+    names --only selects (without "variants" if not record_variants)."""
+    os.makedirs(args.out, exist_ok=True)
+    results = {}
+    for n in select(names, args.only):
+        vs = variants_of(n)
+        results[n] = {"variants": vs} if record_variants else {}
+        for v in vs:
+            results[n][v] = []
+    return results
+
+
+def interleaved(results, variants_of, reps, run_one, pause_s=0):
+    """A/B interleaving: each repetition runs every scenario's variants, in
+    reversed order on odd repetitions; run_one(name, variant, rep) returns
+    the run's result dict, which is appended to results[name][variant]. A run
+    that raises one of RUN_ERRORS becomes {"failed": ...}. pause_s between
+    runs lets the closed connections drain."""
+    for rep in range(reps):
+        for name in results:
+            variants = variants_of(name)
+            for v in (variants if rep % 2 == 0 else variants[::-1]):
+                log(f"rep {rep + 1}/{reps} {name} {v}")
+                try:
+                    r = run_one(name, v, rep)
+                except RUN_ERRORS as e:
+                    r = {"failed": f"{type(e).__name__}: {e}"}
+                results[name][v].append(r)
+                if pause_s:
+                    time.sleep(pause_s)
+
+
+def median_of(runs, key):
+    """Median of key over the runs that did not fail and have it; None if none has."""
+    vals = [r[key] for r in runs if "failed" not in r and r.get(key) is not None]
+    return statistics.median(vals) if vals else None
+
+
+# ---- output -----------------------------------------------------------------
+
+def problem_rows(name, per, variants, ncols):
+    """Table rows for failed runs, failed ringload verdicts and disturbed runs."""
+    pad = ("",) * (ncols - 3)
+    rows = []
+    for v in variants:
+        for r in per[v]:
+            if "failed" in r:
+                rows.append((name, f"{v} run failed", r["failed"][:70]) + pad)
+            elif r.get("failures"):
+                rows.append((name, f"{v} VERDICT FAILED", "; ".join(r["failures"])[:70]) + pad)
+            elif r.get("other_cpu_pct", 0) > 20:
+                rows.append((name, f"{v} DISTURBED", f"other work used {r['other_cpu_pct']:.0f}% "
+                             "of a CPU during the run") + pad)
+    return rows
+
+
+def print_table(rows):
+    """Prints rows (the first is the header) as a Markdown table, columns padded."""
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    for j, r in enumerate(rows):
+        print("| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |")
+        if j == 0:
+            print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+
+
+def write_results(args, results, leave_out=()):
+    """Writes OUT/results.json: {"args": the options (but leave_out), "results": results}; returns its path."""
+    path = os.path.join(args.out, "results.json")
+    with open(path, "w") as f:
+        json.dump({"args": {k: v for k, v in vars(args).items() if k not in leave_out},
+                   "results": results}, f, indent=1)
+    return path
+
+
+def finish(args, results, variants_of, table, bad_key, leave_out=()):
+    """Writes results.json, prints the table and where the raw results are;
+    returns the exit code: 1 if a run's result has a true bad_key, else 0."""
+    path = write_results(args, results, leave_out)
+    table(results, args)
+    print(f"raw results: {path}")
+    bad = any(r.get(bad_key) for name, per in results.items() for v in variants_of(name) for r in per[v])
+    return 1 if bad else 0
+
+
+# ---- options ----------------------------------------------------------------
+
+def parse_args(description, out_name, only_help, before_only=None, after_only=None, at_end=None):
+    """The options every driver takes (--reps --steady --only --server-cpu
+    --client-cpus --out --ringchat-args), parsed; before_only(p),
+    after_only(p) and at_end(p) add a driver's own where they stand in its
+    --help. --out defaults to out/OUT_NAME; --ringchat-args comes back split
+    into a list."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--reps", type=int, default=3, help="A/B-interleaved repetitions (median taken)")
+    p.add_argument("--steady", type=float, default=5.0, help="measured seconds per run")
+    for add in (before_only, lambda p: p.add_argument("--only", default="", help=only_help), after_only):
+        if add:
+            add(p)
+    p.add_argument("--server-cpu", default="0")
+    p.add_argument("--client-cpus", default="1", help="ringload --cpus")
+    p.add_argument("--out", default=os.path.join(ROOT, "out", out_name))
+    p.add_argument("--ringchat-args", default="", help="extra ringchat flags, one string")
+    if at_end:
+        at_end(p)
+    a = p.parse_args()
+    a.ringchat_args = shlex.split(a.ringchat_args)
+    return a
