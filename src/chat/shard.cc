@@ -126,9 +126,18 @@ Result<void, std::string> ShardLoop::init() {
   std::string how;
   if (auto r = loop_.init(opts, &how); !r) return r;
   if (id_ == 0) RC_INFO("io_uring mode: %s", how.c_str());
+  // A kernel without an op the shards submit would fail them one by one,
+  // at run time; say it now (`ringchat doctor` says the same).
+  if (const auto missing = loop_.reactor().missing_ops(); !missing.empty()) {
+    std::string names;
+    for (const core::RingOp& op : missing) {
+      names += (names.empty() ? "" : ", ") + std::string(op.name) + " (Linux " + op.since + ")";
+    }
+    return Err("this kernel's io_uring lacks " + names + "; see `ringchat doctor`");
+  }
   if (auto r = conns_.init(); !r) return r;
   // The first shard binds; the others join its ports (port 0: the one it got).
-  const net::SocketOptions sock{cfg_.rcvbuf, cfg_.sndbuf, 4096};
+  const net::SocketOptions sock{.rcvbuf = cfg_.rcvbuf, .sndbuf = cfg_.sndbuf};
   auto listen = [&](std::atomic<uint16_t>& bound, uint16_t configured,
                     uint8_t transport) -> Result<void, std::string> {
     uint16_t port = bound.load();
