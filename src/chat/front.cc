@@ -30,7 +30,7 @@ std::string_view path_of(std::string_view target) {
 // One access-log line (README "Logs").
 void write_access(const net::Conn& c, std::string_view method, std::string_view path,
                   std::string_view user_agent, uint64_t arrival_us, int status, size_t bytes) {
-  const uint64_t now = ShardContext::mono_us();
+  const uint64_t now = core::monotonic_ns() / 1000;
   const double ms = arrival_us != 0 && now > arrival_us ? double(now - arrival_us) / 1000 : 0.0;
   RC_ACCESS()
       .kv("remote", c.peer.to_string())
@@ -119,12 +119,6 @@ void ShardContext::count_auth_failure(std::string_view kind) {
     if (name == kind) return metrics.add(m);
   }
   RC_DCHECK(false);
-}
-
-uint64_t ShardContext::mono_us() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return uint64_t(ts.tv_sec) * 1000000 + uint64_t(ts.tv_nsec) / 1000;
 }
 
 uint64_t ShardContext::arrival_of(const net::Conn& c) {

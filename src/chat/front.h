@@ -38,7 +38,7 @@ struct AccessNote {
   http::Method method = http::Method::kOther;
   std::string path;  // the request-target up to '?': never the query, where tokens travel
   std::string user_agent;
-  uint64_t arrival_us = 0;  // when its first byte arrived (ShardContext::mono_us())
+  uint64_t arrival_us = 0;  // when its first byte arrived (core::monotonic_ns() / 1000)
 };
 
 // One shard's parts, as its protocols see them. Built and owned by the
@@ -120,8 +120,6 @@ struct ShardContext {
   }
   // What access() needs of `req` later (empty while the log is off).
   AccessNote access_note(const net::Conn& c, const http::Request& req);
-  // Microseconds of CLOCK_MONOTONIC (request arrival, durations).
-  static uint64_t mono_us();
 
   // Whether `s` may publish one more message now (--pub-rate, --pub-burst);
   // counts a refusal.

@@ -56,7 +56,7 @@ std::span<std::byte> HttpFront::on_data(net::Conn& c, Session& s, std::span<std:
   // Pipelined requests are parsed only while earlier answers are mostly sent.
   while (c.protocol == static_cast<uint8_t>(ProtocolId::kHttp) && c.usable() && !data.empty() &&
          !input_blocked(c, s)) {
-    if (obs::access_log_on()) s.http().mark_arrival(ShardContext::mono_us());
+    if (obs::access_log_on()) s.http().mark_arrival(core::monotonic_ns() / 1000);
     auto r = s.http().feed({reinterpret_cast<const char*>(data.data()), data.size()});
     if (!r) {
       fail(c, nullptr, r.error(), "malformed or oversized request");

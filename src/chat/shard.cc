@@ -36,6 +36,18 @@ net::ConnTableConfig table_config(const ShardConfig& c) {
   t.close_timeout_ms = c.close_timeout_ms;
   return t;
 }
+// A kernel without an op the shards submit would fail them one by one, at
+// run time: refuse to start, naming them (`ringchat doctor` says the same).
+Result<void, std::string> require_ops(core::Reactor& reactor) {
+  const auto missing = reactor.missing_ops();
+  if (missing.empty()) return {};
+  std::string names;
+  for (const core::RingOp& op : missing) {
+    names += (names.empty() ? "" : ", ") + std::string(op.name) + " (Linux " + op.since + ")";
+  }
+  return Err("this kernel's io_uring lacks " + names + "; see `ringchat doctor`");
+}
+
 }  // namespace
 
 std::string Shared::prometheus() const {
@@ -125,15 +137,10 @@ Result<void, std::string> ShardLoop::init() {
   opts.fixed_files = cfg_.max_connections_per_shard;
   std::string how;
   if (auto r = loop_.init(opts, &how); !r) return r;
-  if (id_ == 0) RC_INFO("io_uring mode: %s", how.c_str());
-  // A kernel without an op the shards submit would fail them one by one,
-  // at run time; say it now (`ringchat doctor` says the same).
-  if (const auto missing = loop_.reactor().missing_ops(); !missing.empty()) {
-    std::string names;
-    for (const core::RingOp& op : missing) {
-      names += (names.empty() ? "" : ", ") + std::string(op.name) + " (Linux " + op.since + ")";
-    }
-    return Err("this kernel's io_uring lacks " + names + "; see `ringchat doctor`");
+  // One kernel for every shard: the first reports on it.
+  if (id_ == 0) {
+    RC_INFO("io_uring mode: %s", how.c_str());
+    if (auto r = require_ops(loop_.reactor()); !r) return r;
   }
   if (auto r = conns_.init(); !r) return r;
   // The first shard binds; the others join its ports (port 0: the one it got).

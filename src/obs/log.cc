@@ -338,38 +338,31 @@ Line& Line::kv(std::string_view k, std::string_view v) {
   return *this;
 }
 
-Line& Line::kv(std::string_view k, bool v) {
+Line& Line::kv_raw(std::string_view k, std::string_view v) {
   const size_t start = len_;
-  if (key(k)) value_raw(v ? "true" : "false");
+  if (key(k)) value_raw(v);
   end_field(start);
   return *this;
 }
 
+Line& Line::kv(std::string_view k, bool v) { return kv_raw(k, v ? "true" : "false"); }
+
 Line& Line::kv(std::string_view k, double v) {
   char num[64];
   snprintf(num, sizeof(num), "%.3f", v);
-  const size_t start = len_;
-  if (key(k)) value_raw(num);
-  end_field(start);
-  return *this;
+  return kv_raw(k, num);
 }
 
 Line& Line::kv_int(std::string_view k, int64_t v) {
   char num[32];
   snprintf(num, sizeof(num), "%lld", static_cast<long long>(v));
-  const size_t start = len_;
-  if (key(k)) value_raw(num);
-  end_field(start);
-  return *this;
+  return kv_raw(k, num);
 }
 
 Line& Line::kv_uint(std::string_view k, uint64_t v) {
   char num[32];
   snprintf(num, sizeof(num), "%llu", static_cast<unsigned long long>(v));
-  const size_t start = len_;
-  if (key(k)) value_raw(num);
-  end_field(start);
-  return *this;
+  return kv_raw(k, num);
 }
 
 Line& Line::err(int errnum) {

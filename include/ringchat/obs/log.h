@@ -91,6 +91,7 @@ class Line {
  private:
   Line& kv_int(std::string_view key, int64_t value);
   Line& kv_uint(std::string_view key, uint64_t value);
+  Line& kv_raw(std::string_view key, std::string_view value);  // a number or literal
   void begin(Level level, bool access);
   // Starts a field; its value is written next. False when the line is full.
   bool key(std::string_view key);
