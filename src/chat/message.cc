@@ -106,7 +106,7 @@ void release(const MailMsg& m) {
           msg.body->release();
         } else if constexpr (std::is_same_v<T, DeliverMsg>) {
           msg.msg->release();
-        } else if constexpr (std::is_same_v<T, AckMsg>) {
+        } else if constexpr (std::is_same_v<T, AckMsg> || std::is_same_v<T, RefusedMsg>) {
           // plain values only
         } else if constexpr (std::is_same_v<T, HistoryReqMsg>) {
           delete msg.query;

@@ -31,11 +31,17 @@ RoomService::RoomService(unsigned shard, unsigned shards, Host& host, obs::Shard
       metrics_(metrics),
       owned_(shards, seed, history),
       clock_(unix_ms),
-      presence_events_max_(history.presence_events_max) {}
+      presence_events_max_(history.presence_events_max),
+      sync_limit_(
+          static_cast<uint32_t>(std::min<size_t>(history.per_room.max_messages, UINT32_MAX))) {}
 
 void RoomService::tick(uint64_t now_ms) {
   owned_.set_now(now_ms);
-  if (owned_.sweep() > 0) metrics_.set(obs::Metric::kRoomsOwned, owned_.size());
+  std::vector<std::string> gone;
+  if (owned_.sweep(cluster_ ? &gone : nullptr) > 0) {
+    metrics_.set(obs::Metric::kRoomsOwned, owned_.size());
+  }
+  for (const std::string& name : gone) cluster_->unwatch(name);
   metrics_.set(obs::Metric::kHistoryBytes, owned_.history_bytes());
 }
 
@@ -91,6 +97,31 @@ void RoomService::ask(HistoryQuery* q, unsigned shard) {
 }
 
 void RoomService::answer(HistoryQuery* q, unsigned to) {
+  if (cluster_ && q->what != HistoryQuery::What::kRooms) {
+    // Only a room in step answers; a resume older than the cache asks the
+    // authority for the rest.
+    const size_t rooms = owned_.size();
+    OwnedRoom& room = owned_.get(q->room);
+    if (owned_.size() != rooms) metrics_.set(obs::Metric::kRoomsOwned, owned_.size());
+    watch(room);
+    if (room.follow != OwnedRoom::Follow::kLive) {
+      room.parked.push_back({to, 0, q});
+      return;
+    }
+    const History& h = room.history;
+    const uint64_t first = h.empty() ? room.seq + 1 : h.first_seq();
+    if (q->what == HistoryQuery::What::kHistory && q->since.epoch == room.epoch &&
+        q->since.seq + 1 < first && cluster_->up()) {
+      const uint64_t token = ++next_fetch_;
+      fetches_.emplace(token, Fetch{room.name, q, to});
+      cluster_->fetch(room.name, q->since.seq, first - 1, token);
+      return;
+    }
+  }
+  reply(q, to);
+}
+
+void RoomService::reply(HistoryQuery* q, unsigned to, std::span<Sequenced* const> older) {
   auto* b = new HistoryBatch();
   b->room = std::move(q->room);
   b->slot = q->slot;
@@ -123,11 +154,21 @@ void RoomService::answer(HistoryQuery* q, unsigned to) {
     b->epoch = room->epoch;
     b->seq = room->seq;
     const History& h = room->history;
+    // What reaches back furthest: the history, or what was fetched before it.
+    uint64_t reach = h.empty() ? room->seq + 1 : h.first_seq();
+    if (!older.empty()) reach = std::min(reach, older.front()->seq());
     // Recovered: same epoch, and history reaches back to the first message
     // the client lacks (or it lacks none).
     b->recovered = b->since.epoch == room->epoch && b->since.seq <= room->seq &&
-                   (b->since.seq == room->seq || (!h.empty() && h.first_seq() <= b->since.seq + 1));
+                   (b->since.seq == room->seq || reach <= b->since.seq + 1);
     uint64_t after = b->recovered ? b->since.seq : 0;
+    for (Sequenced* m : older) {
+      if (m->seq() <= after || b->msgs.size() >= limit) continue;
+      m->retain();
+      b->msgs.push_back(m);
+      after = m->seq();
+    }
+    limit -= b->msgs.size();
     // A reader without a position gets the newest messages (before `before`).
     if (!b->member && b->since.epoch == 0 && !h.empty()) {
       const uint64_t end = before == 0 ? room->seq + 1 : std::min(before, room->seq + 1);
@@ -199,7 +240,13 @@ void RoomService::want(LocalRoom& room, Format format) {
 
 void RoomService::tell_owner_join(LocalRoom& room) {
   if (room.owner == shard_) {
-    count_shard(room.name, shard_);
+    OwnedRoom& owned = count_shard(room.name, shard_);
+    if (owned.follow == OwnedRoom::Follow::kSyncing) {
+      // Confirmed (Host::confirmed) once the room is in step.
+      room.join_token = ++next_token_;
+      owned.parked.push_back({shard_, room.join_token, nullptr});
+      return;
+    }
     room.confirmed = true;  // the caller learns it from join()'s answer
     return;
   }
@@ -207,10 +254,17 @@ void RoomService::tell_owner_join(LocalRoom& room) {
   host_.post(room.owner, JoinMsg{net::SharedBuf::copy_of(room.name), room.join_token});
 }
 
-void RoomService::count_shard(std::string_view room, unsigned shard) {
+OwnedRoom& RoomService::count_shard(std::string_view room, unsigned shard) {
   RC_DCHECK(owner_of(room) == shard_);
-  owned_.add_shard(room, shard);
+  OwnedRoom& owned = owned_.add_shard(room, shard);
   metrics_.set(obs::Metric::kRoomsOwned, owned_.size());
+  watch(owned);
+  return owned;
+}
+
+void RoomService::confirm(const OwnedRoom& room, unsigned shard, uint32_t token) {
+  if (shard == shard_) return on_joined(room.name, token);
+  host_.post(shard, JoinedMsg{net::SharedBuf::copy_of(room.name), token});
 }
 
 void RoomService::uncount_shard(std::string_view room, unsigned shard) {
@@ -322,6 +376,7 @@ void RoomService::publish(const PublishMsg& m) {
 
 void RoomService::sequence(const PublishMsg& m) {
   RC_DCHECK(owner_of(m.room()) == shard_);
+  if (cluster_) return cluster_->publish(m);  // the authority sequences
   // A room nobody is in (every member left before the message arrived, or
   // an HTTP publish) is sequenced too and keeps the message in its history.
   const size_t rooms = owned_.size();
@@ -378,10 +433,17 @@ void RoomService::on_mail(unsigned from, const MailMsg& mail) {
         } else if constexpr (std::is_same_v<T, DeliverMsg>) {
           deliver(*m.msg);
         } else if constexpr (std::is_same_v<T, JoinMsg>) {
-          count_shard(m.room->view(), from);
-          host_.post(from, JoinedMsg{m.room, m.token});  // the name goes back with it
+          OwnedRoom& room = count_shard(m.room->view(), from);
+          if (room.follow == OwnedRoom::Follow::kSyncing) {
+            room.parked.push_back({from, m.token, nullptr});
+            m.room->release();
+          } else {
+            host_.post(from, JoinedMsg{m.room, m.token});  // the name goes back with it
+          }
         } else if constexpr (std::is_same_v<T, AckMsg>) {
           host_.acked(m.slot, m.token, m.epoch, m.seq);
+        } else if constexpr (std::is_same_v<T, RefusedMsg>) {
+          host_.refused(m.slot, m.gen, m.token);
         } else if constexpr (std::is_same_v<T, HistoryReqMsg>) {
           answer(m.query, from);
         } else if constexpr (std::is_same_v<T, HistoryMsg>) {
@@ -402,6 +464,208 @@ void RoomService::on_mail(unsigned from, const MailMsg& mail) {
         }
       },
       mail);
+}
+
+// Cluster mode: following the authority's order.
+
+void RoomService::watch(OwnedRoom& room) {
+  if (!cluster_ || room.follow != OwnedRoom::Follow::kLocal) return;
+  room.follow = OwnedRoom::Follow::kSyncing;
+  // Down: cluster_up() watches it.
+  if (cluster_->up()) cluster_->watch(room.name, 0, 0, sync_limit_);
+}
+
+void RoomService::cluster_up() {
+  owned_.each([&](OwnedRoom& room) {
+    if (room.follow == OwnedRoom::Follow::kLocal) return;
+    // Until the answer, joins and questions wait; broadcasts wait in `ahead`.
+    room.follow = OwnedRoom::Follow::kSyncing;
+    if (room.was_live) {
+      metrics_.add(obs::Metric::kClusterResyncs);
+      cluster_->watch(room.name, room.epoch, room.seq, sync_limit_);
+    } else {
+      cluster_->watch(room.name, 0, 0, sync_limit_);
+    }
+  });
+}
+
+void RoomService::cluster_down() {
+  // Rooms in step stay so (their members keep what they have, and the
+  // history answers resumes) until the resync after cluster_up(). The
+  // fetches out were answered (not ok) by the cluster.
+  owned_.each([](OwnedRoom& room) { room.filling = false; });
+}
+
+void RoomService::published(const Publisher& p, uint64_t epoch, uint64_t seq) {
+  metrics_.add(obs::Metric::kPublishes);
+  if (!p.ack) return;
+  if (p.from.shard == shard_) return host_.acked(p.from.slot, p.ack, epoch, seq);
+  host_.post(p.from.shard, AckMsg{p.from.slot, p.ack, epoch, seq});
+}
+
+void RoomService::refused(const Publisher& p) {
+  metrics_.add(obs::Metric::kPublishesRefused);
+  if (p.from.shard == shard_) return host_.refused(p.from.slot, p.from.gen, p.ack);
+  host_.post(p.from.shard, RefusedMsg{p.from.slot, p.from.gen, p.ack});
+}
+
+Sequenced* RoomService::make(std::string_view room, const ClusterRecord& r) {
+  const size_t size = room.size() + r.user.size() + r.payload.size();
+  net::SharedBuf* body = net::SharedBuf::create(size);
+  std::byte* out = body->data();
+  std::memcpy(out, room.data(), room.size());
+  if (!r.user.empty()) std::memcpy(out + room.size(), r.user.data(), r.user.size());
+  if (!r.payload.empty()) {
+    std::memcpy(out + room.size() + r.user.size(), r.payload.data(), r.payload.size());
+  }
+  return Sequenced::create(body, static_cast<uint16_t>(room.size()), r.kind, r.from, r.epoch, r.seq,
+                           r.ts_ms, static_cast<uint8_t>(r.user.size()));
+}
+
+void RoomService::message(std::string_view name, const ClusterRecord& r) {
+  OwnedRoom* room = owned_.find(name);
+  // Not watched (any more): a broadcast that crossed the unwatch.
+  if (!room || room->follow == OwnedRoom::Follow::kLocal || r.seq == 0) return;
+  Sequenced* m = make(name, r);
+  if (room->follow == OwnedRoom::Follow::kSyncing) {
+    // After the sync's answer, in order with what it brings.
+    auto [it, added] = room->ahead.emplace(r.seq, m);
+    if (!added) m->release();
+    return;
+  }
+  advance(*room, m);
+}
+
+void RoomService::restart(OwnedRoom& room, uint64_t epoch) {
+  owned_.clear_history(room);
+  room.epoch = epoch;
+  room.seq = 0;
+  for (auto it = room.ahead.begin(); it != room.ahead.end();) {
+    if (it->second->message().epoch == epoch) {
+      ++it;
+    } else {
+      it->second->release();
+      it = room.ahead.erase(it);
+    }
+  }
+}
+
+void RoomService::advance(OwnedRoom& room, Sequenced* m) {
+  // The authority lost the room (an empty restart): its first message under
+  // the new epoch starts it again.
+  if (m->message().epoch != room.epoch) restart(room, m->message().epoch);
+  if (m->seq() <= room.seq) return m->release();  // had it (a sync brought it)
+  if (m->seq() > room.seq + 1) {
+    auto [it, added] = room.ahead.emplace(m->seq(), m);
+    if (!added) m->release();
+    return fill(room);
+  }
+  emit(room, m);
+  drain_ahead(room);
+}
+
+void RoomService::emit(OwnedRoom& room, Sequenced* m) {
+  RC_DCHECK(m->seq() == room.seq + 1);
+  room.seq = m->seq();
+  for (size_t f = 0; f < kFormats; ++f) {
+    const auto format = static_cast<Format>(f);
+    if (room.formats & format_bit(format)) m->set_wire(format, encode(format, m->message()));
+  }
+  fan_out(room, m, 1);  // and one reference for the history
+  owned_.remember(room, m);
+}
+
+void RoomService::drain_ahead(OwnedRoom& room) {
+  while (!room.ahead.empty()) {
+    auto it = room.ahead.begin();
+    if (it->first > room.seq + 1) return fill(room);
+    Sequenced* m = it->second;
+    room.ahead.erase(it);
+    if (m->seq() <= room.seq) {
+      m->release();
+    } else {
+      emit(room, m);
+    }
+  }
+}
+
+void RoomService::fill(OwnedRoom& room) {
+  if (room.filling || room.ahead.empty() || !cluster_->up()) return;
+  room.filling = true;
+  metrics_.add(obs::Metric::kClusterGapFills);
+  const uint64_t token = ++next_fetch_;
+  fetches_.emplace(token, Fetch{room.name, nullptr, 0});
+  cluster_->fetch(room.name, room.seq, room.ahead.begin()->first - 1, token);
+}
+
+void RoomService::synced(std::string_view name, uint64_t epoch, uint64_t seq,
+                         std::span<const ClusterRecord> msgs) {
+  OwnedRoom* room = owned_.find(name);
+  if (!room || room->follow != OwnedRoom::Follow::kSyncing) return;
+  // A resync in the same epoch delivers what the room missed; a first sync
+  // (or a new epoch) only keeps the room's past as its history.
+  const bool resync = room->was_live && epoch == room->epoch;
+  if (epoch != room->epoch) restart(*room, epoch);
+  for (const ClusterRecord& r : msgs) {
+    if (r.epoch != epoch || r.seq <= room->seq) continue;
+    Sequenced* m = make(name, r);
+    if (resync) {
+      room->seq = r.seq - 1;  // past what history no longer holds
+      emit(*room, m);
+    } else {
+      room->seq = r.seq;
+      owned_.remember(*room, m);
+    }
+  }
+  room->seq = std::max(room->seq, seq);
+  room->follow = OwnedRoom::Follow::kLive;
+  room->was_live = true;
+  drain_ahead(*room);
+  unpark(*room);
+}
+
+void RoomService::unpark(OwnedRoom& room) {
+  const std::vector<OwnedRoom::Parked> parked = std::move(room.parked);
+  room.parked.clear();
+  for (const OwnedRoom::Parked& p : parked) {
+    if (p.query) {
+      answer(p.query, p.shard);
+    } else {
+      confirm(room, p.shard, p.token);
+    }
+  }
+}
+
+void RoomService::fetched(std::string_view name, uint64_t token, bool ok,
+                          std::span<const ClusterRecord> msgs) {
+  auto it = fetches_.find(token);
+  if (it == fetches_.end()) return;
+  const Fetch f = std::move(it->second);
+  fetches_.erase(it);
+  OwnedRoom* room = owned_.find(name);
+  if (f.query) {
+    // A resume older than the cache: what the authority has, then the cache.
+    std::vector<Sequenced*> older;
+    for (const ClusterRecord& r : msgs) {
+      if (ok && room && r.epoch == room->epoch && r.seq <= room->seq)
+        older.push_back(make(name, r));
+    }
+    reply(f.query, f.to, older);
+    for (Sequenced* m : older) m->release();
+    return;
+  }
+  if (!room) return;
+  room->filling = false;
+  if (!ok) return;  // down: the resync after cluster_up() fills it
+  for (const ClusterRecord& r : msgs) {
+    if (r.epoch != room->epoch || r.seq != room->seq + 1) continue;
+    emit(*room, make(name, r));
+  }
+  // What history no longer holds is skipped: members see the gap.
+  if (!room->ahead.empty() && room->ahead.begin()->first > room->seq + 1) {
+    room->seq = room->ahead.begin()->first - 1;
+  }
+  drain_ahead(*room);
 }
 
 }  // namespace ringchat::chat

@@ -1,5 +1,6 @@
 #include "ringchat/chat/rooms.h"
 
+#include "ringchat/chat/mail.h"
 #include "ringchat/chat/room_name.h"
 #include "ringchat/core/check.h"
 
@@ -82,14 +83,19 @@ bool OwnedRoom::has_members() const {
 OwnedRooms::OwnedRooms(unsigned shards, uint64_t seed, const HistoryConfig& history)
     : shards_(shards), rng_(seed), cfg_(history) {}
 
-OwnedRooms::~OwnedRooms() = default;
+OwnedRooms::~OwnedRooms() {
+  for (auto& [name, room] : rooms_) {
+    for (auto& [seq, m] : room->ahead) m->release();
+    for (const OwnedRoom::Parked& p : room->parked) delete p.query;
+  }
+}
 
 OwnedRoom& OwnedRooms::get(std::string_view name) {
   auto it = rooms_.find(name);
   if (it == rooms_.end()) {
     auto room = std::make_unique<OwnedRoom>();
     room->name = std::string(name);
-    room->epoch = rng_();
+    room->epoch = cfg_.follows ? 0 : rng_();  // following: the authority's, once synced
     room->shard_members.assign(shards_, 0);
     room->lru = lru_.end();
     room->last_active_ms = now_ms_;
@@ -112,7 +118,7 @@ void OwnedRooms::forget_if_empty(std::string_view name) {
   OwnedRoom& room = *it->second;
   // With history the room stays until its TTL (sweep()): a client may
   // still resume into it.
-  if (room.has_members() || !room.history.empty()) return;
+  if (room.has_members() || !room.history.empty() || cfg_.follows) return;
   erase(room);
 }
 
@@ -155,24 +161,31 @@ void OwnedRooms::remember(OwnedRoom& room, Sequenced* m) {
 void OwnedRooms::lose_history(OwnedRoom& room) {
   history_bytes_ -= room.history.bytes();
   room.history.clear();
-  room.epoch = rng_();
+  // Following, the authority still has it: a resume fetches it from there.
+  if (!cfg_.follows) room.epoch = rng_();
   lru_.erase(room.lru);
   room.lru = lru_.end();
 }
 
-size_t OwnedRooms::sweep() {
+size_t OwnedRooms::sweep(std::vector<std::string>* names) {
   std::vector<OwnedRoom*> gone;
   for (auto& [name, room] : rooms_) {
-    if (!room->has_members() && now_ms_ - room->last_active_ms >= cfg_.room_ttl_ms) {
+    if (!room->has_members() && room->parked.empty() &&
+        now_ms_ - room->last_active_ms >= cfg_.room_ttl_ms) {
       gone.push_back(room.get());
     }
   }
-  for (OwnedRoom* room : gone) erase(*room);
+  for (OwnedRoom* room : gone) {
+    if (names) names->push_back(room->name);
+    erase(*room);
+  }
   return gone.size();
 }
 
 void OwnedRooms::erase(OwnedRoom& room) {
   if (room.lru != lru_.end()) lose_history(room);
+  for (auto& [seq, m] : room.ahead) m->release();
+  for (const OwnedRoom::Parked& p : room.parked) delete p.query;
   const std::string name = room.name;  // the key, freed with the room
   rooms_.erase(name);
 }

@@ -104,6 +104,14 @@ constexpr Info kInfo[] = {
     {"ringchat_history_bytes", "gauge",
      "Bytes held by the history of this shard's rooms (updated every second)"},
     {"ringchat_loop_turns_total", "counter", "Event loop turns (wake-ups)"},
+    {"ringchat_cluster_publishes_refused_total", "counter",
+     "Publishes refused because Redis did not sequence them (unreachable, or no answer)"},
+    {"ringchat_cluster_gap_fills_total", "counter",
+     "Fetches from a room's Redis stream of messages its broadcast skipped"},
+    {"ringchat_cluster_resyncs_total", "counter",
+     "Rooms synced again from Redis after its connection came back"},
+    {"ringchat_cluster_up", "gauge",
+     "1 while this shard's connections to Redis are up (cluster mode), else 0"},
 };
 #undef CLOSES
 #undef CLOSE

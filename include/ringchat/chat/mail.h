@@ -75,6 +75,15 @@ struct AckMsg {
   uint64_t seq;
 };
 
+// The owner to a publisher's shard (cluster mode): its publish was not
+// sequenced (the authority is unreachable, or went away before it
+// answered). Sent whether or not the publish asked for an ack.
+struct RefusedMsg {
+  uint32_t slot;
+  uint32_t gen;
+  uint32_t token;  // PublishMsg::ack (0: none asked)
+};
+
 // A resuming member's question to the room's owner. Owned by the message
 // that carries it (the receiver deletes it).
 struct HistoryQuery {
@@ -162,7 +171,7 @@ struct WantMsg {
 };
 
 using MailMsg = std::variant<PublishMsg, DeliverMsg, JoinMsg, JoinedMsg, LeaveMsg, AckMsg,
-                             HistoryReqMsg, HistoryMsg, WantMsg, MemberMsg>;
+                             RefusedMsg, HistoryReqMsg, HistoryMsg, WantMsg, MemberMsg>;
 static_assert(sizeof(MailMsg) <= 32, "every ring slot holds one");
 
 // Drops the references `m` carries (mail never delivered, at shutdown).

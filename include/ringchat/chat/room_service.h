@@ -2,8 +2,11 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
+#include <unordered_map>
 
+#include "ringchat/chat/cluster.h"
 #include "ringchat/chat/mail.h"
 #include "ringchat/chat/message.h"
 #include "ringchat/chat/rooms.h"
@@ -34,8 +37,18 @@ namespace ringchat::chat {
 //   M: a member joins with EPOCH:SEQ -> HistoryReqMsg to O; the member gets no
 //      live message until O's HistoryMsg (in order with the deliveries)
 //      brings it up to date: no gap, no duplicate.
+// Cluster mode (follow(), chat/cluster.h): O does not sequence. A publish
+// goes to the authority (its answer: AckMsg, or RefusedMsg to the
+// publisher's shard); O watches every room it has member shards or
+// questions for, and fans out what the authority broadcasts, in seq order:
+// a gap waits for the missing messages from the authority's history. A room
+// is not in step until the authority's first answer: the JoinedMsgs and
+// history answers of its members wait for it (parked), so they too see no
+// gap and no duplicate. After a lost connection every watched room is
+// synced again, delivering what it missed. A resume older than O's cache
+// fetches from the authority.
 // Thread: owner shard only (one service per shard).
-class RoomService {
+class RoomService final : public Cluster::Events {
  public:
   class Host {
    public:
@@ -64,6 +77,9 @@ class RoomService {
     // The user connection `slot` of this shard is (its token's sub), for
     // presence; empty: anonymous.
     virtual std::string_view user_of(uint32_t /*slot*/) { return {}; }
+    // Cluster mode: a publish of (`slot`, `gen`) on this shard was not
+    // sequenced; `token` is its PublishMsg::ack (0: it asked for none).
+    virtual void refused(uint32_t /*slot*/, uint32_t /*gen*/, uint32_t /*token*/) {}
   };
 
   // A member's place in a room, for an O(1) leave.
@@ -80,6 +96,21 @@ class RoomService {
 
   unsigned shard() const { return shard_; }
   unsigned owner_of(std::string_view room) const;
+  // Cluster mode: the rooms this shard owns follow `cluster` (which
+  // outlives the service and calls it back as its Events). Before any room.
+  // REQUIRES: the HistoryConfig had `follows` set.
+  void follow(Cluster& cluster) { cluster_ = &cluster; }
+
+  // Cluster::Events
+  void cluster_up() override;
+  void cluster_down() override;
+  void published(const Publisher& p, uint64_t epoch, uint64_t seq) override;
+  void refused(const Publisher& p) override;
+  void message(std::string_view room, const ClusterRecord& r) override;
+  void synced(std::string_view room, uint64_t epoch, uint64_t seq,
+              std::span<const ClusterRecord> msgs) override;
+  void fetched(std::string_view room, uint64_t token, bool ok,
+               std::span<const ClusterRecord> msgs) override;
 
   // Adds `member` to `room` (a valid name). `confirmed` is false until the
   // owner counts this shard (Host::confirmed() tells when).
@@ -147,10 +178,36 @@ class RoomService {
   void sequence(const PublishMsg& m);
   void deliver(Sequenced& msg);
   void on_joined(std::string_view room, uint32_t token);
+  // Answers `q` for shard `to`: at once, or (cluster mode) once the room is
+  // in step and, for a resume older than the cache, fetched.
   void answer(HistoryQuery* q, unsigned to);
+  // The answer from what is here: `older`, fetched, precedes the history.
+  void reply(HistoryQuery* q, unsigned to, std::span<Sequenced* const> older = {});
   void on_history(HistoryBatch* batch);
-  void count_shard(std::string_view room, unsigned shard);
+  OwnedRoom& count_shard(std::string_view room, unsigned shard);
   void uncount_shard(std::string_view room, unsigned shard);
+  // Tells shard `shard` its join (`token`) of `room` is counted.
+  void confirm(const OwnedRoom& room, unsigned shard, uint32_t token);
+
+  // Cluster mode.
+  void watch(OwnedRoom& room);
+  // The room's next message (or a later one, past a gap), as broadcast.
+  void advance(OwnedRoom& room, Sequenced* m);
+  // Fans out the room's next message and keeps it.
+  void emit(OwnedRoom& room, Sequenced* m);
+  void drain_ahead(OwnedRoom& room);
+  void fill(OwnedRoom& room);
+  void unpark(OwnedRoom& room);
+  // The authority's room has a new epoch: what was kept belongs to the old one.
+  void restart(OwnedRoom& room, uint64_t epoch);
+  // A Sequenced record of `room` for `r` (no wire bytes yet).
+  static Sequenced* make(std::string_view room, const ClusterRecord& r);
+  // What a fetch is for: a gap of its room (no query), or a resume.
+  struct Fetch {
+    std::string room;
+    HistoryQuery* query = nullptr;
+    unsigned to = 0;
+  };
 
   unsigned shard_;
   unsigned shards_;
@@ -161,6 +218,10 @@ class RoomService {
   uint64_t (*clock_)();
   uint32_t next_token_ = 0;  // of joins (JoinMsg, member HistoryQuery)
   size_t presence_events_max_;
+  uint32_t sync_limit_;  // the newest messages a first sync keeps (--history)
+  Cluster* cluster_ = nullptr;
+  std::unordered_map<uint64_t, Fetch> fetches_;
+  uint64_t next_fetch_ = 0;
 };
 
 }  // namespace ringchat::chat

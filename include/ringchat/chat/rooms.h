@@ -1,17 +1,21 @@
 #pragma once
 #include <cstdint>
 #include <list>
+#include <map>
 #include <memory>
 #include <optional>
 #include <random>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "ringchat/chat/history.h"
 
 namespace ringchat::chat {
+
+struct HistoryQuery;
 
 struct NameHash {
   using is_transparent = void;
@@ -90,6 +94,24 @@ struct OwnedRoom {
   History history;
   uint64_t last_active_ms = 0;          // a message, a join or a leave
   std::list<OwnedRoom*>::iterator lru;  // in OwnedRooms' order of last message
+
+  // Cluster mode (chat/cluster.h): the authority orders the room and this
+  // shard follows. kSyncing: watched, not yet in step (joins and queries
+  // wait in `parked`; broadcasts wait in `ahead`); kLive: seq is the last
+  // message fanned out, and the history holds the authority's newest ones.
+  enum class Follow : uint8_t { kLocal, kSyncing, kLive };
+  Follow follow = Follow::kLocal;
+  bool was_live = false;                 // a resync: what it brings is delivered, not only kept
+  bool filling = false;                  // a fetch for the gap before `ahead` is out
+  std::map<uint64_t, Sequenced*> ahead;  // past a gap, by seq; one reference each
+  // What waits for the room to be in step: a shard's join (its token), or
+  // a history or presence query (owned here until answered).
+  struct Parked {
+    unsigned shard;
+    uint32_t token;
+    HistoryQuery* query;  // null: a join
+  };
+  std::vector<Parked> parked;
   bool has_members() const;
 };
 
@@ -101,6 +123,11 @@ struct HistoryConfig {
                                    // last message, join or leave
   // Rooms with at most this many members hear each join and leave.
   size_t presence_events_max = 100;
+  // Cluster mode: the history is a cache of the authority's and the epoch
+  // is the authority's (losing the cache does not change it); a room with
+  // no member is forgotten (and unwatched) room_ttl_ms after its last
+  // activity, its history or not.
+  bool follows = false;
 };
 
 // Thread: owner shard only.
@@ -114,15 +141,20 @@ class OwnedRooms {
   void remove_shard(std::string_view name, unsigned shard);
   // The room, created (new epoch, no member shard) if it is not known.
   OwnedRoom& get(std::string_view name);
-  // Forgets the room if no shard has members in it and it keeps no history.
+  // Forgets the room if no shard has members in it and it keeps no history
+  // (in cluster mode, rooms go by sweep() only).
   void forget_if_empty(std::string_view name);
   // Appends `m` (one reference) to `room`'s history. Over the shard's
   // total, the rooms whose last message is oldest lose their history first
   // (and get a new epoch); `room` itself keeps at least `m`.
   void remember(OwnedRoom& room, Sequenced* m);
-  // Forgets rooms without members whose last activity is older than the
-  // TTL. Returns how many.
-  size_t sweep();
+  // Drops the room's history (following: the epoch stays the caller's).
+  void clear_history(OwnedRoom& room) {
+    if (room.lru != lru_.end()) lose_history(room);
+  }
+  // Forgets rooms without members (and nothing parked) whose last activity
+  // is older than the TTL. Returns how many; their names go to `gone`.
+  size_t sweep(std::vector<std::string>* gone = nullptr);
   // The clock (monotonic ms) for activity and the TTL.
   void set_now(uint64_t now_ms) { now_ms_ = now_ms; }
   size_t history_bytes() const { return history_bytes_; }
@@ -130,7 +162,11 @@ class OwnedRooms {
   size_t size() const { return rooms_.size(); }
   template <typename Fn>
   void each(Fn&& fn) const {
-    for (const auto& [name, room] : rooms_) fn(*room);
+    for (const auto& [name, room] : rooms_) fn(std::as_const(*room));
+  }
+  template <typename Fn>
+  void each(Fn&& fn) {
+    for (auto& [name, room] : rooms_) fn(*room);
   }
 
  private:

@@ -80,6 +80,11 @@ enum class Metric : uint16_t {
   kWsClosesByClient = kWsClosesByServer + 11,  // 11: kCloseCodeSlots
   kHistoryBytes = kWsClosesByClient + 11,      // gauge: memory held by this shard's rooms' history
   kLoopTurns,                                  // loop turns (wake-ups)
+  // Cluster mode (--redis): this shard's part as room owner.
+  kPublishesRefused,  // publishes the authority did not sequence (down, or no answer)
+  kClusterGapFills,   // fetches of messages a broadcast skipped
+  kClusterResyncs,    // rooms synced again after the authority came back
+  kClusterUp,         // gauge: 1 while this shard's connection to the authority is up
   kCount
 };
 
