@@ -1,0 +1,85 @@
+#include "cluster_codec.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "ringchat/ws/frame_encoder.h"
+
+namespace ringchat::chat {
+namespace {
+
+// What the publish script stores: "EPOCH SEQ " and the publisher's part.
+std::string stored(uint64_t epoch, uint64_t seq, const std::string& part) {
+  return epoch_text(epoch).append(" ").append(std::to_string(seq)).append(" ").append(part);
+}
+
+TEST(ClusterCodec, ARecordRoundTripsWithItsPublisherAndBinaryPayload) {
+  const std::string payload("a\0b\r\n\xff", 6);
+  PublishMsg m =
+      make_publish("room-1", ws::as_bytes(payload), {77, 0xABCDEF, 3}, Kind::kBinary, 9, "alice");
+  const std::string rec = stored(0x0123456789abcdefULL, 42, encode_publish(m, 5, 1700000000123));
+  m.body->release();
+  ClusterRecord r;
+  ASSERT_TRUE(decode_record(rec, 5, &r));
+  EXPECT_EQ(r.epoch, 0x0123456789abcdefULL);
+  EXPECT_EQ(r.seq, 42u);
+  EXPECT_EQ(r.ts_ms, 1700000000123u);
+  EXPECT_EQ(r.kind, Kind::kBinary);
+  EXPECT_EQ(r.from, (Sender{77, 0xABCDEF, 3}));
+  EXPECT_EQ(r.user, "alice");
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(r.payload.data()), r.payload.size()),
+            payload);
+  // On another node the publisher is nobody local.
+  ASSERT_TRUE(decode_record(rec, 6, &r));
+  EXPECT_EQ(r.from.shard, kRemoteShard);
+  EXPECT_EQ(r.from.slot, 77u);
+}
+
+TEST(ClusterCodec, AnEmptyPayloadAndNoUserDecode) {
+  PublishMsg m = make_publish("r", {}, {1, 1, 0}, Kind::kText);
+  const std::string rec = stored(1, 1, encode_publish(m, 1, 0));
+  m.body->release();
+  ClusterRecord r;
+  ASSERT_TRUE(decode_record(rec, 1, &r));
+  EXPECT_TRUE(r.user.empty());
+  EXPECT_TRUE(r.payload.empty());
+}
+
+TEST(ClusterCodec, EveryTruncationAndCorruptionIsRefused) {
+  PublishMsg m = make_publish("r", ws::as_bytes("hi"), {1, 1, 0}, Kind::kJson, 0, "bob");
+  const std::string rec = stored(7, 3, encode_publish(m, 1, 0));
+  m.body->release();
+  ClusterRecord r;
+  // Cut before the payload: refused (the payload may be empty, so cuts
+  // inside it are records with a shorter payload).
+  const size_t payload_at = rec.size() - 2;
+  for (size_t n = 0; n < payload_at; ++n) {
+    EXPECT_FALSE(decode_record(std::string_view(rec).substr(0, n), 1, &r)) << n;
+  }
+  EXPECT_FALSE(decode_record("zzzzzzzzzzzzzzzz 1 " + rec.substr(19), 1, &r)) << "hex epoch";
+  EXPECT_FALSE(decode_record(epoch_text(7) + " 0 " + rec.substr(19), 1, &r)) << "seq 0";
+  EXPECT_FALSE(decode_record(epoch_text(7) + " 1x " + rec.substr(19), 1, &r));
+  std::string bad_kind = rec;
+  bad_kind[19] = 9;
+  EXPECT_FALSE(decode_record(bad_kind, 1, &r));
+  std::string long_user = rec;
+  long_user[20] = static_cast<char>(200);
+  EXPECT_FALSE(decode_record(long_user, 1, &r));
+}
+
+TEST(ClusterCodec, KeysShareTheRoomsHashTagAndChannelsNameTheirRoom) {
+  EXPECT_EQ(room_meta_key("a:b"), "rc:{a:b}:m");
+  EXPECT_EQ(room_log_key("a:b"), "rc:{a:b}:log");
+  EXPECT_EQ(room_channel("a:b"), "rc:{a:b}");
+  EXPECT_EQ(channel_room("rc:{a:b}"), "a:b");
+  EXPECT_EQ(channel_room("rc:{}"), "");
+  EXPECT_EQ(channel_room("other"), "");
+  uint64_t e = 0;
+  EXPECT_TRUE(parse_epoch(epoch_text(0xfedcba9876543210ULL), &e));
+  EXPECT_EQ(e, 0xfedcba9876543210ULL);
+  EXPECT_FALSE(parse_epoch("123", &e));
+}
+
+}  // namespace
+}  // namespace ringchat::chat
