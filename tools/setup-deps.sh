@@ -8,10 +8,11 @@ set -euo pipefail
 
 build_pkgs=(g++ meson ninja-build pkg-config liburing-dev libwolfssl-dev libxxhash-dev
             libmimalloc-dev node-llhttp libsimdjson-dev libcli11-dev libgtest-dev
-            libbenchmark-dev)
+            libbenchmark-dev libhiredis-dev)
 # clang and its runtime libraries (libFuzzer, sanitizers) build fuzz/.
 test_pkgs=(python3 python3-websockets nodejs npm curl openssl iproute2 procps clang-format
-           chromium nginx libnginx-mod-nchan clang libclang-rt-14-dev prometheus)
+           chromium nginx libnginx-mod-nchan clang libclang-rt-14-dev prometheus
+           redis-server)
 
 pkgs=("${build_pkgs[@]}")
 [[ "${1:-}" == "--test" ]] && pkgs+=("${test_pkgs[@]}")
