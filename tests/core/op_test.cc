@@ -8,7 +8,7 @@ namespace ringchat::core {
 namespace {
 
 constexpr Op kAllOps[] = {Op::kNone,  Op::kAccept, Op::kRecv,     Op::kSend, Op::kShutdown,
-                          Op::kClose, Op::kCancel, Op::kDoorbell, Op::kStop};
+                          Op::kClose, Op::kCancel, Op::kDoorbell, Op::kStop, Op::kRedis};
 
 void expect_round_trip(Op op, uint32_t slot, uint32_t gen) {
   const Tag t = unpack(pack(op, slot, gen));
@@ -69,6 +69,23 @@ TEST(Op, PackIsConstexpr) {
   static_assert(unpack(pack(Op::kDoorbell, 3, 4)).slot == 3);
   static_assert(unpack(pack(Op::kDoorbell, 3, 4)).gen == 4);
   SUCCEED();
+}
+
+TEST(Op, RedisTagRoundTripsLinkGenerationAndSubOp) {
+  for (RedisOp sub :
+       {RedisOp::kConnect, RedisOp::kRecv, RedisOp::kSend, RedisOp::kCancel, RedisOp::kClose}) {
+    for (uint32_t gen : {0u, 1u, 12345u, kRedisGenMask}) {
+      const Tag t = unpack(pack_redis(UINT32_MAX, gen, sub));
+      EXPECT_EQ(t.op, Op::kRedis);
+      const RedisTag r = unpack_redis(t);
+      EXPECT_EQ(r.link, UINT32_MAX);
+      EXPECT_EQ(r.conn_gen, gen);
+      EXPECT_EQ(r.sub, sub);
+    }
+  }
+  // The connection generation wraps at 21 bits without touching the sub-op.
+  EXPECT_EQ(unpack_redis(unpack(pack_redis(3, kRedisGenMask + 2, RedisOp::kSend))).conn_gen, 1u);
+  EXPECT_EQ(unpack_redis(unpack(pack_redis(3, UINT32_MAX, RedisOp::kRecv))).sub, RedisOp::kRecv);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@ enum class Op : uint8_t {
   kCancel,    // cancellation request; result ignored
   kDoorbell,  // MSG_RING from another shard: mailboxes have work
   kStop,      // MSG_RING from the control thread: drain and stop
+  kRedis,     // a redis::Link's connect, recv, send (and its cancel, close)
 };
 
 // user_data = op (8 bits) | generation (24 bits) | slot (32 bits).
@@ -34,6 +35,29 @@ constexpr uint64_t pack(Op op, uint32_t slot, uint32_t gen) {
 constexpr Tag unpack(uint64_t user_data) {
   return Tag{static_cast<Op>(user_data >> 56), static_cast<uint32_t>(user_data >> 32) & kGenMask,
              static_cast<uint32_t>(user_data)};
+}
+
+// Op::kRedis packs its own fields into Tag's slot and gen:
+//   slot = the link's id in its shard's redis::Dispatcher;
+//   gen  = the link's connection generation (21 bits; a new one for every
+//          socket, so completions of a closed socket are dropped after a
+//          reconnect) << 3 | the sub-op (3 bits, RedisOp).
+enum class RedisOp : uint8_t { kConnect = 1, kRecv, kSend, kCancel, kClose };
+inline constexpr uint32_t kRedisGenMask = kGenMask >> 3;
+
+struct RedisTag {
+  uint32_t link = 0;
+  uint32_t conn_gen = 0;
+  RedisOp sub = RedisOp::kConnect;
+};
+
+constexpr uint64_t pack_redis(uint32_t link, uint32_t conn_gen, RedisOp sub) {
+  return pack(Op::kRedis, link, ((conn_gen & kRedisGenMask) << 3) | static_cast<uint8_t>(sub));
+}
+
+// REQUIRES: tag.op == Op::kRedis.
+constexpr RedisTag unpack_redis(Tag tag) {
+  return RedisTag{tag.slot, tag.gen >> 3, static_cast<RedisOp>(tag.gen & 7)};
 }
 
 }  // namespace ringchat::core

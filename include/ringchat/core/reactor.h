@@ -22,7 +22,8 @@ struct ReactorOptions {
 
 // What the server's shards ask of a ring beyond what init() sets up: the
 // opcodes they submit (net: accept, receive, send, shutdown, cancel, close;
-// chat and app: MSG_RING doorbells and stops), each with the Linux release
+// chat and app: MSG_RING doorbells and stops; redis: connect, single-shot
+// receive, send, cancel and close of a plain descriptor), each with the Linux release
 // that gave it the form used here, and the IORING_FEAT_* behaviour they rely
 // on. `ringchat doctor` checks a kernel against these lists.
 struct RingOp {
@@ -38,6 +39,8 @@ inline constexpr RingOp kRingOps[] = {
     {IORING_OP_ASYNC_CANCEL, "ASYNC_CANCEL", "5.19"},  // IORING_ASYNC_CANCEL_FD_FIXED | _ALL
     {IORING_OP_CLOSE, "CLOSE", "5.15"},                // of a direct descriptor
     {IORING_OP_MSG_RING, "MSG_RING", "5.18"},
+    {IORING_OP_CONNECT, "CONNECT", "5.5"},  // redis::Link, a plain descriptor
+    {IORING_OP_SEND, "SEND", "5.6"},        // redis::Link, one buffer
 };
 struct RingFeature {
   uint32_t flag;
