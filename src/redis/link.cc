@@ -118,8 +118,13 @@ io_uring_sqe* Link::sqe() { return dispatcher_.loop().reactor().get_sqe(); }
 
 void Link::start() {
   if (state_ != State::kIdle && state_ != State::kStopped) return;
-  RC_CHECK(idle());
   failures_ = 0;
+  if (!idle()) {
+    // Stopped a moment ago: connect once the old socket's ops are done.
+    state_ = State::kBackoff;
+    retry_at_ms_ = now_ms();
+    return;
+  }
   if (!resolved_ && !resolve()) {
     state_ = State::kBackoff;
     retry_at_ms_ = now_ms() + backoff_ms();

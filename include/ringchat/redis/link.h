@@ -150,10 +150,11 @@ class Link {
   ~Link();
 
   // Connects (and reconnects forever, with backoff, until stop()).
-  // No-op unless the link is new or stopped.
+  // No-op unless the link is new or stopped. Right after stop(), the
+  // connect waits (in tick()) until the old socket's ops are done.
   void start();
   // Closes the socket; commands in flight are dropped without callbacks;
-  // no more callbacks. start() may be called again once idle().
+  // no more callbacks (until start()).
   void stop();
   bool up() const { return state_ == State::kUp; }
   // No op of this link is in flight in the kernel.
