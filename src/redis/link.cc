@@ -331,6 +331,7 @@ void Link::on_send(int res) {
   }
   sent_ += static_cast<size_t>(res);
   if (sent_ < sending_.size()) {
+    ++stats_.partial_sends;
     submit_send();  // partial: the rest, before anything queued since
     return;
   }

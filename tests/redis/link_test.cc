@@ -234,6 +234,28 @@ TEST_F(LinkTest, BinaryArgumentsAndRepliesSurviveTheRoundTrip) {
   EXPECT_EQ(got[3], big);
 }
 
+TEST_F(LinkTest, ASendTheKernelTakesInPartsIsResumed) {
+  RedisServer redis;
+  ASSERT_TRUE(redis.start()) << redis.error();
+  Recorder rec;
+  Link& link = make_link(redis.url(), rec);
+  link.start();
+  ASSERT_TRUE(wait_up(link));
+  // Far more than a loopback socket's send buffer: one send cannot take it.
+  std::string big(16 << 20, 'b');
+  for (size_t i = 0; i < big.size(); i += 4096) big[i] = static_cast<char>('a' + i % 26);
+  link.command({"SET", "huge", big});
+  link.command({"STRLEN", "huge"});
+  link.command({"GET", "huge"});
+  std::vector<std::string> got;
+  rec.each_reply = [&](const Reply& r) { got.push_back(r.debug_string()); };
+  ASSERT_TRUE(run_until([&] { return got.size() == 3; }));
+  EXPECT_GT(link.stats().partial_sends, 0u);
+  EXPECT_EQ(got[0], "+OK");
+  EXPECT_EQ(got[1], std::to_string(big.size()));
+  EXPECT_TRUE(got[2] == cat("\"", big, "\"")) << "the value came back changed";
+}
+
 TEST_F(LinkTest, ScriptIsLoadedAndRunByEvalsha) {
   RedisServer redis;
   ASSERT_TRUE(redis.start()) << redis.error();

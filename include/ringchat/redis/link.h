@@ -140,6 +140,7 @@ class Link {
     uint64_t failures = 0;         // attempts or connections that failed
     uint64_t stale = 0;            // completions of an earlier socket, dropped
     uint64_t replies = 0;          // replies and pushes handed to on_reply
+    uint64_t partial_sends = 0;    // sends the kernel took only part of (resumed)
     uint64_t last_attempt_ms = 0;  // when the last connect was started
   };
 
