@@ -387,6 +387,9 @@ bool Link::handle_reply(const Reply& r) {
     return false;
   }
   Expect e = expect_.front();
+  // A command refused whole (an ACL denying a channel, a syntax error) gets
+  // one error, even one that would have had a reply per channel.
+  if (r.is_error()) expect_.front().replies = 1;
   if (--expect_.front().replies == 0) {
     expect_.pop_front();
     if (e.kind == Kind::kUser) --user_in_flight_;

@@ -438,6 +438,26 @@ TEST_F(LinkTest, SubscriberReceivesPublishedMessagesInOrder) {
   EXPECT_EQ(sub_rec.replies.back(), "[\"unsubscribe\", \"room:b\", 0]");
 }
 
+TEST_F(LinkTest, SubscribeRefusedWholeIsOneErrorReply) {
+  RedisServer::Options so;
+  so.config = {"user bob on >pw ~* resetchannels &ok:* +@all"};
+  RedisServer redis(so);
+  ASSERT_TRUE(redis.start()) << redis.error();
+  Recorder rec;
+  Link::Options o = fast();
+  o.subscriber = true;
+  Link& sub = make_link(cat("redis://bob:pw@127.0.0.1:", std::to_string(redis.port())), rec, o);
+  sub.start();
+  ASSERT_TRUE(wait_up(sub));
+  sub.command({"SUBSCRIBE", "ok:1", "denied", "ok:2"});  // NOPERM for the whole command
+  sub.command({"SUBSCRIBE", "ok:1"});
+  ASSERT_TRUE(run_until([&] { return rec.replies.size() == 2; }));
+  EXPECT_EQ(rec.replies[0].substr(0, 7), "-NOPERM") << rec.replies[0];
+  EXPECT_EQ(rec.replies[1], "[\"subscribe\", \"ok:1\", 1]");
+  EXPECT_EQ(sub.in_flight(), 0u);
+  EXPECT_TRUE(sub.up());
+}
+
 TEST_F(LinkTest, SubscriberPingsWhenQuiet) {
   RedisServer redis;
   ASSERT_TRUE(redis.start()) << redis.error();

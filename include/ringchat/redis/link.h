@@ -76,7 +76,8 @@ class Dispatcher final : public core::CompletionHandler {
 // meanwhile go out in the next send, when it completes; a partial send is
 // resumed. Replies reach Handler::on_reply in command order (a
 // (P|S)SUBSCRIBE or (P|S)UNSUBSCRIBE command with N channels gets N
-// replies; without channels they are not allowed).
+// replies, or one error when refused whole; without channels they are not
+// allowed).
 //
 // Subscriber mode (Options::subscriber): besides the replies to its
 // commands, every pushed ["message", channel, payload] (and "pmessage",
