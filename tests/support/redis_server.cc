@@ -159,6 +159,24 @@ bool RedisServer::start() {
     error_ = "could not make a temp dir";
     return false;
   }
+  // The port was free when picked; another process may have taken it since.
+  // Only before the first start may it change (later ones keep it: clients
+  // reconnect to it).
+  for (int attempt = 0;; ++attempt) {
+    const size_t log_before = log().size();
+    if (launch(bin)) {
+      started_ = true;
+      return true;
+    }
+    if (started_ || attempt == 3 ||
+        log().find("Address already in use", log_before) == std::string::npos) {
+      return false;
+    }
+    port_ = free_port();
+  }
+}
+
+bool RedisServer::launch(const std::string& bin) {
   if (port_ == 0 || !write_config()) {
     error_ = "could not pick a port or write redis.conf in " + dir_;
     return false;

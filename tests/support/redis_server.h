@@ -53,8 +53,11 @@ class RedisServer {
   static std::string binary();
   static std::string redis_cli();  // the redis-cli beside it
 
-  // Starts the server (on port(), in dir()) and waits until
-  // it answers PING. False: error() says why.
+  // Starts the server (on port(), in dir()) and waits until it answers
+  // PING. False: error() says why. If port() was taken by someone else
+  // before the first start, that start picks another port. Call it from a
+  // thread that outlives the server: PR_SET_PDEATHSIG follows the thread
+  // that forked.
   bool start();
   // SIGKILL and wait: connections drop at once, nothing is saved. A paused
   // server dies without running again.
@@ -85,6 +88,7 @@ class RedisServer {
   std::string query(const std::vector<std::string>& argv, int timeout_ms = 5000) const;
 
  private:
+  bool launch(const std::string& bin);
   bool write_config();
   bool wait_ready();
   void reap(int sig);
@@ -93,6 +97,7 @@ class RedisServer {
   std::string dir_;
   uint16_t port_ = 0;
   pid_t pid_ = -1;
+  bool started_ = false;  // once: the port is fixed
   std::string error_;
 };
 
