@@ -259,6 +259,18 @@ void Link::on_connect(int res) {
   send_handshake();
 }
 
+void Link::become_up() {
+  state_ = State::kUp;
+  ++stats_.ups;
+  RC_INFO("redis link up")
+      .kv("event", "redis_link")
+      .kv("redis", name_)
+      .kv("link", id_)
+      .kv("attempts", failures_ + 1);
+  failures_ = 0;
+  handler_.on_up();
+}
+
 void Link::send_handshake() {
   if (!ep_.password.empty()) {
     if (ep_.user.empty()) {
@@ -281,10 +293,7 @@ void Link::send_handshake() {
   }
   handshake_left_ = expect_.size();
   if (handshake_left_ == 0) {
-    state_ = State::kUp;
-    failures_ = 0;
-    ++stats_.ups;
-    handler_.on_up();
+    become_up();
     return;
   }
   flush();
@@ -412,10 +421,7 @@ bool Link::handle_own_reply(const Expect& e, const Reply& r) {
   }
   if (e.kind == Kind::kScript) shas_[e.script] = std::string(r.str());
   if (--handshake_left_ == 0 && state_ == State::kHandshake) {
-    state_ = State::kUp;
-    failures_ = 0;
-    ++stats_.ups;
-    handler_.on_up();
+    become_up();
     return fd_ >= 0;
   }
   return true;
@@ -425,9 +431,14 @@ void Link::fail(std::string_view reason, std::string_view detail) {
   const bool was_up = state_ == State::kUp;
   const size_t failed = user_in_flight_;
   ++stats_.failures;
+  // A long outage logs its 1st, 2nd, 4th, 8th... failed attempt at warn
+  // (about one line per backoff_max_ms at most), the others at debug.
+  const uint32_t streak = failures_ + 1;
+  const obs::Level level = (streak & (streak - 1)) == 0 ? obs::Level::kWarn : obs::Level::kDebug;
   const uint64_t delay = backoff_ms();
-  RC_WARN("redis link down")
+  RC_LOG(level, "redis link down")
       .kv("event", "redis_link")
+      .kv("attempts", streak)
       .kv("redis", name_)
       .kv("link", id_)
       .kv("reason", reason)

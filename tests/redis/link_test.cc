@@ -1,6 +1,10 @@
 #include "ringchat/redis/link.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -560,6 +564,64 @@ TEST_F(LinkTest, RefusedAtStartKeepsRetryingUntilTheServerIsThere) {
   ASSERT_TRUE(wait_up(link));
   EXPECT_EQ(rec.ups, 1);
   EXPECT_TRUE(rec.downs.empty());
+}
+
+// A listener whose accept queue is full: Linux drops further SYNs, so a
+// connect to it hangs until the link's connect timeout.
+class FullListener {
+ public:
+  FullListener() {
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 || listen(fd_, 0) != 0 ||
+        getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+      return;
+    }
+    port_ = ntohs(a.sin_port);
+    // Fill the queue; stop at the first connect that does not complete.
+    for (int i = 0; i < 8; ++i) {
+      int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+      fillers_.push_back(c);
+      connect(c, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+      pollfd p{c, POLLOUT, 0};
+      if (poll(&p, 1, 300) == 0) {
+        full_ = true;
+        return;
+      }
+    }
+  }
+  ~FullListener() {
+    for (int c : fillers_) close(c);
+    if (fd_ >= 0) close(fd_);
+  }
+  bool full() const { return full_; }
+  uint16_t port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  bool full_ = false;
+  std::vector<int> fillers_;
+};
+
+TEST_F(LinkTest, ConnectThatHangsTimesOutAndIsRetried) {
+  FullListener listener;
+  if (!listener.full()) GTEST_SKIP() << "this kernel answers connects to a full accept queue";
+  ASSERT_NO_FATAL_FAILURE(capture_log());
+  Recorder rec;
+  Link::Options o = fast();
+  o.connect_timeout_ms = 300;
+  Link& link = make_link(cat("redis://127.0.0.1:", std::to_string(listener.port())), rec, o);
+  link.start();
+  ASSERT_TRUE(run_until([&] { return link.stats().failures >= 2; }));
+  EXPECT_FALSE(link.up());
+  EXPECT_EQ(rec.ups, 0);
+  EXPECT_GE(link.stats().connects, 2u);
+  const std::string log = captured_log();
+  EXPECT_NE(log.find("reason=\"connect timeout\""), std::string::npos) << log;
 }
 
 TEST_F(LinkTest, StopEndsCallbacksAndLeavesNothingInFlight) {

@@ -68,7 +68,9 @@ class Dispatcher final : public core::CompletionHandler {
 // reply_timeout_ms) closes the socket and, after a backoff, connects again,
 // forever, until stop(). A link that had been up calls Handler::on_down()
 // once when it goes. Failures are logged (obs/log.h, `event=redis_link`,
-// the endpoint redacted: never a password).
+// the endpoint redacted: never a password; in a streak of failed attempts
+// the 1st, 2nd, 4th, 8th... at warn, the others at debug), and so is each
+// time it comes up (info).
 //
 // Commands: command() REQUIRES up(); it queues the command, and flush()
 // (once at the end of the shard's turn) hands everything queued to the
@@ -204,6 +206,7 @@ class Link {
   bool resolve();
   void connect_now(uint64_t now_ms);
   void send_handshake();
+  void become_up();
   void queue(std::span<const std::string_view> argv, Kind kind, uint32_t script = 0);
   void arm_recv();
   void submit_send();
