@@ -26,7 +26,8 @@ class Link;
 // A shard makes one Dispatcher and any number of Links on it (commands and
 // subscriber), and calls tick() and flush() once per loop turn and
 // next_due_ms() before sleeping.
-// Thread: the loop's thread only. Outlives its Links.
+// Thread: the loop's thread only. Outlives its Links; the loop keeps a
+// pointer to it, so it lives until the loop's last run() has returned.
 class Dispatcher final : public core::CompletionHandler {
  public:
   // Registers itself for Op::kRedis with `loop` (which outlives it).
