@@ -12,7 +12,9 @@
 #include <functional>
 #include <iterator>
 #include <memory>
+#include <random>
 
+#include "ringchat/redis/url.h"
 #include "ringchat/ws/frame_parser.h"
 
 namespace ringchat::app {
@@ -185,6 +187,25 @@ Result<auth::GateConfig, std::string> build_gate(const Config::Auth& a, bool all
     list.remove_prefix(comma + 1);
   }
   return g;
+}
+
+// --redis, --redis-password-file into an endpoint (none without --redis).
+Result<std::optional<redis::Endpoint>, std::string> redis_endpoint(const Config::Redis& r) {
+  if (r.url.empty()) {
+    if (!r.password_file.empty()) return Err(std::string("--redis-password-file needs --redis"));
+    return std::optional<redis::Endpoint>();
+  }
+  auto ep = redis::parse_url(r.url);
+  if (!ep) return Err("--redis: " + ep.error());
+  if (!r.password_file.empty()) {
+    if (!ep->password.empty()) {
+      return Err(std::string("--redis has a password: drop it or --redis-password-file"));
+    }
+    auto pw = read_file("--redis-password-file", r.password_file, true);
+    if (!pw) return Err(pw.error());
+    ep->password = std::move(*pw);
+  }
+  return std::optional<redis::Endpoint>(std::move(*ep));
 }
 
 // Every option's effective value (Config::settings), after parsing.
@@ -428,6 +449,26 @@ void declare(CLI::App& app, Config& c) {
       ->capture_default_str()
       ->check(CLI::Range(60u, 7u * 24 * 3600))
       ->envname("RINGCHAT_TLS_TICKET_ROTATE");
+  app.add_option("--redis", c.redis.url,
+                 "Cluster mode: redis://[user:password@]host:port[/db] or unix:///path[?db=N]; "
+                 "Redis orders every room and nodes sharing it serve the same rooms (unset: one "
+                 "node, history in memory)")
+      ->envname("RINGCHAT_REDIS");
+  app.add_option("--redis-password-file", c.redis.password_file,
+                 "File holding the Redis password (instead of one in the --redis URL)")
+      ->envname("RINGCHAT_REDIS_PASSWORD_FILE");
+  app.add_option("--redis-linger", s.redis_linger_ms,
+                 "Milliseconds a room with no member on this node stays subscribed (churn does not "
+                 "resubscribe)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 3600000))
+      ->envname("RINGCHAT_REDIS_LINGER");
+  app.add_option("--redis-timeout", s.redis_timeout_ms,
+                 "Milliseconds without an answer from Redis after which it counts as down "
+                 "(publishes refused, /readyz 503, reconnect with backoff)")
+      ->capture_default_str()
+      ->check(CLI::Range(100, 600000))
+      ->envname("RINGCHAT_REDIS_TIMEOUT");
   app.add_option("--log-level", c.log_level, "debug, info, warn or error")
       ->capture_default_str()
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
@@ -481,6 +522,13 @@ Result<Config, ParseExit> parse_config(int argc, const char* const* argv) {
   } else {
     c.shard.tls = std::move(*t);
   }
+  // Tells this process's publishers from other nodes' in cluster mode.
+  c.shard.node_id = std::random_device{}();
+  if (auto r = redis_endpoint(c.redis); !r) {
+    return Err(ParseExit{2, "ringchat: " + r.error()});
+  } else {
+    c.shard.redis = std::move(*r);
+  }
   if (!c.shard.tls && !c.shard.plain) {
     return Err(ParseExit{2, "ringchat: --no-plain needs --tls-cert and --tls-key"});
   }
@@ -493,6 +541,8 @@ Result<Config, ParseExit> parse_config(int argc, const char* const* argv) {
   c.settings = effective(app);
   for (Config::Setting& s : c.settings) {
     if (s.name == "history-total") s.value = std::to_string(c.shard.history_total);
+    // The URL may hold a password.
+    if (s.name == "redis" && c.shard.redis) s.value = redis::redacted(*c.shard.redis);
   }
   return c;
 }

@@ -104,6 +104,15 @@ void HttpFront::healthz(net::Conn& c, Session&, const http::Request& req,
 
 void HttpFront::readyz(net::Conn& c, Session&, const http::Request& req, const http::RouteParams&) {
   if (ctx_.draining()) return answer(c, req, 503, "text/plain", "draining\n");
+  if (ctx_.cfg.redis) {
+    // Cluster mode: a shard without Redis refuses publishes.
+    for (unsigned i = 0; i < ctx_.cfg.shards; ++i) {
+      if (ctx_.shared.metrics.shard(i).get(Metric::kClusterUp) == 0) {
+        return answer(c, req, 503, "text/plain",
+                      "redis unavailable (shard " + std::to_string(i) + ")\n");
+      }
+    }
+  }
   answer(c, req, 200, "text/plain", "ok\n");
 }
 
@@ -234,11 +243,12 @@ uint32_t HttpFront::wait(net::Conn& c, const http::Request& req, std::string_vie
   return token;
 }
 
-void HttpFront::reply(net::Conn& c, const Waiting& w, std::string_view body) {
+void HttpFront::reply(net::Conn& c, const Waiting& w, std::string_view body, int status,
+                      std::string_view extra) {
   const bool keep_alive = w.keep_alive && !ctx_.draining();
-  std::string resp = http::make_response(200, "application/json", body, keep_alive);
+  std::string resp = http::make_response(status, "application/json", body, keep_alive, extra);
   if (w.head) resp.resize(resp.size() - body.size());
-  ctx_.access(c, w.access, 200, resp.size());
+  ctx_.access(c, w.access, status, resp.size());
   ctx_.conns.send_copy(c, resp);
   if (!keep_alive) ctx_.conns.close(c);
 }
@@ -376,11 +386,17 @@ void HttpFront::acked(uint32_t slot, uint32_t token, uint64_t epoch, uint64_t se
                 R"({"room":"%s","epoch":"%016)" PRIx64 R"(","seq":%)" PRIu64 "}\n", w.room.c_str(),
                 epoch, seq);
   ctx_.metrics.add(Metric::kHttpPublishes);
-  const bool keep_alive = w.keep_alive && !ctx_.draining();
-  const std::string resp = http::make_response(201, "application/json", body, keep_alive);
-  ctx_.access(*c, w.access, 201, resp.size());
-  ctx_.conns.send_copy(*c, resp);
-  if (!keep_alive) ctx_.conns.close(*c);
+  reply(*c, w, body, 201);
+}
+
+void HttpFront::refused(uint32_t slot, uint32_t token) {
+  Waiting w;
+  net::Conn* c = take_waiting(slot, token, &w);
+  if (!c) return;
+  ctx_.metrics.add(Metric::kHttpErrors);
+  reply(*c, w,
+        error_body("unavailable", "Redis is unavailable: the message was not published; try again"),
+        503, "Retry-After: 1\r\n");
 }
 
 void HttpFront::answer(net::Conn& c, const http::Request& req, int status, std::string_view type,

@@ -52,6 +52,9 @@ class HttpFront final : public Protocol {
   void acked(uint32_t slot, uint32_t token, uint64_t epoch, uint64_t seq);
   // The owner's history answer for (slot, token).
   void answered(uint32_t slot, uint32_t token, const HistoryBatch& batch);
+  // Cluster mode: the publish of (slot, token) was not sequenced (Redis is
+  // unreachable): 503 `unavailable`.
+  void refused(uint32_t slot, uint32_t token);
 
  private:
   // A route's handler: answers `req` on `c`, or hands `c` to another
@@ -128,8 +131,9 @@ class HttpFront final : public Protocol {
   // The waiting request of (slot, token), taken out; null if it is gone.
   net::Conn* take_waiting(uint32_t slot, uint32_t token, Waiting* out);
   static std::string history_json(const Waiting& w, const HistoryBatch& b);
-  // The answer `w` waited for: a 200 with `body` (none for HEAD).
-  void reply(net::Conn& c, const Waiting& w, std::string_view body);
+  // The answer `w` waited for: `status` (200) with `body` (none for HEAD).
+  void reply(net::Conn& c, const Waiting& w, std::string_view body, int status = 200,
+             std::string_view extra = {});
 
   ShardContext& ctx_;
   RawRoom& raw_room_;

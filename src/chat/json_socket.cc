@@ -218,6 +218,16 @@ void JsonSocket::acked(net::Conn& c, Session& s, uint32_t token, uint64_t seq) {
   s.json->waiting.erase(w);
 }
 
+void JsonSocket::refused(net::Conn& c, Session& s, uint32_t token) {
+  auto w = waiting(s, token);
+  if (w == s.json->waiting.end()) return;
+  s.publishing -= std::min(s.publishing, w->bytes);
+  const std::string id = std::move(w->id);
+  s.json->waiting.erase(w);
+  error(c, "unavailable", "pub: Redis is unavailable, the message was not published; try again",
+        id);
+}
+
 void JsonSocket::read_history(net::Conn& c, Session& s, const ClientOp& o) {
   const uint32_t token = ctx_.ack_token();
   s.json->waiting.push_back({token, 0, std::string(o.id), std::string(o.room)});

@@ -56,6 +56,8 @@ class JsonSocket final : public WebSocket, public RoomMember {
   // RoomService::Host::acked() and answered() for a JSON socket.
   void acked(net::Conn& c, Session& s, uint32_t token, uint64_t seq);
   void answered(net::Conn& c, Session& s, uint32_t token, const HistoryBatch& batch);
+  // Cluster mode: its `pub` (token) was not sequenced: `error` `unavailable`.
+  void refused(net::Conn& c, Session& s, uint32_t token);
 
  private:
   void on_message(net::Conn& c, Session& s, ws::Opcode op,

@@ -91,6 +91,11 @@ void RawRoom::echoed(Session& s, size_t payload_size) {
   s.publishing -= std::min<uint32_t>(s.publishing, static_cast<uint32_t>(payload_size));
 }
 
+void RawRoom::refused(net::Conn& c) {
+  send_close(c, 1013, "Redis is unavailable: a message was not published");
+  ctx_.conns.close(c);
+}
+
 bool RawRoom::input_blocked(const net::Conn& c, const Session& s) const {
   // Nothing is answered before the 101 of a resuming socket.
   if (before_101(c)) return true;

@@ -37,6 +37,10 @@ class RawRoom final : public WebSocket, public RoomMember {
   void history(net::Conn& c, Session& s, const HistoryBatch& batch) override;
   // Its publishes' bytes are credited back when they come back.
   void echoed(Session& s, size_t payload_size) override;
+  // Cluster mode: a publish of `c` was not sequenced (Redis is
+  // unreachable). A raw socket has no error message: it is closed with 1013
+  // (try again later), so that no message is lost silently.
+  void refused(net::Conn& c);
 
  private:
   void on_message(net::Conn& c, Session& s, ws::Opcode op,

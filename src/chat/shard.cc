@@ -25,6 +25,11 @@ HistoryConfig history_config(const ShardConfig& c) {
   h.shard_total = c.history_total / c.shards;
   h.room_ttl_ms = c.room_ttl_ms;
   h.presence_events_max = c.presence_events_max;
+  if (c.redis) {
+    // Redis keeps the history; a room here is a cache while it is watched.
+    h.follows = true;
+    h.room_ttl_ms = c.redis_linger_ms;
+  }
   return h;
 }
 
@@ -163,6 +168,19 @@ Result<void, std::string> ShardLoop::init() {
       return Err("TLS port: " + r.error());
     }
   }
+  if (cfg_.redis) {
+    redis_io_ = std::make_unique<redis::Dispatcher>(loop_);
+    RedisClusterConfig rc{
+        .endpoint = *cfg_.redis,
+        .node = cfg_.node_id,
+        .history = cfg_.history,
+        .seed = 0x2545F4914F6CDD1DULL ^ (uint64_t{cfg_.node_id} << 16) ^ id_ ^ core::monotonic_ns(),
+        .reply_timeout_ms = cfg_.redis_timeout_ms};
+    cluster_ = std::make_unique<RedisCluster>(*redis_io_, rc, metrics_);
+    cluster_->attach(rooms_);
+    rooms_.follow(*cluster_);
+    cluster_->start();
+  }
   shared_.ring_fds[id_].store(loop_.reactor().ring_fd());
   shared_.shards_started.fetch_add(1);
   return {};
@@ -203,6 +221,10 @@ void ShardLoop::end_turn() {
     rooms_.tick(last_tick_ms_);
   }
   drain_mail();
+  if (redis_io_) {
+    redis_io_->tick(loop_.now_ms());
+    redis_io_->flush();  // what this turn asked of Redis, in one send per connection
+  }
   conns_.end_turn();
   if (!ctx_.delivered.empty()) {
     // The sends of this turn were just prepared; they are submitted next.
@@ -225,6 +247,12 @@ int64_t ShardLoop::before_sleep(int64_t timeout) {
   // Otherwise sleep until the next timer, or forever.
   if (outbox_.has_backlog()) return 1;
   if (ctx_.draining()) timeout = drain_sleep(timeout);
+  if (redis_io_ && timeout != 0) {
+    if (auto due = redis_io_->next_due_ms(loop_.now_ms())) {
+      const auto wait = static_cast<int64_t>(*due);
+      if (timeout < 0 || wait < timeout) timeout = wait;
+    }
+  }
   if (timeout != 0) timeout = trim_before_sleep(timeout);
   if (timeout != 0 && !shared_.mail.prepare_sleep(id_)) timeout = 0;
   return timeout;
@@ -254,6 +282,21 @@ void ShardLoop::acked(uint32_t slot, uint32_t token, uint64_t epoch, uint64_t se
     return json_.acked(c, sessions_[slot], token, seq);
   }
   if (c.protocol == static_cast<uint8_t>(ProtocolId::kHttp)) http_.acked(slot, token, epoch, seq);
+}
+
+void ShardLoop::refused(uint32_t slot, uint32_t gen, uint32_t token) {
+  net::Conn& c = conns_.conn(slot);
+  if (!c.usable() || c.gen != gen) return;
+  switch (static_cast<ProtocolId>(c.protocol)) {
+    case ProtocolId::kJson:
+      return json_.refused(c, sessions_[slot], token);
+    case ProtocolId::kHttp:
+      return http_.refused(slot, token);
+    case ProtocolId::kRawRoom:
+      return raw_room_.refused(c);
+    default:
+      return;
+  }
 }
 
 void ShardLoop::answered(uint32_t slot, uint32_t token, const HistoryBatch& batch) {
@@ -352,14 +395,24 @@ int64_t ShardLoop::drain_sleep(int64_t timeout) {
 
 bool ShardLoop::finished() {
   if (!ctx_.draining()) return false;
-  if (loop_.now_ms() >= drain_deadline_ms_) return true;
+  if (loop_.now_ms() >= drain_deadline_ms_)
+    return let_redis_go() || loop_.now_ms() >= drain_deadline_ms_ + 1000;
   // No connection left: none is owed a goodbye either.
   if (!drained_ && conns_.open_count() == 0) {
     drained_ = true;
     shared_.shards_drained.fetch_add(1);
   }
   // The rooms this shard owns serve the others' clients until they are done.
-  return drained_ && shared_.shards_drained.load() >= shared_.shards_started.load();
+  if (!drained_ || shared_.shards_drained.load() < shared_.shards_started.load()) return false;
+  return let_redis_go();
+}
+
+bool ShardLoop::let_redis_go() {
+  if (!cluster_) return true;
+  // The sockets' last ops use the links' buffers: the loop runs until the
+  // kernel is done with them.
+  cluster_->stop();
+  return redis_io_->idle();
 }
 
 }  // namespace ringchat::chat

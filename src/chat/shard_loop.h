@@ -9,6 +9,7 @@
 #include "json_socket.h"
 #include "members.h"
 #include "raw_room.h"
+#include "redis_cluster.h"
 #include "ringchat/chat/room_service.h"
 #include "ringchat/chat/shard.h"
 #include "ringchat/core/event_loop.h"
@@ -73,6 +74,7 @@ class ShardLoop final : public core::TurnHooks,
   }
   void answered(uint32_t slot, uint32_t token, const HistoryBatch& batch) override;
   std::string_view user_of(uint32_t slot) override { return ctx_.user_of(conns_.conn(slot)); }
+  void refused(uint32_t slot, uint32_t gen, uint32_t token) override;
 
   void drain_mail();
   void ring_doorbell(unsigned to);
@@ -84,6 +86,8 @@ class ShardLoop final : public core::TurnHooks,
   // shards (polled), or the deadline.
   int64_t drain_sleep(int64_t timeout);
   int64_t trim_before_sleep(int64_t timeout);
+  // Stops the connections to Redis; true once the kernel is done with them.
+  bool let_redis_go();
 
   unsigned id_;
   Shared& shared_;
@@ -104,6 +108,9 @@ class ShardLoop final : public core::TurnHooks,
   SseStream sse_;
   HttpFront http_;
   net::Acceptor acceptor_;
+  // Cluster mode: the shard's connections to Redis (made in init()).
+  std::unique_ptr<redis::Dispatcher> redis_io_;
+  std::unique_ptr<RedisCluster> cluster_;
   uint64_t drain_deadline_ms_ = 0;
   // The WebSockets and streams to tell goodbye, in order; the first
   // `said_` are done.

@@ -21,7 +21,7 @@ struct Info {
 #define CLOSES(by, help)                                                                          \
   CLOSE(by, "1000", help), CLOSE(by, "1001", ""), CLOSE(by, "1002", ""), CLOSE(by, "1003", ""),   \
       CLOSE(by, "1005", ""), CLOSE(by, "1007", ""), CLOSE(by, "1008", ""), CLOSE(by, "1009", ""), \
-      CLOSE(by, "1011", ""), CLOSE(by, "4001", ""), CLOSE(by, "other", "")
+      CLOSE(by, "1011", ""), CLOSE(by, "1013", ""), CLOSE(by, "4001", ""), CLOSE(by, "other", "")
 
 // One row per Metric, in enum order.
 constexpr Info kInfo[] = {

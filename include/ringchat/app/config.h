@@ -28,6 +28,10 @@ struct Config {
     std::string ciphers;
     uint32_t ticket_rotate_s = 12 * 3600;
   } tls;
+  // Cluster mode as given (shard.redis is built from them after parsing).
+  struct Redis {
+    std::string url, password_file;
+  } redis;
   // Every option's effective value, in declaration order, for the start
   // event: flags, then files, environment and defaults as they applied.
   // Secrets (--jwt-secret, --api-key, any *secret*, *password*, *api-key*,

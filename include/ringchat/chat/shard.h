@@ -2,6 +2,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "ringchat/core/errc.h"
 #include "ringchat/core/result.h"
 #include "ringchat/obs/metrics.h"
+#include "ringchat/redis/url.h"
 #include "ringchat/tls/context.h"
 
 namespace ringchat::chat {
@@ -65,6 +67,12 @@ struct ShardConfig {
   std::shared_ptr<const tls::ServerContext> tls;
   uint16_t tls_port = 8443;
   bool plain = true;
+  // Cluster mode (--redis): Redis orders every room, and every node that
+  // shares it serves the same rooms (chat/cluster.h); unset: one node.
+  std::optional<redis::Endpoint> redis;
+  uint32_t redis_linger_ms = 5000;   // a room with no member here stays watched this long
+  uint32_t redis_timeout_ms = 5000;  // no answer from Redis that long: it is down
+  uint32_t node_id = 0;              // this process among the nodes (app: random)
   int rcvbuf = 0;
   int sndbuf = 0;
   unsigned max_connections_per_shard = 16384;  // direct-descriptor table size

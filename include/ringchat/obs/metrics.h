@@ -77,8 +77,8 @@ enum class Metric : uint16_t {
   // WebSocket close frames by code (ringchat_ws_closes_total{by=...,code=...}): the
   // server's, then the peer's, each in the order of kCloseCodes below.
   kWsClosesByServer,
-  kWsClosesByClient = kWsClosesByServer + 11,  // 11: kCloseCodeSlots
-  kHistoryBytes = kWsClosesByClient + 11,      // gauge: memory held by this shard's rooms' history
+  kWsClosesByClient = kWsClosesByServer + 12,  // 12: kCloseCodeSlots
+  kHistoryBytes = kWsClosesByClient + 12,      // gauge: memory held by this shard's rooms' history
   kLoopTurns,                                  // loop turns (wake-ups)
   // Cluster mode (--redis): this shard's part as room owner.
   kPublishesRefused,  // publishes the authority did not sequence (down, or no answer)
@@ -89,8 +89,8 @@ enum class Metric : uint16_t {
 };
 
 // The WebSocket close codes counted one by one; any other is "other".
-inline constexpr uint16_t kCloseCodes[] = {1000, 1001, 1002, 1003, 1005,
-                                           1007, 1008, 1009, 1011, 4001};
+inline constexpr uint16_t kCloseCodes[] = {1000, 1001, 1002, 1003, 1005, 1007,
+                                           1008, 1009, 1011, 1013, 4001};
 inline constexpr size_t kCloseCodeSlots = std::size(kCloseCodes) + 1;  // + other
 static_assert(static_cast<size_t>(Metric::kWsClosesByClient) -
                   static_cast<size_t>(Metric::kWsClosesByServer) ==

@@ -1,0 +1,180 @@
+// Cluster mode over a real redis-server: several ringchat nodes (servers in
+// this process, each with its own shards, as separate processes would be)
+// serve one room in one order; a client resumes on another node; Redis
+// going away refuses publishes explicitly and its return loses nothing.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "redis_server.h"
+#include "ringchat/redis/url.h"
+#include "ws_client.h"
+
+namespace ringchat::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+class ClusterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!RedisServer::available()) GTEST_SKIP() << RedisServer::why_unavailable();
+    RedisServer::Options o;
+    o.appendonly = true;
+    o.config = {"appendfsync always"};  // a kill -9 keeps every write
+    redis_ = std::make_unique<RedisServer>(o);
+    ASSERT_TRUE(redis_->start()) << redis_->error();
+  }
+
+  // A node: its own server (shards, port), following Redis.
+  TestServer& add_node(unsigned shards = 2) {
+    chat::ShardConfig cfg = test_config(shards);
+    auto ep = redis::parse_url(redis_->url());
+    EXPECT_TRUE(ep) << ep.error();
+    cfg.redis = *ep;
+    cfg.redis_timeout_ms = 1000;
+    cfg.redis_linger_ms = 500;
+    cfg.node_id = static_cast<uint32_t>(nodes_.size() + 1);
+    nodes_.push_back(std::make_unique<TestServer>(cfg));
+    EXPECT_TRUE(ready(*nodes_.back())) << "the node never reached Redis";
+    return *nodes_.back();
+  }
+
+  // /readyz answers `want` within the deadline.
+  static bool ready(const TestServer& node, int want = 200, int timeout_ms = 10000) {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (std::chrono::steady_clock::now() < end) {
+      Client c(node.port());
+      if (c.http("GET /readyz HTTP/1.1\r\nHost: t\r\n\r\n") == want) return true;
+      std::this_thread::sleep_for(20ms);
+    }
+    return false;
+  }
+
+  // A raw room member on `node`, with its 101.
+  static std::unique_ptr<Client> member(const TestServer& node, const std::string& path) {
+    auto c = std::make_unique<Client>(node.port());
+    std::string resp;
+    EXPECT_EQ(c->upgrade(path, &resp), 101) << resp;
+    return c;
+  }
+
+  // The next `n` data messages of `c`.
+  static std::vector<std::string> read_n(Client& c, size_t n) {
+    std::vector<std::string> out;
+    while (out.size() < n) {
+      auto m = c.recv_data(10000);
+      if (!m || m->op == ws::Opcode::kClose) break;
+      out.push_back(m->payload);
+    }
+    return out;
+  }
+
+  std::unique_ptr<RedisServer> redis_;
+  std::vector<std::unique_ptr<TestServer>> nodes_;
+};
+
+TEST_F(ClusterTest, MembersOnThreeNodesGetOneCompleteSequence) {
+  TestServer& a = add_node();
+  TestServer& b = add_node();
+  TestServer& c = add_node(1);
+  // Two members per node (different shards' connections), then publishers
+  // on every node: raw sockets and the HTTP API.
+  std::vector<std::unique_ptr<Client>> members;
+  for (TestServer* n : {&a, &b, &c}) {
+    for (int i = 0; i < 2; ++i) members.push_back(member(*n, "/ws/span"));
+  }
+  std::vector<std::unique_ptr<Client>> pubs;
+  for (TestServer* n : {&a, &c}) pubs.push_back(member(*n, "/ws/span"));
+  Client api_b(b.port()), api_c(c.port());
+  std::map<uint64_t, std::string> by_seq;  // from the HTTP answers
+  std::set<std::string> sent;
+  constexpr int kRounds = 40;
+  for (int i = 0; i < kRounds; ++i) {
+    const std::string x = cat("raw-a-", std::to_string(i)), y = cat("raw-c-", std::to_string(i));
+    pubs[0]->send_text(x);
+    pubs[1]->send_text(y);
+    sent.insert(x);
+    sent.insert(y);
+    const std::string h = cat("http-b-", std::to_string(i));
+    const Published p = (i % 2 ? api_b : api_c).publish("span", h);
+    by_seq[p.seq] = h;
+    sent.insert(h);
+  }
+  const size_t total = sent.size();
+  std::vector<std::string> first;
+  for (size_t k = 0; k < members.size(); ++k) {
+    std::vector<std::string> got = read_n(*members[k], total);
+    ASSERT_EQ(got.size(), total) << "member " << k;
+    if (k == 0) {
+      first = got;
+      EXPECT_EQ(std::set<std::string>(got.begin(), got.end()), sent) << "each once";
+      // HTTP publishes sit where their seq says.
+      for (const auto& [seq, text] : by_seq) EXPECT_EQ(got[seq - 1], text) << seq;
+    } else {
+      EXPECT_EQ(got, first) << "member " << k << " saw another order";
+    }
+  }
+  // Every node's publishes crossed: deliveries counted on each.
+  for (TestServer* n : {&a, &b, &c}) EXPECT_GE(n->total(obs::Metric::kWsFramesOut), total * 2);
+}
+
+TEST_F(ClusterTest, AClientResumesOnAnotherNodeWithNoGapAndNoDuplicate) {
+  TestServer& a = add_node();
+  TestServer& b = add_node();
+  Client api(a.port());
+  Published p;
+  for (int i = 1; i <= 10; ++i) p = api.publish("moving", cat("m", std::to_string(i)));
+  // It had read up to 4 on node A; it comes back on node B.
+  auto c = member(b, cat("/ws/moving?since=", p.epoch, ":4"));
+  Client api_b(b.port());
+  for (int i = 11; i <= 12; ++i) api_b.publish("moving", cat("m", std::to_string(i)));
+  const std::vector<std::string> got = read_n(*c, 8);
+  std::vector<std::string> want;
+  for (int i = 5; i <= 12; ++i) want.push_back(cat("m", std::to_string(i)));
+  EXPECT_EQ(got, want);
+  EXPECT_FALSE(c->recv_data(300).has_value()) << "a duplicate";
+}
+
+TEST_F(ClusterTest, RedisDownRefusesPublishesAndItsReturnLosesNothing) {
+  TestServer& a = add_node();
+  TestServer& b = add_node();
+  auto ma = member(a, "/ws/outage");
+  auto mb = member(b, "/ws/outage");
+  Client api(a.port());
+  for (int i = 1; i <= 3; ++i) api.publish("outage", cat("m", std::to_string(i)));
+  ASSERT_EQ(read_n(*mb, 3).size(), 3u);
+  redis_->kill();
+  EXPECT_TRUE(ready(a, 503)) << "readyz still 200 without Redis";
+  // Refused explicitly: HTTP 503 `unavailable`, a raw socket closed 1013.
+  std::string resp;
+  Client refused(a.port());
+  EXPECT_EQ(refused.http("POST /rooms/outage/messages HTTP/1.1\r\nHost: t\r\n"
+                         "Content-Length: 4\r\n\r\nlost",
+                         &resp),
+            503)
+      << resp;
+  EXPECT_NE(resp.find("\"unavailable\""), std::string::npos) << resp;
+  auto raw = member(b, "/ws/outage");
+  raw->send_text("lost too");
+  EXPECT_EQ(raw->read_until_close(10000), 1013);
+  EXPECT_GE(a.total(obs::Metric::kPublishesRefused) + b.total(obs::Metric::kPublishesRefused), 2u);
+  // Back (with its data: appendonly): the same epoch, seq goes on.
+  ASSERT_TRUE(redis_->start()) << redis_->error();
+  ASSERT_TRUE(ready(a));
+  ASSERT_TRUE(ready(b));
+  Client api2(b.port());
+  const Published p = api2.publish("outage", "m4");
+  EXPECT_EQ(p.seq, 4u) << "nothing refused was half-applied";
+  EXPECT_EQ(read_n(*ma, 4), (std::vector<std::string>{"m1", "m2", "m3", "m4"}));
+  EXPECT_EQ(read_n(*mb, 1), (std::vector<std::string>{"m4"}));
+}
+
+}  // namespace
+}  // namespace ringchat::testing
