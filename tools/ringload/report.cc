@@ -51,11 +51,13 @@ void stage_json(JsonWriter& w, const StageStats& st, double duration_s, const Sc
   w.field("bytes_sent", st.bytes_sent).field("bytes_delivered", st.bytes_delivered);
   latency_json(w, st.latency);
   errors_json(w, st);
+  w.field("reconnects", st.reconnects).field("connect_failures", st.connect_failures);
+  w.field("order_violations", st.order_violations);
 }
 
 void phase_json(JsonWriter& w, const PhaseReport& p, const Scenario& s) {
   w.begin_object();
-  w.field("name", p.name).field("kind", to_string(p.kind));
+  w.field("name", p.name).field("kind", to_string(p.kind)).field("start_s", p.start_s);
   stage_json(w, p.stats, p.duration_s, s);
   w.field("client_cpu_s", p.client_cpu_s);
   w.field("max_worker_busy", p.max_worker_busy);
@@ -210,6 +212,8 @@ void timeline_json(JsonWriter& w, const std::vector<Sample>& samples) {
     w.field("p50_us", us(t.p50_ns)).field("p99_us", us(t.p99_ns)).field("max_us", us(t.max_ns));
     w.field("open", t.open);
     if (t.handshakes_per_s > 0) w.field("handshakes_per_s", t.handshakes_per_s);
+    w.field("errors_per_s", t.errors_per_s).field("reconnects_per_s", t.reconnects_per_s);
+    w.field("connect_failures_per_s", t.connect_failures_per_s);
     w.end_object();
   }
   w.end_array();

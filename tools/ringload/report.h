@@ -16,6 +16,7 @@ namespace ringchat::ringload {
 struct PhaseReport {
   std::string name;
   PhaseKind kind = PhaseKind::kSteady;
+  double start_s = 0;     // from the run's start (the connect stage's)
   double duration_s = 0;  // as run (shorter if interrupted)
   StageStats stats;
   double client_cpu_s = 0;
@@ -33,6 +34,9 @@ struct Sample {
   uint64_t p50_ns = 0, p99_ns = 0, max_ns = 0;
   uint32_t open = 0;
   double handshakes_per_s = 0;  // handshake mode
+  double errors_per_s = 0;      // StageStats::errors counted in the interval
+  double reconnects_per_s = 0;
+  double connect_failures_per_s = 0;
 };
 
 // --tls: what the connections negotiated (the first one's) and whether the

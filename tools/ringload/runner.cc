@@ -181,10 +181,12 @@ void Runner::tick(const std::string& label) {
   smp.t_s = static_cast<double>(now - t0_) / 1e9;
   smp.phase = label;
   Histogram h;
-  uint64_t sent = 0, delivered = 0, errors = 0, cycles = 0;
+  uint64_t sent = 0, delivered = 0, errors = 0, cycles = 0, reconnects = 0, failures = 0;
   for (const auto& w : workers_) {
     WorkerLive& l = w->live();
     cycles += l.cycles.load(std::memory_order_relaxed);
+    reconnects += l.reconnects.load(std::memory_order_relaxed);
+    failures += l.connect_failures.load(std::memory_order_relaxed);
     sent += l.sent.load(std::memory_order_relaxed);
     delivered += l.delivered.load(std::memory_order_relaxed);
     errors += l.errors.load(std::memory_order_relaxed);
@@ -196,6 +198,12 @@ void Runner::tick(const std::string& label) {
   smp.sent_per_s = static_cast<double>(sent - last_sent_) / dt;
   smp.delivered_per_s = static_cast<double>(delivered - last_delivered_) / dt;
   smp.handshakes_per_s = static_cast<double>(cycles - last_cycles_) / dt;
+  smp.errors_per_s = static_cast<double>(errors - last_errors_) / dt;
+  smp.reconnects_per_s = static_cast<double>(reconnects - last_reconnects_) / dt;
+  smp.connect_failures_per_s = static_cast<double>(failures - last_connect_failures_) / dt;
+  last_errors_ = errors;
+  last_reconnects_ = reconnects;
+  last_connect_failures_ = failures;
   last_sent_ = sent;
   last_delivered_ = delivered;
   last_cycles_ = cycles;

@@ -67,6 +67,7 @@ class Runner {
   bool progress_ = false;
   uint64_t last_tick_ns_ = 0;
   uint64_t last_sent_ = 0, last_delivered_ = 0, last_cycles_ = 0;
+  uint64_t last_errors_ = 0, last_reconnects_ = 0, last_connect_failures_ = 0;
   mutable uint64_t quiet_last_ = 0, quiet_since_ = 0;
   uint64_t settled_at_ns_ = 0;
   std::vector<Snapshot> boundaries_;         // at the start of each phase and after the last

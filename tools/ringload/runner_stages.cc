@@ -98,8 +98,12 @@ void Runner::finish_report() {
   for (size_t p = 0; p < np; ++p) {
     const Snapshot& a = boundaries_[p + 1];
     const Snapshot& b = boundaries_[p + 2];
-    PhaseReport pr{
-        phases_[p].name, phases_[p].kind, b.wall_s - a.wall_s, {}, b.client_cpu_s - a.client_cpu_s};
+    PhaseReport pr{phases_[p].name,
+                   phases_[p].kind,
+                   a.wall_s,
+                   b.wall_s - a.wall_s,
+                   {},
+                   b.client_cpu_s - a.client_cpu_s};
     for (const auto& w : workers_) pr.stats.merge(w->stages()[p + 1]);
     if (s_.server_pid > 0 && a.server_cpu_s >= 0 && b.server_cpu_s >= 0) {
       pr.server_cpu_s = b.server_cpu_s - a.server_cpu_s;

@@ -21,11 +21,20 @@ struct StageStats {
   uint64_t tls_full = 0;     // TLS handshakes completed without resumption
   uint64_t tls_resumed = 0;  // ... and with (wolfSSL_session_reused)
   uint64_t cycles = 0;       // handshake mode: connections opened, handshaken and closed
+  // Counted when the stage ends (Worker::close_stage_counts): reopens after
+  // an earlier open, connection attempts that failed, and order violations
+  // (payload gaps + duplicates + reorders) the checkers found during it.
+  uint64_t reconnects = 0;
+  uint64_t connect_failures = 0;
+  uint64_t order_violations = 0;
 
   void merge(const StageStats& o) {
     tls_full += o.tls_full;
     tls_resumed += o.tls_resumed;
     cycles += o.cycles;
+    reconnects += o.reconnects;
+    connect_failures += o.connect_failures;
+    order_violations += o.order_violations;
     sent += o.sent;
     delivered += o.delivered;
     bytes_sent += o.bytes_sent;

@@ -109,6 +109,7 @@ Result<void, std::string> Worker::run() {
     return r;
   }
   loop();
+  close_stage_counts();
   publish_live(now_ns(), true);
   live_.exited.store(true);
   return {};
@@ -157,6 +158,7 @@ void Worker::turn(uint64_t now) {
 
 void Worker::on_stage_change(int stage, uint64_t now) {
   const bool was_sending = sending();
+  close_stage_counts();
   stage_ = stage;
   if (!was_sending && sending()) {
     for (uint32_t i = 0; i < conns_.size(); ++i) kick(i, now);
@@ -275,11 +277,27 @@ void Worker::publish_live(uint64_t now, bool force) {
   live_.delivered.store(delivered_total_, std::memory_order_relaxed);
   live_.errors.store(errors_total_, std::memory_order_relaxed);
   live_.cycles.store(cycles_total_, std::memory_order_relaxed);
+  live_.reconnects.store(conn_counts_.reconnects, std::memory_order_relaxed);
+  live_.connect_failures.store(conn_counts_.failed, std::memory_order_relaxed);
   live_.open.store(open_, std::memory_order_relaxed);
   live_.settled.store(settled_, std::memory_order_relaxed);
   std::lock_guard<std::mutex> lock(live_.mu);
   live_.interval.merge(interval_);
   interval_.reset();
+}
+
+// Once per stage change (not per message): the order checkers' counts are
+// a walk over every connection. Their violations only grow (a late arrival
+// turns a gap into a reorder), so the difference is what the stage found.
+void Worker::close_stage_counts() {
+  StageStats& st = stages_[static_cast<size_t>(stage_)];
+  st.reconnects += conn_counts_.reconnects - counted_conns_.reconnects;
+  st.connect_failures += conn_counts_.failed - counted_conns_.failed;
+  counted_conns_ = conn_counts_;
+  const OrderCounts o = order();
+  const uint64_t violations = o.gaps + o.duplicates + o.reorders;
+  st.order_violations += violations - std::min(violations, counted_violations_);
+  counted_violations_ = violations;
 }
 
 // Handshake mode with --handshakes: once this worker's share has begun and

@@ -43,6 +43,8 @@ struct WorkerLive {
   std::atomic<uint64_t> delivered{0};
   std::atomic<uint64_t> errors{0};
   std::atomic<uint64_t> cycles{0};  // handshake mode: completed
+  std::atomic<uint64_t> reconnects{0};
+  std::atomic<uint64_t> connect_failures{0};
   std::atomic<uint32_t> open{0};
   std::atomic<uint32_t> settled{0};  // clients open or given up
   std::atomic<int> tid{0};
@@ -199,6 +201,9 @@ class Worker {
   void scan_deadlines(uint64_t now);
   void flush_sends();
   void publish_live(uint64_t now, bool force);
+  // Charges the stage now ending with the reconnects, failed connects and
+  // order violations since the last stage ended.
+  void close_stage_counts();
   bool finished(uint64_t now) const;
 
   static uint64_t pack(Op op, uint32_t conn) { return (uint64_t(op) << 56) | conn; }
@@ -294,6 +299,8 @@ class Worker {
   std::vector<StageStats> stages_;
   Histogram interval_;
   ConnectionCounts conn_counts_;
+  ConnectionCounts counted_conns_;   // conn_counts_ when the last stage ended
+  uint64_t counted_violations_ = 0;  // ... and the order checkers' violations
   ReconnectCurve curve_;
   PublishCounts publish_;
   uint64_t hinted_ = 0;

@@ -10,8 +10,11 @@ RunReport sample_report() {
   RunReport r;
   PhaseReport p;
   p.name = "steady";
+  p.start_s = 0.5;
   p.duration_s = 2;
   p.stats.sent = 100;
+  p.stats.reconnects = 3;
+  p.stats.order_violations = 1;
   p.stats.delivered = 200;
   for (uint64_t v = 1; v <= 100; ++v) p.stats.latency.record(v * 1000);
   p.stats.errors["recv:\"eof\""] = 2;
@@ -22,7 +25,7 @@ RunReport sample_report() {
   r.order.gaps = 1;
   r.connections.opened = 10;
   r.server_cpu_s = 0.5;
-  r.timeline.push_back(Sample{1.0, "steady", 50, 100, 1000, 2000, 3000, 10});
+  r.timeline.push_back(Sample{1.0, "steady", 50, 100, 1000, 2000, 3000, 10, 0, 4, 2, 1});
   return r;
 }
 
@@ -47,6 +50,11 @@ TEST(Report, JsonParsesWithTheExpectedFields) {
   EXPECT_TRUE(doc["client_cpu_s"].is_number());
   EXPECT_TRUE(doc["server_cpu_s"].is_number());
   EXPECT_EQ(doc["timeline"].at(0)["open"].get_uint64().value(), 10u);
+  EXPECT_DOUBLE_EQ(phase["start_s"].get_double().value(), 0.5);
+  EXPECT_EQ(phase["reconnects"].get_uint64().value(), 3u);
+  EXPECT_EQ(phase["order_violations"].get_uint64().value(), 1u);
+  EXPECT_DOUBLE_EQ(doc["timeline"].at(0)["errors_per_s"].get_double().value(), 4.0);
+  EXPECT_DOUBLE_EQ(doc["timeline"].at(0)["reconnects_per_s"].get_double().value(), 2.0);
 }
 
 TEST(Report, NoServerPidLeavesServerCpuOut) {
