@@ -31,6 +31,8 @@ class Histogram {
   // The value at percentile p in [0, 100]: the smallest recorded bucket whose
   // cumulative count reaches ceil(p/100 * count). 0 when empty.
   uint64_t percentile(double p) const;
+  // Values recorded in bucket `index` (< kBuckets).
+  uint64_t bucket_count(size_t index) const { return counts_[index]; }
 
   static size_t bucket_of(uint64_t value);
   static uint64_t bucket_low(size_t index);
