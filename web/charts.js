@@ -18,7 +18,7 @@
 //     opts.hover   default true: a crosshair and a readout under the mouse
 //     opts.height  CSS px when the canvas has no CSS height (default 240)
 //   RingCharts.percentiles(canvas, opts)  latency by percentile (HDR style)
-//     opts.series  [{label, points: [[pct, value], ...], color?}]
+//     opts.series  [{label, points: [[pct, value], ...], color?, dash?}]
 //     x is "nines": 0, 90, 99, 99.9, 99.99 equally spaced; opts.unit as below
 //   RingCharts.histogram(canvas, opts)    a distribution as bars
 //     opts.bins    [{lo, hi, count}]  (value range [lo, hi) in opts.unit)
@@ -521,12 +521,14 @@
       ctx.strokeStyle = colorOf(s, i);
       ctx.fillStyle = colorOf(s, i);
       ctx.lineWidth = 1.8;
+      ctx.setLineDash(s.dash || []);
       ctx.beginPath();
       s.points.forEach(([p, v], k) => {
         const x = mx(px(p)), y = yt.map(v);
         if (k) ctx.lineTo(x, y); else ctx.moveTo(x, y);
       });
       ctx.stroke();
+      ctx.setLineDash([]);
       for (const [p, v] of s.points) {
         ctx.fillRect(mx(px(p)) - 2, yt.map(v) - 2, 4, 4);
       }
@@ -554,12 +556,17 @@
     yAxis(ctx, box, yt, 'left');
     let xt;
     if (logX) {
-      xt = [];
-      for (let e = Math.ceil(Math.log10(x0)); Math.pow(10, e) <= x1 * 1.0001; ++e) {
-        for (const m of [1, 2, 5]) {
-          const v = m * Math.pow(10, e);
-          if (v >= x0 && v <= x1) xt.push({v, label: format(v, opts.unit)});
+      // 1-2-5 per decade, or fewer where the width cannot hold them.
+      const room = Math.floor((box.r - box.l) / 60);
+      for (const mults of [[1, 2, 5], [1, 3], [1]]) {
+        xt = [];
+        for (let e = Math.floor(Math.log10(x0)); Math.pow(10, e) <= x1 * 1.0001; ++e) {
+          for (const m of mults) {
+            const v = m * Math.pow(10, e);
+            if (v >= x0 && v <= x1) xt.push({v, label: format(v, opts.unit)});
+          }
         }
+        if (xt.length <= room) break;
       }
     } else {
       xt = ticks(x0, x1, opts.unit, Math.max(2, Math.floor((box.r - box.l) / 80)));

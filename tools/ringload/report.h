@@ -89,6 +89,9 @@ struct RunReport {
 void print_summary(const RunReport& r, const Scenario& s, std::FILE* out);
 bool write_json(const RunReport& r, const Scenario& s, const std::string& path);
 bool write_html(const RunReport& r, const Scenario& s, const std::string& path);
+// The --html page as a string (what write_html writes): self-contained,
+// charts drawn by web/charts.js and report_page.js, embedded in it.
+std::string report_html(const RunReport& r, const Scenario& s);
 // The JSON document as a string (what write_json writes).
 std::string report_json(const RunReport& r, const Scenario& s);
 

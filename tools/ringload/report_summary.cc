@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <iterator>
 
 namespace ringchat::ringload {
 namespace {
@@ -22,6 +24,8 @@ PhaseRow row_of(std::string name, double start_s, double duration_s, const Stage
   row.reconnects = st.reconnects;
   row.connect_failures = st.connect_failures;
   row.order_violations = st.order_violations;
+  row.cycles = st.cycles;
+  row.tls_handshakes = st.tls_full + st.tls_resumed;
   row.latency = latency_row(st.latency);
   return row;
 }
@@ -110,6 +114,66 @@ std::vector<std::pair<double, double>> percentile_curve(const Histogram& h) {
   }
   out.emplace_back(100.0, us(h.max()));
   return out;
+}
+
+namespace {
+
+// Three significant digits: 1.23, 12.3, 123 (and 1234 as it is).
+std::string sig3(double v) {
+  char buf[32];
+  const double a = std::fabs(v);
+  const int decimals = a >= 99.95 ? 0 : a >= 9.995 ? 1 : 2;
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+
+}  // namespace
+
+std::string format_count(uint64_t n) {
+  std::string digits = std::to_string(n), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out.push_back(',');
+    out.push_back(digits[i]);
+  }
+  return out;
+}
+
+std::string format_rate(double per_s) {
+  if (per_s > 0 && per_s < 9.95) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f/s", per_s);
+    return buf;
+  }
+  return format_count(static_cast<uint64_t>(std::llround(std::max(per_s, 0.0)))) + "/s";
+}
+
+std::string format_us(double us) {
+  if (us <= 0) return "0";
+  if (us < 999.5) return sig3(us) + " us";
+  if (us < 999'500) return sig3(us / 1e3) + " ms";
+  return sig3(us / 1e6) + " s";
+}
+
+std::string format_bytes(uint64_t bytes) {
+  constexpr const char* kUnits[] = {"KiB", "MiB", "GiB", "TiB"};
+  if (bytes < 1024) return std::to_string(bytes) + " B";
+  double v = static_cast<double>(bytes) / 1024;
+  size_t u = 0;
+  while (v >= 1023.5 && u + 1 < std::size(kUnits)) {
+    v /= 1024;
+    ++u;
+  }
+  return sig3(v) + " " + kUnits[u];
+}
+
+std::string format_seconds(double s) {
+  if (s < 60) return format_us(s * 1e6);
+  const auto total = static_cast<uint64_t>(std::llround(s));
+  const uint64_t h = total / 3600, m = total % 3600 / 60, r = total % 60;
+  std::string out;
+  if (h) out += std::to_string(h) + "h";
+  if (h || m) out += std::to_string(m) + "m";
+  return out + std::to_string(r) + "s";
 }
 
 std::string pretty_json(std::string_view in) {

@@ -30,6 +30,8 @@ struct PhaseRow {
   double sent_per_s = 0, delivered_per_s = 0;
   uint64_t errors = 0;  // every kind summed
   uint64_t reconnects = 0, connect_failures = 0, order_violations = 0;
+  uint64_t cycles = 0;          // handshake mode: connect-handshake-close cycles
+  uint64_t tls_handshakes = 0;  // full + resumed
   LatencyRow latency;
   double server_cpu_us_per_delivered = -1;  // < 0: no --server-pid or nothing delivered
 };
@@ -60,6 +62,17 @@ std::vector<LatencyBin> latency_bins(const Histogram& h, int per_decade);
 // min (0), 10, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99 where the
 // count resolves them (p99.99 needs 10,000 values), and max (100).
 std::vector<std::pair<double, double>> percentile_curve(const Histogram& h);
+
+// Numbers as the report's tables show them, the unit chosen per value:
+// format_count(1234567) "1,234,567"; format_rate(2614.3) "2,614/s" (one
+// decimal under 10/s); format_us(238.6) "239 us", (66322) "66.3 ms",
+// (1234567) "1.23 s", three significant digits; format_bytes(9814016)
+// "9.36 MiB"; format_seconds(0.25) "250 ms", (4.4) "4.40 s", (95) "1m35s".
+std::string format_count(uint64_t n);
+std::string format_rate(double per_s);
+std::string format_us(double us);
+std::string format_bytes(uint64_t bytes);
+std::string format_seconds(double s);
 
 // A compact JSON text re-indented, two spaces a level, one value per line
 // (strings left as they are). Input that is not JSON comes back re-indented

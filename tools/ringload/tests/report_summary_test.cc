@@ -161,6 +161,43 @@ TEST(PercentileCurve, RisesFromMinToMaxAndStopsWhereTheCountEnds) {
 
 TEST(PercentileCurve, EmptyHistogramHasNoPoints) { EXPECT_TRUE(percentile_curve({}).empty()); }
 
+TEST(Format, CountsGetThousandsSeparators) {
+  EXPECT_EQ(format_count(0), "0");
+  EXPECT_EQ(format_count(999), "999");
+  EXPECT_EQ(format_count(1000), "1,000");
+  EXPECT_EQ(format_count(1234567), "1,234,567");
+}
+
+TEST(Format, RatesAreWholeUnlessSmall) {
+  EXPECT_EQ(format_rate(2614.3), "2,614/s");
+  EXPECT_EQ(format_rate(2.25), "2.2/s");
+  EXPECT_EQ(format_rate(0), "0/s");
+}
+
+TEST(Format, LatencyPicksUsMsOrSecondsWithThreeDigits) {
+  EXPECT_EQ(format_us(0), "0");
+  EXPECT_EQ(format_us(0.5), "0.50 us");
+  EXPECT_EQ(format_us(238.6), "239 us");
+  EXPECT_EQ(format_us(999.4), "999 us");
+  EXPECT_EQ(format_us(999.6), "1.00 ms");
+  EXPECT_EQ(format_us(66322.4), "66.3 ms");
+  EXPECT_EQ(format_us(1234567), "1.23 s");
+}
+
+TEST(Format, BytesUseBinaryUnits) {
+  EXPECT_EQ(format_bytes(512), "512 B");
+  EXPECT_EQ(format_bytes(1536), "1.50 KiB");
+  EXPECT_EQ(format_bytes(9814016), "9.36 MiB");
+  EXPECT_EQ(format_bytes(uint64_t{3} << 30), "3.00 GiB");
+}
+
+TEST(Format, SecondsBecomeMinutesPastOne) {
+  EXPECT_EQ(format_seconds(0.25), "250 ms");
+  EXPECT_EQ(format_seconds(4.4), "4.40 s");
+  EXPECT_EQ(format_seconds(95), "1m35s");
+  EXPECT_EQ(format_seconds(3725), "1h2m5s");
+}
+
 TEST(PrettyJson, IndentsAndStillParsesToTheSameDocument) {
   const std::string compact = R"({"a":[1,2,{"b":"x,{y}:\"z\""}],"c":{},"d":[],"e":{"f":true}})";
   const std::string pretty = pretty_json(compact);
