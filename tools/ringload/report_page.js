@@ -1,6 +1,6 @@
-// ringload's HTML report: draws the charts from the run's data, embedded in
-// the page as <script type="application/json" id="ringload-data"> by
-// report_html.cc, with web/charts.js (RingCharts, embedded before this).
+// ringload's HTML report: draws the charts from the run's data, which
+// report_html.cc embeds in the page as a JSON script element (id
+// ringload-data), with web/charts.js (RingCharts) before this script.
 // The data:
 //   bands      [{label, from, to}]  the connect stage, each phase, the drain (s)
 //   timeline   {t, sent, delivered, open, handshakes, p50, p99, max, errors,

@@ -131,5 +131,42 @@ TEST(Report, NoRollingSectionWithoutRollingServer) {
   EXPECT_EQ(doc["rolling"].error(), simdjson::NO_SUCH_FIELD);
 }
 
+size_t count(const std::string& text, std::string_view what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+TEST(ReportHtml, HasThePhaseTableTheChartDataAndTheCollapsedJson) {
+  Scenario s;
+  const std::string page = report_html(sample_report(), s);
+  EXPECT_TRUE(page.starts_with("<!doctype html>"));
+  EXPECT_NE(page.find("<table id='phase-summary'>"), std::string::npos);
+  EXPECT_NE(page.find("<td>steady</td>"), std::string::npos);
+  EXPECT_NE(page.find("<th>p99.9</th>"), std::string::npos);
+  EXPECT_NE(page.find("{\"label\":\"steady\",\"from\":0.5,\"to\":2.5}"), std::string::npos) << page;
+  EXPECT_NE(page.find("<details id='report-json'><summary>"), std::string::npos);
+  EXPECT_NE(page.find("\n  &quot;phases&quot;: [\n"), std::string::npos);
+  EXPECT_NE(page.find("RingCharts"), std::string::npos);
+  EXPECT_EQ(page.find(" src="), std::string::npos);
+  EXPECT_EQ(count(page, "<script"), 3u);
+  EXPECT_EQ(count(page, "</script>"), 3u);
+}
+
+TEST(ReportHtml, TextFromTheRunCannotCloseAnElement) {
+  Scenario s;
+  s.url = "ws://h/</script><u>";
+  RunReport r = sample_report();
+  r.warnings.push_back("</script><em>");
+  r.phases[0].name = "</script>";
+  r.phases[0].stats.errors["<u>"] = 1;
+  const std::string page = report_html(r, s);
+  EXPECT_EQ(count(page, "</script>"), 3u);
+  EXPECT_EQ(page.find("<u>"), std::string::npos);
+  EXPECT_EQ(page.find("<em>"), std::string::npos);
+  EXPECT_NE(page.find("&lt;/script&gt;&lt;em&gt;"), std::string::npos);
+  EXPECT_NE(page.find("\\u003c/script>"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace ringchat::ringload

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# A short ringload run against a real server; checks that the run succeeds
-# and the JSON report parses with the expected fields.
+# A short ringload run against a real server; checks that the run succeeds,
+# the JSON report parses with the expected fields and the --html report of
+# the same run is well-formed and shows it (check_report_html.py).
 #   smoke.sh peer     RINGLOAD SOURCE_ROOT     (the Node ws peer, bench/peers/node-ws)
 #   smoke.sh ringchat RINGLOAD RINGCHAT_BINARY
 # Exit 77 (meson: skipped) when the server cannot be started here.
 set -euo pipefail
 kind="$1" ringload="$2" arg="$3"
 py=/usr/bin/python3
+here="$(cd "$(dirname "$0")" && pwd)"
 tmp="$(mktemp -d)"
 server_pid=""
 cleanup() {
@@ -45,7 +47,7 @@ run() {
   local name="$1"; shift
   local url="${URL:-ws://127.0.0.1:$port/ws/}"
   if ! "$ringload" --url "$url" --room-prefix "smoke-$name" --cpus 0 \
-      --steady 1 --drain 1 --progress never --server-pid "$server_pid" --json "$tmp/$name.json" "$@" \
+      --steady 1 --drain 1 --progress never --server-pid "$server_pid" --json "$tmp/$name.json" --html "$tmp/$name.html" "$@" \
       >"$tmp/$name.txt" 2>&1; then
     echo "FAIL: ringload $name exited non-zero"; cat "$tmp/$name.txt"; tail -20 "$tmp/server.log"; exit 1
   fi
@@ -79,6 +81,8 @@ if "idle" not in name:
     assert p["sent"] > 0 and p["delivered"] > 0, p
 print(f"PASS: {name}: sent {p['sent']} delivered {p['delivered']} p99 {p['latency_us']['p99']} us")
 PY
+  $py "$here/check_report_html.py" "$tmp/$name.html" "$tmp/$name.json" || exit 1
+  echo "PASS: $name: the HTML report"
 }
 
 run echo --mode echo -c 10 --size 20
