@@ -26,9 +26,14 @@ the machine's load falls on all variants alike. The table shows, per
 variant, the median over the repetitions (failed runs and missing values
 left out) and ratios of those medians. Every raw result goes to
 OUT/results.json.
+
+HTML. html_report() writes one self-contained page (OUT/report.html:
+side_by_side.py) of headings, tables and bar charts drawn by web/charts.js,
+the charting code of ringload's --html report, embedded in the page.
 """
 import argparse
 import contextlib
+import html
 import json
 import os
 import shlex
@@ -285,6 +290,83 @@ def print_table(rows):
         print("| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |")
         if j == 0:
             print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+
+
+HTML_STYLE = (
+    "body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#222;background:#f6f7f9}"
+    "main{max-width:1280px;margin:0 auto;padding:16px 24px 40px}"
+    "h1{font-size:22px;margin:8px 0 2px}h2{font-size:17px;margin:28px 0 8px}"
+    "p{color:#555}.bad{color:#c62828}.ok{color:#1a7f37}"
+    "table{border-collapse:collapse;background:#fff;margin:6px 0;font-size:13px;"
+    "font-variant-numeric:tabular-nums}"
+    "th,td{border:1px solid #dde;padding:4px 8px;text-align:right;white-space:nowrap}"
+    "th{background:#eef0f4}td:first-child,th:first-child,td:nth-child(2){text-align:left}"
+    ".charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(280px,1fr));gap:12px}"
+    ".charts.wide{grid-template-columns:1fr}"
+    "canvas{width:100%;height:240px;background:#fff;border:1px solid #dde;border-radius:6px}"
+    "details{margin-top:24px}summary{cursor:pointer;font-weight:600}"
+    "pre{background:#fff;border:1px solid #dde;padding:10px;overflow:auto;max-height:600px}")
+
+
+def html_report(path, title, blocks):
+    """Writes one self-contained HTML page to path; returns path.
+
+    blocks, in order: ("h2", text), ("p", text), ("table", rows) with rows
+    as print_table() takes them (the first is the header; a cell "NO" or
+    one ending in "FAILED" is shown in red), ("charts", [(kind, opts), ...])
+    with kind a web/charts.js chart ("bars", "timeSeries", ...) and opts
+    its options (JSON), drawn side by side, ("wide_charts", [...]) the same
+    one under the other at the page's width, and ("json", value): a value
+    shown collapsed and indented. Nothing is fetched: web/charts.js is
+    copied into the page.
+    """
+    with open(os.path.join(ROOT, "web", "charts.js"), encoding="utf-8") as f:
+        charts_js = f.read()
+    out, specs = [], []
+    for kind, value in blocks:
+        if kind in ("h2", "p"):
+            out.append(f"<{kind}>{html.escape(str(value))}</{kind}>")
+        elif kind == "table":
+            out.append(_html_table(value))
+        elif kind in ("charts", "wide_charts"):
+            out.append("<div class='charts wide'>" if kind == "wide_charts" else "<div class='charts'>")
+            for chart, opts in value:
+                out.append(f"<canvas id='chart-{len(specs)}'></canvas>")
+                specs.append({"kind": chart, "opts": opts})
+            out.append("</div>")
+        elif kind == "json":
+            out.append("<details><summary>Raw results (JSON)</summary><pre>" +
+                       html.escape(json.dumps(value, indent=1)) + "</pre></details>")
+        else:
+            raise ValueError(f"html_report: unknown block {kind}")
+    data = json.dumps(specs).replace("<", "\\u003c")
+    page = (
+        "<!doctype html>\n<html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width,initial-scale=1'>"
+        f"<title>{html.escape(title)}</title><style>{HTML_STYLE}</style></head>\n<body><main>\n"
+        f"<h1>{html.escape(title)}</h1>\n" + "\n".join(out) + "\n</main>\n"
+        f"<script type='application/json' id='bench-charts'>{data}</script>\n"
+        f"<script>\n{charts_js}</script>\n<script>\n"
+        "JSON.parse(document.getElementById('bench-charts').textContent).forEach((c, i) =>\n"
+        "  RingCharts[c.kind](document.getElementById('chart-' + i), c.opts));\n"
+        "document.body.dataset.rendered = '1';\n</script>\n</body></html>\n")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(page)
+    return path
+
+
+def _html_table(rows):
+    def cell(tag, c):
+        c = str(c)
+        bad = c == "NO" or c.endswith("FAILED") or "ERRORS" in c or "failed" in c
+        inner = f"<span class='bad'>{html.escape(c)}</span>" if bad and tag == "td" else html.escape(c)
+        return f"<{tag}>{inner}</{tag}>"
+    lines = ["<table>"]
+    for j, r in enumerate(rows):
+        tag = "th" if j == 0 else "td"
+        lines.append("<tr>" + "".join(cell(tag, c) for c in r) + "</tr>")
+    lines.append("</table>")
+    return "\n".join(lines)
 
 
 def write_results(args, results, leave_out=()):

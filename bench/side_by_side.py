@@ -5,8 +5,10 @@ a fresh server pinned to CPU 0 (ringchat, then the peer; the order alternates
 every repetition: A/B interleaved), runs tools/ringload pinned to CPU 1,
 reads ringload's --json report and the server's CPU time from
 /proc/PID/stat over the run, and stops the server. Then it prints a table of
-medians with ratios ringchat/peer and the targets of issue 3, and writes
-every raw result to OUT/results.json. The shared method (pinning, /proc
+medians with ratios ringchat/peer and the targets of issue 3, writes every
+raw result to OUT/results.json and one HTML report comparing the servers to
+OUT/report.html (per scenario: throughput, latency percentiles, CPU per
+delivery and memory as bars, drawn by web/charts.js; the same table). The shared method (pinning, /proc
 CPU time, A/B interleaving, medians) is bench/benchlib.py's.
 
 Scenarios (one line each):
@@ -80,7 +82,9 @@ def summarize(report, server_s):
     return {
         "delivered_per_s": steady.get("msgs_per_s_delivered", 0.0),
         "sent_per_s": steady.get("msgs_per_s_sent", 0.0),
-        "p50_us": lat.get("p50"), "p99_us": lat.get("p99"), "max_us": lat.get("max"),
+        "p50_us": lat.get("p50"), "p90_us": lat.get("p90"), "p99_us": lat.get("p99"),
+        "p999_us": lat.get("p999"), "max_us": lat.get("max"),
+        "server_rss_bytes": steady.get("server_rss_bytes", report.get("server_rss_bytes")),
         "cpu_us_per_msg": (server_s * 1e6 / delivered) if delivered else None,
         "ringload_cpu_us_per_msg": steady.get("server_cpu_us_per_delivered"),
         "server_cpu_s": server_s,
@@ -152,7 +156,7 @@ def fmt(v, key):
     return f"{v:,.0f}/s"
 
 
-def print_table(results, args):
+def table_rows(results, args):
     rows = [("scenario", "metric", "ringchat", "peer", "ratio rc/peer", "target", "ok",
              "gen CPU% rc/peer")]
     for name, per in results.items():
@@ -181,11 +185,75 @@ def print_table(results, args):
                     rows.append((name, f"{s} run failed", r["failed"][:60], "", "", "", "", ""))
                 elif r.get("order_errors"):
                     rows.append((name, f"{s} ORDER ERRORS", str(r["order_errors"]), "", "", "", "", ""))
-    benchlib.print_table(rows)
-    print(f"\nmedians of {args.reps} A/B-interleaved repetitions; server on CPU {args.server_cpu}, "
-          f"ringload on CPU {args.client_cpus}; steady {args.steady} s after {args.ramp} s ramp; "
-          f"cpu_us_per_msg = server CPU time / delivered messages; gen CPU% = ringload's busiest "
-          f"worker (near 100% means the generator, not the server, was the limit)")
+    return rows
+
+
+def method(args):
+    return (f"medians of {args.reps} A/B-interleaved repetitions; server on CPU {args.server_cpu}, "
+            f"ringload on CPU {args.client_cpus}; steady {args.steady} s after {args.ramp} s ramp; "
+            f"cpu_us_per_msg = server CPU time / delivered messages; gen CPU% = ringload's busiest "
+            f"worker (near 100% means the generator, not the server, was the limit)")
+
+
+def print_table(results, args):
+    benchlib.print_table(table_rows(results, args))
+    print(f"\n{method(args)}")
+
+
+LABELS = {"ringchat": "ringchat", "peer": "Node ws peer"}
+# The per-scenario charts: (title, unit, [(metric, category label), ...]).
+LOAD_CHARTS = [
+    ("Latency percentiles (steady)", "us",
+     [("p50_us", "p50"), ("p90_us", "p90"), ("p99_us", "p99"), ("p999_us", "p99.9"), ("max_us", "max")]),
+    ("Delivered messages/s (steady)", "rate", [("delivered_per_s", "delivered/s")]),
+    ("Server CPU per delivered message", "us", [("cpu_us_per_msg", "CPU/msg")]),
+    ("Server RSS at the end of the run", "bytes", [("server_rss_bytes", "RSS")]),
+]
+IDLE_CHARTS = [
+    ("Memory per idle connection", "bytes",
+     [("user_bytes_per_conn", "user space"), ("kernel_buffer_bytes_per_conn", "kernel buffers"),
+      ("kernel_tcp_mem_bytes_per_conn", "kernel TCP memory")]),
+]
+
+
+def bars(title, unit, categories, per, metrics):
+    """A grouped-bars chart: one group per category, one bar per server (medians)."""
+    series = [{"label": LABELS[s], "values": [benchlib.median_of(per[s], m) for m in metrics]}
+              for s in SERVERS]
+    return ("bars", {"title": title, "unit": unit, "categories": categories, "series": series})
+
+
+def write_html(results, args):
+    """OUT/report.html: an overview across scenarios, then each scenario's charts."""
+    loads = [n for n in results if n not in IDLE]
+    blocks = [("p", method(args))]
+    if loads:
+        blocks.append(("h2", "Overview (ringload scenarios)"))
+        overview = []
+        for title, unit, metric in (("Delivered messages/s (steady)", "rate", "delivered_per_s"),
+                                    ("p99 latency (steady)", "us", "p99_us"),
+                                    ("Server CPU per delivered message", "us", "cpu_us_per_msg"),
+                                    ("Server RSS at the end of the run", "bytes", "server_rss_bytes")):
+            series = [{"label": LABELS[s], "values": [benchlib.median_of(results[n][s], metric)
+                                                      for n in loads]} for s in SERVERS]
+            overview.append(("bars", {"title": title, "unit": unit, "categories": loads, "series": series,
+                                      "height": 280}))
+        blocks.append(("wide_charts", overview))
+    blocks += [("h2", "Table"), ("table", table_rows(results, args))]
+    for name, per in results.items():
+        blocks.append(("h2", name))
+        if name in IDLE:
+            blocks.append(("p", f"{IDLE[name]:,} idle connections (bench/idle_memory.sh)"))
+            charts = IDLE_CHARTS
+        else:
+            blocks.append(("p", "ringload " + " ".join(SCENARIOS[name][0])))
+            charts = LOAD_CHARTS
+        blocks.append(("charts", [bars(t, u, [c for _, c in ms], per, [m for m, _ in ms])
+                                  for t, u, ms in charts]))
+    blocks.append(("json", {"args": {k: v for k, v in vars(args).items() if k != "retable"},
+                            "results": results}))
+    return benchlib.html_report(os.path.join(args.out, "report.html"),
+                                "ringchat vs the Node ws peer, side by side", blocks)
 
 
 def servers_of(name):
@@ -219,6 +287,8 @@ def main():
             results.update(saved["results"])
             args.reps, args.steady, args.ramp = (saved["args"][k] for k in ("reps", "steady", "ramp"))
         print_table(results, args)
+        os.makedirs(args.out, exist_ok=True)
+        print(f"HTML report: {write_html(results, args)}")
         return 0
     results = benchlib.empty_results(args, list(SCENARIOS) + ([] if args.skip_idle else list(IDLE)),
                                      servers_of, record_variants=False)
@@ -229,7 +299,9 @@ def main():
         return run_ringload(kind, name, SCENARIOS[name][0], args, rep)
 
     benchlib.interleaved(results, servers_of, args.reps, run_one)
-    return benchlib.finish(args, results, servers_of, print_table, "order_errors")
+    rc = benchlib.finish(args, results, servers_of, print_table, "order_errors")
+    print(f"HTML report: {write_html(results, args)}")
+    return rc
 
 
 if __name__ == "__main__":

@@ -604,9 +604,11 @@
         const x = g0 + si * bw, y = yt.map(v);
         ctx.fillStyle = colorOf(s, si);
         ctx.fillRect(x + 1, y, bw - 2, yt.map(0) - y);
+        // The value above its bar, where it fits.
         ctx.fillStyle = '#333';
         ctx.font = '11px system-ui, sans-serif';
-        ctx.fillText(format(v, opts.unit), x + bw / 2, y - 7);
+        const text = format(v, opts.unit);
+        if (ctx.measureText(text).width <= bw + 6) ctx.fillText(text, x + bw / 2, y - 7);
         ctx.font = font;
       });
     });
