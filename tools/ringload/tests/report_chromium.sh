@@ -4,7 +4,10 @@
 # report; check_report_html.py checks the file; headless Chromium loads it
 # (tests/e2e/lib.sh run_chromium) and ringload_report_chromium_test.js checks
 # it renders with no console error and non-blank charts, and saves a
-# screenshot of the whole page to ARTIFACT_DIR/ringload_report.png.
+# screenshot of the whole page to ARTIFACT_DIR/ringload_report.png. Then the
+# same for bench/side_by_side.py's report.html, made with --retable from
+# side_by_side_sample.json (a real short run's results, and an idle
+# scenario): ARTIFACT_DIR/side_by_side_report.png.
 #   report_chromium.sh RINGLOAD RINGCHAT ARTIFACT_DIR
 # Chromium missing is a FAIL (tools/setup-deps.sh --test installs it). About 10 s.
 set -uo pipefail
@@ -42,11 +45,27 @@ check "the report file is well-formed and shows the run (check_report_html.py)" 
   "$("$py" "$here/check_report_html.py" "$work/report.html" "$work/report.json" | oneline /dev/stdin)" \
   "$py" "$here/check_report_html.py" "$work/report.html" "$work/report.json"
 
+sbs="$work/side_by_side"
+if "$py" "$here/../../../bench/side_by_side.py" --retable "$here/side_by_side_sample.json" \
+    --out "$sbs" >"$work/sbs.txt" 2>&1 && grep -q '^| echo-20B-100 ' "$work/sbs.txt" &&
+    "$py" -c 'import html.parser, sys; html.parser.HTMLParser().feed(open(sys.argv[1]).read())' \
+      "$sbs/report.html"; then
+  pass "side_by_side.py --retable prints the table and writes report.html"
+else
+  fail "side_by_side.py --retable prints the table and writes report.html" "$(oneline "$work/sbs.txt")"
+fi
+
 if have_chromium ringload_report; then
   ensure_node_modules || fail "npm ci in tests/e2e" "see above"
   mkdir -p "$artifacts"
   E2E_SCREENSHOT="$artifacts/ringload_report.png" \
+    E2E_CANVAS_IDS=chart-throughput,chart-latency,chart-errors,chart-percentiles,chart-histogram \
     run_chromium "$work/chrome" "file://$work/report.html" --window-size=1280,900 -- \
+    node "$e2e/ringload_report_chromium_test.js"
+  # 4 overview charts, 4 per ringload scenario (3), 1 for the idle one.
+  [[ -f "$sbs/report.html" ]] && E2E_WHAT=side-by-side E2E_MIN_CANVASES=17 \
+    E2E_SCREENSHOT="$artifacts/side_by_side_report.png" \
+    run_chromium "$work/chrome2" "file://$sbs/report.html" --window-size=1280,900 -- \
     node "$e2e/ringload_report_chromium_test.js"
 fi
 summary
