@@ -129,7 +129,7 @@
     let step;
     let sc = scaleFor(Math.max(Math.abs(lo), Math.abs(hi)), unit || '');
     if (unit === 'time') {
-      step = niceStep(raw, raw <= 86400 ? kTimeSteps : null);
+      step = raw <= 86400 ? niceStep(raw, kTimeSteps) : niceStep(raw / 86400) * 86400;
     } else if (unit === 'bytes' && sc.div > 1) {
       step = niceStep(raw / sc.div) * sc.div;  // 1, 2, 5 of the binary unit
     } else if (unit in kToNs) {
@@ -170,9 +170,10 @@
   }
 
   function timeLabel(s) {
-    // Mixed units past a minute: 90 -> 1m30s, 3600 -> 1h.
+    // Mixed units past a minute: 90 -> 1m30s, 3600 -> 1 h, 172800 -> 2 d.
     const neg = s < 0;
     s = Math.round(Math.abs(s));
+    if (s >= 86400 && s % 86400 === 0) return (neg ? '-' : '') + s / 86400 + ' d';
     const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
     let out = '';
     if (h) out += h + 'h';
