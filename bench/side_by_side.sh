@@ -2,6 +2,8 @@
 # ringchat vs the Node `ws` peer under identical tools/ringload scenarios:
 # A/B interleaved, medians and ratios, server CPU per delivered message, and
 # memory per idle connection. See bench/side_by_side.py for the scenarios.
+# Writes the Markdown table to stdout, and OUT/results.json and
+# OUT/report.html (one page comparing the servers, charts by web/charts.js).
 #
 #   bench/side_by_side.sh [--reps 3] [--steady 5] [--only echo,fan-1x100]
 #                         [--skip-idle] [--rate 20] [--out DIR]
