@@ -101,8 +101,15 @@ void headline(std::ostream& o, const RunReport& r, const Scenario& s, const Phas
     << "</p>\n<div class='cards'>";
   card(cls(failures.empty(), failures.empty() ? "OK" : "FAILED"), "verdict");
   card(format_seconds(r.run_s), "run time");
-  card(format_count(total.sent), "sent");
-  card(format_count(total.delivered), "delivered");
+  if (s.mode == Mode::kHandshake) {
+    card(format_count(total.cycles), "handshakes");
+    card(format_rate(total.duration_s > 0 ? static_cast<double>(total.cycles) / total.duration_s
+                                          : 0),
+         "handshakes/s");
+  } else {
+    card(format_count(total.sent), "sent");
+    card(format_count(total.delivered), "delivered");
+  }
   card(format_us(total.latency.p99_us), "p99 latency");
   card(cls(total.errors == 0, format_count(total.errors)), "errors");
   card(cls(total.order_violations == 0, format_count(total.order_violations)), "order violations");
@@ -147,8 +154,13 @@ void summary_table(std::ostream& o, const std::vector<PhaseRow>& rows, const Sce
     }
     o << "</tr>\n";
   }
-  o << "</table></div>\n<p class='sub'>Latency is end to end (the payload's send time to its "
-       "delivery), over the messages delivered in the phase.</p>\n";
+  o << "</table></div>\n<p class='sub'>"
+    << (s.mode == Mode::kHandshake
+            ? "Latency is a cycle's connect and handshake (with --tls, the TLS handshake; else "
+              "the TCP connect), over the cycles of the phase."
+            : "Latency is end to end (the payload's send time to its delivery), over the "
+              "messages delivered in the phase.")
+    << "</p>\n";
 }
 
 void errors_table(std::ostream& o, const RunReport& r) {

@@ -8,7 +8,8 @@ it is self-contained (no src= or href= to anything, no <link>), that the
 per-phase table has a row per phase and a total with every latency column,
 that the chart data parses and has a phase band per phase (same names, in
 order, where the JSON report says they started), a timeline as long as the
-JSON's and a percentile curve per phase with latencies, that both scripts
+JSON's and a percentile curve per phase with latencies (with
+--rolling-server, the reconnect curve and its SIGTERM), that both scripts
 (charts.js, the page's) are in it, and that the JSON report is there,
 collapsed in a <details> and indented, equal to REPORT.json. Prints one
 line per failed check; exit 1 if any failed.
@@ -116,6 +117,12 @@ def check(html_path, json_path):
         labels = [c["label"] for c in data["curves"]]
         with_latency = [p["name"] for p in report["phases"] if p["latency_us"]["count"] > 0]
         expect(all(n in labels for n in with_latency), f"a percentile curve per phase: {labels}")
+        if "rolling" in report:
+            curve, ro = report["rolling"]["curve"], data.get("rolling") or {}
+            expect(ro.get("connected") == curve["connected"] and ro.get("reconnects") == curve["reconnects"],
+                   "the chart's reconnect curve is the JSON's")
+            expect(ro.get("term_s") == report["rolling"]["servers"]["term_s"], "the SIGTERM is marked")
+            expect(page.ids.get("chart-rolling") == "canvas", "the rolling restart has its chart")
     expect("window.RingCharts" in text or "root.RingCharts" in text, "charts.js is embedded")
     expect("ringload-data" in text and "dataset.rendered" in text, "the page's script is embedded")
 

@@ -10,6 +10,7 @@
 set -euo pipefail
 ringload="$1" ringchat="$2"
 py=/usr/bin/python3
+here="$(cd "$(dirname "$0")" && pwd)"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
@@ -23,7 +24,7 @@ run() {
       --rolling-server "$ringchat" --rolling-log "$tmp/$name" \
       --rolling-args "--threads 1 --pub-rate 0 --drain-timeout 1000 --log-level warn" \
       --rolling-at 1 --mode rate -c 30 --rooms 3 --senders 6 --rate 20 --steady 6 --drain 1 \
-      --progress never --json "$tmp/$name.json" "$@" >"$tmp/$name.txt" 2>&1; then
+      --progress never --json "$tmp/$name.json" --html "$tmp/$name.html" "$@" >"$tmp/$name.txt" 2>&1; then
     echo "FAIL: ringload $name exited non-zero"; cat "$tmp/$name.txt"
     tail -n 20 "$tmp/$name".*.log || true
     exit 1
@@ -64,6 +65,8 @@ print(f"PASS: rolling {name}: dropped {rc['dropped']} reconnected {rc['reconnect
       f"publishes refused {pub['refused']} unacked {pub['unacked']}")
 PY
   grep -q "rolling: servers" "$tmp/$name.txt" || { echo "FAIL: no rolling line in the summary"; cat "$tmp/$name.txt"; exit 1; }
+  $py "$here/check_report_html.py" "$tmp/$name.html" "$tmp/$name.json" || exit 1
+  echo "PASS: rolling $name: the HTML report (with the reconnect curve)"
 }
 
 run raw "ws://127.0.0.1:PORT/ws/"
