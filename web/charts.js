@@ -15,6 +15,8 @@
 //     opts.bands   [{from, to, label, color?}]  shaded x intervals (phases)
 //     opts.marks   [{at, label, color?}]  vertical lines (events)
 //     opts.yMin    default 0; opts.yMax to fix the top
+//     opts.xMin, opts.xMax  the x range (default: 0 or the first x, to the
+//                  last x or band end); a live chart passes a sliding window
 //     opts.hover   default true: a crosshair and a readout under the mouse
 //     opts.height  CSS px when the canvas has no CSS height (default 240)
 //   RingCharts.percentiles(canvas, opts)  latency by percentile (HDR style)
