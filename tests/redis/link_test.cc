@@ -427,8 +427,12 @@ TEST_F(LinkTest, SubscriberReceivesPublishedMessagesInOrder) {
     const std::string payload = cat("m", std::to_string(i));
     pub.command({"PUBLISH", i % 2 ? "room:b" : "room:a", payload});
   }
-  ASSERT_TRUE(run_until([&] { return sub_rec.replies.size() == 2 + kMessages; }))
-      << sub_rec.replies.size();
+  // The subscriber may have every message before the publisher has read
+  // all its replies: wait for both.
+  ASSERT_TRUE(run_until([&] {
+    return sub_rec.replies.size() == 2 + kMessages && pub_rec.replies.size() == kMessages;
+  })) << sub_rec.replies.size()
+      << " " << pub_rec.replies.size();
   for (int i = 0; i < kMessages; ++i) {
     const std::string want =
         cat("[\"message\", \"", i % 2 ? "room:b" : "room:a", "\", \"m", std::to_string(i), "\"]");
