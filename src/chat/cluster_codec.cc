@@ -45,6 +45,52 @@ std::string_view channel_room(std::string_view channel) {
   return channel.substr(4, channel.size() - 5);
 }
 
+std::string room_presence_key(std::string_view room) {
+  return std::string("rc:{").append(room).append("}:p");
+}
+
+std::string member_id(const Present& p) {
+  return std::to_string(p.node)
+      .append("-")
+      .append(std::to_string(p.who.shard))
+      .append("-")
+      .append(std::to_string(p.who.slot))
+      .append("-")
+      .append(std::to_string(p.who.gen));
+}
+
+bool parse_member_id(std::string_view id, Present* out) {
+  uint64_t v[4];
+  for (int i = 0; i < 4; ++i) {
+    const size_t end = i < 3 ? id.find('-') : id.size();
+    if (end == std::string_view::npos || end == 0) return false;
+    auto [p, ec] = std::from_chars(id.data(), id.data() + end, v[i]);
+    if (ec != std::errc() || p != id.data() + end) return false;
+    id.remove_prefix(i < 3 ? end + 1 : end);
+  }
+  if (v[0] > UINT32_MAX || v[1] > UINT16_MAX || v[2] > UINT32_MAX || v[3] > UINT32_MAX) {
+    return false;
+  }
+  out->node = static_cast<uint32_t>(v[0]);
+  out->who = {static_cast<uint32_t>(v[2]), static_cast<uint32_t>(v[3]),
+              static_cast<uint16_t>(v[1])};
+  return true;
+}
+
+bool is_presence_record(std::string_view record) { return record.starts_with("P "); }
+
+bool decode_presence(std::string_view record, Present* who, bool* here, uint64_t* count) {
+  if (!is_presence_record(record)) return false;
+  std::string_view s = record.substr(2);
+  uint64_t h = 0;
+  if (!take(s, 10, count) || !take(s, 10, &h) || h > 1) return false;
+  *here = h == 1;
+  const size_t sp = s.find(' ');
+  if (sp == std::string_view::npos || !parse_member_id(s.substr(0, sp), who)) return false;
+  who->user = std::string(s.substr(sp + 1));
+  return true;
+}
+
 std::string epoch_text(uint64_t epoch) {
   char buf[17];
   for (int i = 15; i >= 0; --i) {

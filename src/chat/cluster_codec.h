@@ -30,6 +30,20 @@ std::string encode_publish(const PublishMsg& m, uint32_t node, uint64_t ts_ms);
 // Parses a whole record into `out` (views into `record`); a publisher on
 // another node than `self` gets shard kRemoteShard. False: not a record.
 bool decode_record(std::string_view record, uint32_t self, ClusterRecord* out);
+// Presence (cluster mode):
+//   rc:{ROOM}:p   hash: a member's id -> its user
+//   rc:nodes      sorted set: node id -> when its heartbeat runs out (Unix ms)
+// A member's id is NODE-SHARD-SLOT-GEN (decimal), as clients see it.
+std::string room_presence_key(std::string_view room);
+inline constexpr std::string_view kNodesKey = "rc:nodes";
+std::string member_id(const Present& p);
+bool parse_member_id(std::string_view id, Present* out);
+// A presence change as broadcast on the room's channel (the presence
+// script writes it): "P COUNT HERE ID USER", HERE 1 or 0, COUNT the room's
+// members after it.
+bool is_presence_record(std::string_view record);
+bool decode_presence(std::string_view record, Present* who, bool* here, uint64_t* count);
+
 // An epoch as the scripts keep it: 16 hex digits, as clients see it.
 std::string epoch_text(uint64_t epoch);
 bool parse_epoch(std::string_view text, uint64_t* epoch);

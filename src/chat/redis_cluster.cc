@@ -1,5 +1,6 @@
 #include "redis_cluster.h"
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <vector>
@@ -57,8 +58,24 @@ end
 return {e, s, r}
 )lua";
 
+// KEYS: the presence hash, the channel. ARGV: 1 (joined) or 0 (left), the
+// member's id, its user, 1 to say nothing (a re-announcement).
+constexpr const char* kPresenceScript = R"lua(
+if ARGV[1] == '1' then
+  redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+else
+  redis.call('HDEL', KEYS[1], ARGV[2])
+end
+local n = redis.call('HLEN', KEYS[1])
+if ARGV[4] == '0' then
+  redis.call('PUBLISH', KEYS[2], 'P ' .. n .. ' ' .. ARGV[1] .. ' ' .. ARGV[2] .. ' ' .. ARGV[3])
+end
+return n
+)lua";
+
 constexpr size_t kPublish = 0;
 constexpr size_t kSync = 1;
+constexpr size_t kPresence = 2;
 
 uint64_t unix_ms() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -68,7 +85,7 @@ uint64_t unix_ms() {
 
 redis::Link::Options link_options(const RedisClusterConfig& c, bool subscriber) {
   redis::Link::Options o;
-  if (!subscriber) o.scripts = {kPublishScript, kSyncScript};
+  if (!subscriber) o.scripts = {kPublishScript, kSyncScript, kPresenceScript};
   o.subscriber = subscriber;
   o.reply_timeout_ms = c.reply_timeout_ms;
   return o;
@@ -86,6 +103,7 @@ bool epoch_and_seq(const redis::Reply& r, uint64_t* epoch, uint64_t* seq) {
 
 const char* RedisCluster::publish_script() { return kPublishScript; }
 const char* RedisCluster::sync_script() { return kSyncScript; }
+const char* RedisCluster::presence_script() { return kPresenceScript; }
 
 RedisCluster::RedisCluster(redis::Dispatcher& d, const RedisClusterConfig& c,
                            obs::ShardMetrics& metrics)
@@ -118,6 +136,7 @@ std::string RedisCluster::candidate_epoch() {
 void RedisCluster::link_up() {
   if (up_ || !cmd_.up() || !sub_.up()) return;
   up_ = true;
+  next_beat_ms_ = 0;  // say it is alive before anything else
   metrics_.set(obs::Metric::kClusterUp, 1);
   events_->cluster_up();
 }
@@ -143,7 +162,9 @@ void RedisCluster::link_down() {
   for (const Pending& p : failed) {
     if (p.what == Pending::What::kPublish) events_->refused(p.publisher);
     if (p.what == Pending::What::kFetch) events_->fetched(p.room, p.token, false, {});
+    if (p.what == Pending::What::kMembers) events_->members_answer(p.room, p.token, false, {});
   }
+  members_.clear();
   if (was_up) events_->cluster_down();
 }
 
@@ -228,6 +249,15 @@ void RedisCluster::on_answer(const redis::Reply& r) {
     }
     case Pending::What::kSync:
       return answer_sync(p.room, r);
+    case Pending::What::kMembers:
+    case Pending::What::kNodes:
+      return answer_members(p, r);
+    case Pending::What::kIgnore:
+      if (r.is_error()) {
+        RC_WARN_LIMITED("redis refused a presence update: %s", r.debug_string().c_str())
+            .kv("event", "redis_presence");
+      }
+      return;
     case Pending::What::kFetch: {
       if (r.is_error()) {
         RC_WARN_LIMITED("redis refused a fetch: %s", r.debug_string().c_str())
@@ -262,6 +292,16 @@ void RedisCluster::on_push(const redis::Reply& r) {
   const std::string_view kind = r[0].str();
   const std::string_view room = channel_room(r[1].str());
   if (room.empty()) return;
+  if (kind == "message" && is_presence_record(r[2].str())) {
+    Present who;
+    bool here = false;
+    uint64_t count = 0;
+    if (!decode_presence(r[2].str(), &who, &here, &count)) {
+      ++bad_records_;
+      return;
+    }
+    return events_->presence_event(room, who, here, count);
+  }
   if (kind == "message") {
     ClusterRecord rec;
     if (!decode_record(r[2].str(), cfg_.node, &rec)) {
@@ -276,6 +316,82 @@ void RedisCluster::on_push(const redis::Reply& r) {
     it->second.subscribed = true;
     sync(room, it->second);
   }
+}
+
+void RedisCluster::member(std::string_view room, const Present& who, bool here, bool quiet) {
+  if (!up_) return;  // cluster_up() announces the room's members again
+  const std::string key = room_presence_key(room), channel = room_channel(room),
+                    id = member_id(who);
+  cmd_.command({"EVALSHA", cmd_.sha(kPresence), "2", key, channel, here ? "1" : "0", id, who.user,
+                quiet ? "1" : "0"});
+  pending_.push_back({Pending::What::kIgnore, {}, {}, 0});
+}
+
+void RedisCluster::members(std::string_view room, uint64_t token) {
+  if (!up_) return events_->members_answer(room, token, false, {});
+  cmd_.command({"HGETALL", room_presence_key(room)});
+  pending_.push_back({Pending::What::kMembers, {}, std::string(room), token});
+  const std::string now = std::to_string(unix_ms());
+  cmd_.command({"ZRANGEBYSCORE", kNodesKey, now, "+inf"});
+  pending_.push_back({Pending::What::kNodes, {}, std::string(room), token});
+}
+
+void RedisCluster::answer_members(const Pending& p, const redis::Reply& r) {
+  if (p.what == Pending::What::kMembers) {
+    // [id, user, id, user, ...]; the live nodes come next.
+    std::vector<Present>& all = members_[p.token];
+    for (size_t i = 0; i + 1 < r.size(); i += 2) {
+      Present who;
+      if (!parse_member_id(r[i].str(), &who)) continue;
+      who.user = std::string(r[i + 1].str());
+      all.push_back(std::move(who));
+    }
+    return;
+  }
+  auto it = members_.find(p.token);
+  if (it == members_.end()) return;
+  std::vector<Present> all = std::move(it->second);
+  members_.erase(it);
+  if (r.type() != redis::ReplyType::kArray) {
+    return events_->members_answer(p.room, p.token, false, {});
+  }
+  std::vector<uint32_t> live;
+  for (size_t i = 0; i < r.size(); ++i) {
+    uint32_t node = 0;
+    const std::string_view s = r[i].str();
+    if (std::from_chars(s.data(), s.data() + s.size(), node).ec == std::errc())
+      live.push_back(node);
+  }
+  std::vector<Present> present;
+  std::vector<std::string> ghosts;
+  for (Present& who : all) {
+    if (std::find(live.begin(), live.end(), who.node) != live.end()) {
+      present.push_back(std::move(who));
+    } else {
+      ghosts.push_back(member_id(who));  // its node died: no ghost stays
+    }
+  }
+  if (!ghosts.empty()) {
+    std::vector<std::string_view> argv{"HDEL"};
+    const std::string key = room_presence_key(p.room);
+    argv.push_back(key);
+    for (const std::string& g : ghosts) argv.push_back(g);
+    cmd_.command(argv);
+    pending_.push_back({Pending::What::kIgnore, {}, {}, 0});
+  }
+  events_->members_answer(p.room, p.token, true, present);
+}
+
+void RedisCluster::tick(uint64_t now_unix_ms) {
+  if (!up_ || now_unix_ms < next_beat_ms_) return;
+  next_beat_ms_ = now_unix_ms + cfg_.heartbeat_ms;
+  const std::string until = std::to_string(now_unix_ms + cfg_.node_ttl_ms),
+                    node = std::to_string(cfg_.node), gone = std::to_string(now_unix_ms - 3600000);
+  cmd_.command({"ZADD", kNodesKey, until, node});
+  pending_.push_back({Pending::What::kIgnore, {}, {}, 0});
+  // Nodes gone for an hour leave the set.
+  cmd_.command({"ZREMRANGEBYSCORE", kNodesKey, "-inf", gone});
+  pending_.push_back({Pending::What::kIgnore, {}, {}, 0});
 }
 
 }  // namespace ringchat::chat

@@ -108,6 +108,12 @@ void RoomService::answer(HistoryQuery* q, unsigned to) {
       room.parked.push_back({to, 0, q});
       return;
     }
+    if (q->what == HistoryQuery::What::kPresence && cluster_->up()) {
+      // Every node's members: Redis keeps them.
+      const uint64_t token = ++next_fetch_;
+      fetches_.emplace(token, Fetch{room.name, q, to});
+      return cluster_->members(room.name, token);
+    }
     const History& h = room.history;
     const uint64_t first = h.empty() ? room.seq + 1 : h.first_seq();
     if (q->what == HistoryQuery::What::kHistory && q->since.epoch == room.epoch &&
@@ -121,7 +127,8 @@ void RoomService::answer(HistoryQuery* q, unsigned to) {
   reply(q, to);
 }
 
-void RoomService::reply(HistoryQuery* q, unsigned to, std::span<Sequenced* const> older) {
+void RoomService::reply(HistoryQuery* q, unsigned to, std::span<Sequenced* const> older,
+                        const std::vector<Present>* present) {
   auto* b = new HistoryBatch();
   b->room = std::move(q->room);
   b->slot = q->slot;
@@ -148,8 +155,14 @@ void RoomService::reply(HistoryQuery* q, unsigned to, std::span<Sequenced* const
   if (room && b->what == HistoryQuery::What::kPresence) {
     b->epoch = room->epoch;
     b->seq = room->seq;
-    b->present.reserve(room->present.size());
-    for (const auto& [who, user] : room->present) b->present.push_back({who, user});
+    if (present) {
+      b->present = *present;
+    } else {
+      b->present.reserve(room->present.size());
+      for (const auto& [who, user] : room->present) {
+        b->present.push_back({who, user, cluster_ ? node_ : 0});
+      }
+    }
   } else if (room && b->what == HistoryQuery::What::kHistory) {
     b->epoch = room->epoch;
     b->seq = room->seq;
@@ -301,20 +314,32 @@ void RoomService::on_member(std::string_view name, Sender who, bool here, std::s
     shown = std::move(it->second);
     room->present.erase(it);
   }
+  const Present member{who, shown, cluster_ ? node_ : 0};
+  // Cluster mode: every node's members hear it from the broadcast (this
+  // node's too, presence_event()), and Redis keeps the room's members.
+  if (cluster_) return cluster_->member(room->name, member, here, false);
   // Rooms up to --presence-events-max members hear who comes and goes (a
   // leave counts the room as it was): an event, not a message of the
   // room's sequence, in order with its messages.
   if (std::max(before, room->present.size()) > presence_events_max_) return;
+  announce(*room, member, here);
+}
+
+void RoomService::announce(const OwnedRoom& room, const Present& who, bool here) {
   std::string event = here ? R"({"type":"join","room":)" : R"({"type":"leave","room":)";
-  append_json_string(event, room->name);
+  append_json_string(event, room.name);
   event += R"(,"member":)";
-  append_member(event, {who, shown});
+  append_member(event, who);
   event += '}';
-  Sequenced* msg = Sequenced::create(net::SharedBuf::copy_of(room->name),
-                                     static_cast<uint16_t>(room->name.size()), Kind::kJson, who,
-                                     room->epoch, 0, clock_());
+  // Another node's member is no connection here (a member hears no event
+  // about itself: deliver_event compares its connection).
+  Sender from = who.who;
+  if (who.node != node_) from.shard = kRemoteShard;
+  Sequenced* msg =
+      Sequenced::create(net::SharedBuf::copy_of(room.name), static_cast<uint16_t>(room.name.size()),
+                        Kind::kJson, from, room.epoch, 0, clock_());
   msg->set_wire(Format::kJsonWs, ws::make_server_frame(ws::Opcode::kText, ws::as_bytes(event)));
-  fan_out(*room, msg, 0);
+  fan_out(room, msg, 0);
 }
 
 void RoomService::fan_out(const OwnedRoom& room, Sequenced* msg, uint32_t extra) {
@@ -478,6 +503,10 @@ void RoomService::watch(OwnedRoom& room) {
 void RoomService::cluster_up() {
   owned_.each([&](OwnedRoom& room) {
     if (room.follow == OwnedRoom::Follow::kLocal) return;
+    // Its members here, again (Redis may have lost them, or changes were
+    // refused while it was away), without events.
+    for (const auto& [who, user] : room.present)
+      cluster_->member(room.name, {who, user, node_}, true, true);
     // Until the answer, joins and questions wait; broadcasts wait in `ahead`.
     room.follow = OwnedRoom::Follow::kSyncing;
     if (room.was_live) {
@@ -666,6 +695,26 @@ void RoomService::fetched(std::string_view name, uint64_t token, bool ok,
     room->seq = room->ahead.begin()->first - 1;
   }
   drain_ahead(*room);
+}
+
+void RoomService::presence_event(std::string_view name, const Present& who, bool here,
+                                 size_t count) {
+  OwnedRoom* room = owned_.find(name);
+  if (!room || room->follow == OwnedRoom::Follow::kLocal) return;
+  // As in single-node mode, a leave counts the room as it was.
+  if (count + (here ? 0 : 1) > presence_events_max_) return;
+  announce(*room, who, here);
+}
+
+void RoomService::members_answer(std::string_view /*room*/, uint64_t token, bool ok,
+                                 std::span<const Present> present) {
+  auto it = fetches_.find(token);
+  if (it == fetches_.end()) return;
+  const Fetch f = std::move(it->second);
+  fetches_.erase(it);
+  if (!ok) return reply(f.query, f.to);  // this node's members, better than none
+  const std::vector<Present> all(present.begin(), present.end());
+  reply(f.query, f.to, {}, &all);
 }
 
 }  // namespace ringchat::chat

@@ -175,10 +175,13 @@ Result<void, std::string> ShardLoop::init() {
         .node = cfg_.node_id,
         .history = cfg_.history,
         .seed = 0x2545F4914F6CDD1DULL ^ (uint64_t{cfg_.node_id} << 16) ^ id_ ^ core::monotonic_ns(),
-        .reply_timeout_ms = cfg_.redis_timeout_ms};
+        .reply_timeout_ms = cfg_.redis_timeout_ms,
+        // Presence outlives a node by about two Redis timeouts.
+        .heartbeat_ms = std::max(100u, cfg_.redis_timeout_ms / 3),
+        .node_ttl_ms = 2 * cfg_.redis_timeout_ms};
     cluster_ = std::make_unique<RedisCluster>(*redis_io_, rc, metrics_);
     cluster_->attach(rooms_);
-    rooms_.follow(*cluster_);
+    rooms_.follow(*cluster_, cfg_.node_id);
     cluster_->start();
   }
   shared_.ring_fds[id_].store(loop_.reactor().ring_fd());
@@ -222,6 +225,7 @@ void ShardLoop::end_turn() {
   }
   drain_mail();
   if (redis_io_) {
+    cluster_->tick(static_cast<uint64_t>(ShardContext::unix_ms()));
     redis_io_->tick(loop_.now_ms());
     redis_io_->flush();  // what this turn asked of Redis, in one send per connection
   }

@@ -264,6 +264,10 @@ void put_from(Out& out, const Sender& s) {
 template <class Out>
 void put_member(Out& out, const Present& m) {
   out.raw("{\"id\":\"");
+  if (m.node != 0) {
+    out.num(m.node);
+    out.ch('-');
+  }
   put_from(out, m.who);
   out.ch('"');
   if (!m.user.empty()) {

@@ -81,5 +81,30 @@ TEST(ClusterCodec, KeysShareTheRoomsHashTagAndChannelsNameTheirRoom) {
   EXPECT_FALSE(parse_epoch("123", &e));
 }
 
+TEST(ClusterCodec, MemberIdsAndPresenceRecordsRoundTrip) {
+  const Present p{{12, 0xABCDEF, 3}, "alice bob", 4000000000u};
+  EXPECT_EQ(member_id(p), "4000000000-3-12-11259375");
+  Present q;
+  ASSERT_TRUE(parse_member_id(member_id(p), &q));
+  EXPECT_EQ(q.who, p.who);
+  EXPECT_EQ(q.node, p.node);
+  for (const char* bad : {"", "1-2-3", "1-2-3-", "a-1-2-3", "1-70000-1-1", "1-1-1-1x", "-1-1-1"}) {
+    EXPECT_FALSE(parse_member_id(bad, &q)) << bad;
+  }
+  bool here = false;
+  uint64_t count = 0;
+  const std::string rec = "P 7 1 " + member_id(p) + " alice bob";
+  ASSERT_TRUE(is_presence_record(rec));
+  ASSERT_TRUE(decode_presence(rec, &q, &here, &count));
+  EXPECT_TRUE(here);
+  EXPECT_EQ(count, 7u);
+  EXPECT_EQ(q.user, "alice bob");
+  EXPECT_EQ(q.node, p.node);
+  EXPECT_FALSE(decode_presence("P 7 2 1-1-1-1 x", &q, &here, &count));
+  EXPECT_FALSE(decode_presence("P 7 1 1-1-1", &q, &here, &count));
+  EXPECT_FALSE(is_presence_record(epoch_text(1) + " 1 x"));
+  EXPECT_EQ(room_presence_key("r"), "rc:{r}:p");
+}
+
 }  // namespace
 }  // namespace ringchat::chat

@@ -47,12 +47,16 @@ class Authority {
   uint64_t next_epoch = 0xE1;
   std::map<std::string, Room> rooms;
   std::set<FakeCluster*> clusters;
+  // Presence: per room, its members by id; and the nodes alive.
+  std::map<std::string, std::map<std::string, Present>> present;
+  std::set<uint32_t> live_nodes;
   Room& room(const std::string& name) {
     Room& r = rooms[name];
     if (r.epoch == 0) r.epoch = next_epoch++;
     return r;
   }
   void broadcast(const std::string& room, const Stored& s);
+  void broadcast_presence(const std::string& room, const Present& who, bool here, size_t count);
   // An empty restart: every room is lost.
   void wipe() { rooms.clear(); }
 };
@@ -127,6 +131,36 @@ class FakeCluster final : public Cluster {
                         [this, name, token] { events_->fetched(name, token, false, {}); }});
   }
 
+  void member(std::string_view room, const Present& who, bool here, bool quiet) override {
+    if (!up_) return;
+    auth_.live_nodes.insert(who.node);
+    auto& p = auth_.present[std::string(room)];
+    const std::string id = std::to_string(who.node) + "/" + std::to_string(who.who.shard) + "/" +
+                           std::to_string(who.who.slot) + "/" + std::to_string(who.who.gen);
+    if (here) {
+      p[id] = who;
+    } else {
+      p.erase(id);
+    }
+    if (!quiet) auth_.broadcast_presence(std::string(room), who, here, p.size());
+  }
+  void members(std::string_view room, uint64_t token) override {
+    const std::string name(room);
+    replies_.push_back({[this, name, token] {
+                          std::vector<Present> out;
+                          for (const auto& [id, p] : auth_.present[name]) {
+                            if (auth_.live_nodes.count(p.node)) out.push_back(p);
+                          }
+                          events_->members_answer(name, token, true, out);
+                        },
+                        [this, name, token] { events_->members_answer(name, token, false, {}); }});
+  }
+  void push_presence(const std::string& room, const Present& who, bool here, size_t count) {
+    if (!up_ || !watched_.count(room)) return;
+    pushes_.push_back(
+        [this, room, who, here, count] { events_->presence_event(room, who, here, count); });
+  }
+
   void push(const std::string& room, const Stored& s) {
     if (!up_ || !watched_.count(room)) return;
     Stored mine = s;
@@ -189,6 +223,11 @@ void Authority::broadcast(const std::string& room, const Stored& s) {
   for (FakeCluster* c : clusters) c->push(room, s);
 }
 
+void Authority::broadcast_presence(const std::string& room, const Present& who, bool here,
+                                   size_t count) {
+  for (FakeCluster* c : clusters) c->push_presence(room, who, here, count);
+}
+
 // prefix + i (GCC 12 warns, wrongly, on "literal" + std::string).
 std::string label(const char* prefix, int i) {
   return std::string(prefix).append(std::to_string(i));
@@ -216,7 +255,7 @@ class Node {
           std::make_unique<RoomService>(i, shards, *hosts_[i], *metrics_[i], 7 + i, history));
       clusters_.push_back(std::make_unique<FakeCluster>(a, id));
       clusters_.back()->attach(*services_.back());
-      services_.back()->follow(*clusters_.back());
+      services_.back()->follow(*clusters_.back(), id + 1);
     }
   }
   ~Node() {
@@ -253,6 +292,10 @@ class Node {
   auto& answers(unsigned s) { return hosts_[s]->answers; }
   auto& acks(unsigned s) { return hosts_[s]->acks; }
   auto& refusals(unsigned s) { return hosts_[s]->refusals; }
+  auto& events(unsigned s, uint32_t m) { return hosts_[s]->events[m]; }
+  // Asks shard `s` who is in `room`; the answer after settle().
+  void ask_presence(unsigned s, const std::string& room) { services_[s]->presence(room, 1, 1); }
+  std::vector<Present>& present(unsigned s) { return hosts_[s]->present; }
 
   // Mail between this node's shards until none is left; true if any moved.
   bool settle_mail() {
@@ -298,7 +341,15 @@ class Node {
       node.rings_[{id, shard}].push_back(m);
     }
     void deliver(std::span<const uint32_t> to, const Sequenced& msg) override {
-      if (msg.is_event()) return;
+      if (msg.is_event()) {
+        // As Members does: a member hears no event about itself.
+        const net::SharedBuf* frame = msg.wire(Format::kJsonWs);
+        for (uint32_t member : to) {
+          if (msg.from().shard == id && msg.from().slot == member) continue;
+          events[member].push_back(std::string(frame->view().substr(2)));
+        }
+        return;
+      }
       const Message m = msg.message();
       for (uint32_t member : to) {
         got[member].push_back({m.epoch, m.seq, text(m.payload)});
@@ -324,11 +375,16 @@ class Node {
         got[member].push_back({m.epoch, m.seq, text(m.payload)});
       }
     }
-    void answered(uint32_t, uint32_t, const HistoryBatch&) override {}
+    void answered(uint32_t, uint32_t, const HistoryBatch& b) override { present = b.present; }
+    std::string_view user_of(uint32_t slot) override {
+      return slot >= 100 ? std::string_view("u") : std::string_view();
+    }
     Node& node;
     unsigned id;
     std::map<uint32_t, std::vector<Got>> got;
-    std::set<uint32_t> told;  // confirmed members
+    std::map<uint32_t, std::vector<std::string>> events;  // presence event frames' text
+    std::vector<Present> present;                         // the last presence answer
+    std::set<uint32_t> told;                              // confirmed members
     std::map<uint32_t, RoomService::Membership> members;
     struct Answer {
       uint32_t member;
@@ -579,6 +635,42 @@ TEST(RoomServiceCluster, AnIdleRoomIsUnwatchedAfterItsLinger) {
   a.publish(0, 1, "brief", "after");
   a.settle();
   EXPECT_EQ(a.shard(0).owned_rooms(), 0u) << "a broadcast for an unwatched room is dropped";
+}
+
+TEST(RoomServiceCluster, PresenceSpansNodesAndADeadNodesMembersLeaveIt) {
+  Authority auth;
+  Node a(auth, 0, 2), b(auth, 1, 1);
+  const std::string room = "who";
+  a.join(0, 100, room);  // user "u"
+  a.settle();
+  b.join(0, 5, room);  // anonymous
+  b.settle();
+  a.settle();
+  // A's member hears B's join from the broadcast, with B's node in its id.
+  ASSERT_EQ(a.events(0, 100).size(), 1u);
+  EXPECT_NE(a.events(0, 100)[0].find(R"("type":"join")"), std::string::npos);
+  EXPECT_NE(a.events(0, 100)[0].find(R"("member":{"id":"2-0-5-1"})"), std::string::npos)
+      << a.events(0, 100)[0];
+  EXPECT_TRUE(b.events(0, 5).empty()) << "no event about itself";
+  // Either node's answer lists both, each with its node.
+  a.ask_presence(1, room);
+  a.settle();
+  ASSERT_EQ(a.present(1).size(), 2u);
+  std::set<uint32_t> nodes;
+  for (const Present& p : a.present(1)) nodes.insert(p.node);
+  EXPECT_EQ(nodes, (std::set<uint32_t>{1, 2}));
+  // B dies (its heartbeat ends): its member is gone from the answers.
+  auth.live_nodes.erase(2);
+  a.ask_presence(0, room);
+  a.settle();
+  ASSERT_EQ(a.present(0).size(), 1u);
+  EXPECT_EQ(a.present(0)[0].user, "u");
+  // A leave is heard on the other node.
+  b.leave(0, 5);
+  b.settle();
+  a.settle();
+  ASSERT_EQ(a.events(0, 100).size(), 2u);
+  EXPECT_NE(a.events(0, 100)[1].find(R"("type":"leave")"), std::string::npos);
 }
 
 }  // namespace

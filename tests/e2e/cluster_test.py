@@ -248,10 +248,25 @@ async def publisher(port, room, count, acked, refused, pace=0.005):
         await asyncio.sleep(pace)
 
 
+async def presence_nodes(ws, room):
+    """The node part of each member id in the room's presence: {node: count}."""
+    await ws.send(json.dumps({"type": "presence", "room": room, "id": "p"}))
+    while True:
+        m = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        if m["type"] == "presence":
+            out = {}
+            for member in m["members"]:
+                node = member["id"].split("-")[0]
+                out[node] = out.get(node, 0) + 1
+            return out
+
+
 async def test_kill(nodes, redis):
     room = new_room("kill")
     victims = [await json_member(nodes[2], room) for _ in range(5)]
     witness, _ = await json_member(nodes[1], room)
+    before = await presence_nodes(witness, room)
+    dead = [n for n, count in before.items() if count == 5]
     acked, refused = [], []
     pubs = [asyncio.create_task(publisher(nodes[i].port, room, 100, acked, refused)) for i in (0, 1)]
     got = [[] for _ in victims]
@@ -287,6 +302,13 @@ async def test_kill(nodes, redis):
     await read_msgs(witness, 200, w)
     checks.report("kill: a member of another node got 1..200", [s for s, _ in w] == want,
                   short([s for s, _ in w]))
+    # The killed node's heartbeat ran out (2 x --redis-timeout): its members
+    # are gone from presence (the resumed ones have left node 0 too).
+    await asyncio.sleep(2.5)
+    after = await presence_nodes(witness, room)
+    checks.report("kill: presence lists no ghost of the killed node",
+                  len(dead) == 1 and dead[0] not in after and sum(after.values()) == 1,
+                  short((before, after)))
     await witness.close()
 
 

@@ -176,5 +176,35 @@ TEST_F(ClusterTest, RedisDownRefusesPublishesAndItsReturnLosesNothing) {
   EXPECT_EQ(read_n(*mb, 1), (std::vector<std::string>{"m4"}));
 }
 
+TEST_F(ClusterTest, PresenceListsAndAnnouncesMembersOfEveryNode) {
+  TestServer& a = add_node();
+  TestServer& b = add_node(1);
+  auto json = [](const TestServer& n) {
+    auto c = std::make_unique<Client>(n.port());
+    EXPECT_EQ(c->upgrade("/ws"), 101);
+    c->send_text(R"({"type":"join","room":"who","id":"j"})");
+    auto m = c->recv_data(10000);
+    EXPECT_TRUE(m && m->payload.find(R"("type":"joined")") != std::string::npos);
+    return c;
+  };
+  auto ja = json(a);
+  auto jb = json(b);
+  // A hears B's member come, with node 2 in its id.
+  auto ev = ja->recv_data(10000);
+  ASSERT_TRUE(ev.has_value());
+  EXPECT_NE(ev->payload.find(R"({"type":"join","room":"who","member":{"id":"2-0-)"),
+            std::string::npos)
+      << ev->payload;
+  jb->send_text(R"({"type":"presence","room":"who","id":"p"})");
+  auto p = jb->recv_data(10000);
+  ASSERT_TRUE(p.has_value());
+  EXPECT_NE(p->payload.find(R"({"id":"1-)"), std::string::npos) << p->payload;
+  EXPECT_NE(p->payload.find(R"({"id":"2-)"), std::string::npos) << p->payload;
+  jb.reset();  // gone: A hears it leave
+  ev = ja->recv_data(10000);
+  ASSERT_TRUE(ev.has_value());
+  EXPECT_NE(ev->payload.find(R"("type":"leave")"), std::string::npos) << ev->payload;
+}
+
 }  // namespace
 }  // namespace ringchat::testing

@@ -72,6 +72,15 @@ class Cluster {
     // range); ok false: the authority was unreachable.
     virtual void fetched(std::string_view room, uint64_t token, bool ok,
                          std::span<const ClusterRecord> msgs) = 0;
+    // A member of a watched room joined (`here`) or left it on some node
+    // (this one too), as broadcast; `count`: the room's members on every
+    // node after it.
+    virtual void presence_event(std::string_view room, const Present& who, bool here,
+                                size_t count) = 0;
+    // The answer to members(): the room's members on every live node; ok
+    // false: the authority was unreachable.
+    virtual void members_answer(std::string_view room, uint64_t token, bool ok,
+                                std::span<const Present> present) = 0;
   };
 
   virtual ~Cluster() = default;
@@ -86,6 +95,13 @@ class Cluster {
   virtual void unwatch(std::string_view room) = 0;
   // The messages after `after` up to `upto`, through fetched(token).
   virtual void fetch(std::string_view room, uint64_t after, uint64_t upto, uint64_t token) = 0;
+  // Presence: `who` (of this node) joined or left `room`; every node hears
+  // it (presence_event) unless `quiet` (a re-announcement after a
+  // reconnect). The entry lasts while this node's heartbeat does: a node
+  // that dies takes its members out of every answer.
+  virtual void member(std::string_view room, const Present& who, bool here, bool quiet) = 0;
+  // Who is in `room` on every live node, through members_answer(token).
+  virtual void members(std::string_view room, uint64_t token) = 0;
 };
 
 }  // namespace ringchat::chat

@@ -31,10 +31,12 @@ struct SenderHash {
 };
 
 // A member of a room as presence shows it: its connection, and its user (the
-// token's sub; empty: anonymous).
+// token's sub; empty: anonymous). In cluster mode also its node (0: none),
+// so that ids are unique across nodes.
 struct Present {
   Sender who;
   std::string user;
+  uint32_t node = 0;
   friend bool operator==(const Present&, const Present&) = default;
 };
 

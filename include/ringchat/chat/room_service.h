@@ -99,7 +99,11 @@ class RoomService final : public Cluster::Events {
   // Cluster mode: the rooms this shard owns follow `cluster` (which
   // outlives the service and calls it back as its Events). Before any room.
   // REQUIRES: the HistoryConfig had `follows` set.
-  void follow(Cluster& cluster) { cluster_ = &cluster; }
+  // `node` tells this process's members apart in presence.
+  void follow(Cluster& cluster, uint32_t node) {
+    cluster_ = &cluster;
+    node_ = node;
+  }
 
   // Cluster::Events
   void cluster_up() override;
@@ -111,6 +115,9 @@ class RoomService final : public Cluster::Events {
               std::span<const ClusterRecord> msgs) override;
   void fetched(std::string_view room, uint64_t token, bool ok,
                std::span<const ClusterRecord> msgs) override;
+  void presence_event(std::string_view room, const Present& who, bool here, size_t count) override;
+  void members_answer(std::string_view room, uint64_t token, bool ok,
+                      std::span<const Present> present) override;
 
   // Adds `member` to `room` (a valid name). `confirmed` is false until the
   // owner counts this shard (Host::confirmed() tells when).
@@ -181,8 +188,12 @@ class RoomService final : public Cluster::Events {
   // Answers `q` for shard `to`: at once, or (cluster mode) once the room is
   // in step and, for a resume older than the cache, fetched.
   void answer(HistoryQuery* q, unsigned to);
-  // The answer from what is here: `older`, fetched, precedes the history.
-  void reply(HistoryQuery* q, unsigned to, std::span<Sequenced* const> older = {});
+  // The answer from what is here: `older`, fetched, precedes the history;
+  // `present`, when given, is the room's presence (else the owner's own).
+  void reply(HistoryQuery* q, unsigned to, std::span<Sequenced* const> older = {},
+             const std::vector<Present>* present = nullptr);
+  // Tells the room's JSON members `who` joined or left (an event, not a message).
+  void announce(const OwnedRoom& room, const Present& who, bool here);
   void on_history(HistoryBatch* batch);
   OwnedRoom& count_shard(std::string_view room, unsigned shard);
   void uncount_shard(std::string_view room, unsigned shard);
@@ -220,6 +231,7 @@ class RoomService final : public Cluster::Events {
   size_t presence_events_max_;
   uint32_t sync_limit_;  // the newest messages a first sync keeps (--history)
   Cluster* cluster_ = nullptr;
+  uint32_t node_ = 0;
   std::unordered_map<uint64_t, Fetch> fetches_;
   uint64_t next_fetch_ = 0;
 };
