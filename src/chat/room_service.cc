@@ -60,11 +60,19 @@ RoomService::Joined RoomService::join(std::string_view room, uint32_t member, ui
     host_.post(joined.room->owner, HistoryReqMsg{q});
     return {{joined.room, joined.index}, false};
   }
-  // Answered here and now: the member has its history and is the room's
-  // newest member.
   answer(q, shard_);
   LocalRoom* r = local_.find(room);
-  RC_DCHECK(r && !r->members.empty() && r->members.back() == member);
+  RC_DCHECK(r != nullptr);
+  const uint32_t pos = joined.index & ~LocalRooms::kCatchingUp;
+  if (pos < r->catching_up.size() && r->catching_up[pos].slot == member &&
+      r->catching_up[pos].token == token) {
+    // Parked (cluster mode: the room is not in step yet): the answer comes
+    // later, through Host::history().
+    return {{r, joined.index}, false};
+  }
+  // Answered here and now: the member has its history and is the room's
+  // newest member.
+  RC_DCHECK(!r->members.empty() && r->members.back() == member);
   return {{r, static_cast<uint32_t>(r->members.size() - 1)}, true};
 }
 
