@@ -35,6 +35,10 @@ RoomService::RoomService(unsigned shard, unsigned shards, Host& host, obs::Shard
       sync_limit_(
           static_cast<uint32_t>(std::min<size_t>(history.per_room.max_messages, UINT32_MAX))) {}
 
+RoomService::~RoomService() {
+  for (auto& [token, f] : fetches_) delete f.query;  // never answered (shutdown)
+}
+
 void RoomService::tick(uint64_t now_ms) {
   owned_.set_now(now_ms);
   std::vector<std::string> gone;

@@ -91,6 +91,7 @@ class RoomService final : public Cluster::Events {
   // `host` and `metrics` (publishes sequenced, rooms owned) outlive it.
   RoomService(unsigned shard, unsigned shards, Host& host, obs::ShardMetrics& metrics,
               uint64_t seed, const HistoryConfig& history = {});
+  ~RoomService() override;
   RoomService(const RoomService&) = delete;
   RoomService& operator=(const RoomService&) = delete;
 
