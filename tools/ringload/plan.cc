@@ -33,9 +33,12 @@ Plan build_plan(const Scenario& s) {
     for (uint32_t c = 0; c < s.connections; ++c) p.room[c] = c % rooms;
   }
   p.sender.assign(s.connections, 0);
+  if (!s.ports.empty()) p.port.assign(s.connections, 0);
   for (uint32_t c = 0; c < s.connections; ++c) {
     const uint32_t r = p.room[c];
     const uint32_t rank = p.members_in_room[r]++;
+    if (!p.port.empty())
+      p.port[c] = (s.mode == Mode::kEcho ? c : rank) % static_cast<uint32_t>(s.ports.size());
     bool sends = false;
     switch (s.mode) {
       case Mode::kEcho:

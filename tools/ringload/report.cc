@@ -91,6 +91,11 @@ void scenario_json(JsonWriter& w, const Scenario& s) {
   w.key("src_ips").begin_array();
   for (const auto& ip : s.src_ips) w.value(ip);
   w.end_array();
+  if (!s.ports.empty()) {
+    w.key("ports").begin_array();
+    for (uint16_t p : s.ports) w.value(static_cast<uint32_t>(p));
+    w.end_array();
+  }
   w.field("seed", s.seed);
   if (s.tls) w.field("tls", true).field("tls_resume", s.tls_resume).field("tls_ca", s.tls_ca);
   if (s.mode == Mode::kHandshake) w.field("handshakes", s.handshakes);

@@ -53,6 +53,11 @@ Result<void, std::string> Runner::resolve() {
   std::memcpy(&endpoint_.dest, res->ai_addr, sizeof endpoint_.dest);
   endpoint_.dest.sin_port = htons(target->port);
   freeaddrinfo(res);
+  for (uint16_t port : s_.ports) {
+    sockaddr_in d = endpoint_.dest;
+    d.sin_port = htons(port);
+    endpoint_.dests.push_back(d);
+  }
   unsigned lo = 0, hi = 0;
   if (std::sscanf(report_.kernel.ip_local_port_range.c_str(), "%u %u", &lo, &hi) == 2 && lo > 0 &&
       hi >= lo && hi <= 65535) {

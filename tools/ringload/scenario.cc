@@ -33,6 +33,8 @@ std::string_view to_string(Protocol p) {
       return "json";
     case Protocol::kSse:
       return "sse";
+    case Protocol::kSocketIo:
+      return "socketio";
   }
   return "?";
 }
@@ -140,6 +142,8 @@ Result<void, std::string> validate_rolling(const Scenario& s) {
     return Err(std::string("--rolling-server tracks positions itself: drop --since"));
   if (s.server_pid != 0)
     return Err(std::string("--rolling-server starts its own servers: drop --server-pid"));
+  if (!s.ports.empty())
+    return Err(std::string("--rolling-server uses the URL's port: drop --ports"));
   double total = 0;
   for (const Phase& p : s.phases()) total += p.duration_s;
   if (s.rolling_at_s >= total)
@@ -171,6 +175,9 @@ Result<void, std::string> validate(const Scenario& s) {
     return Err(std::string("wss:// and https:// need --tls (ringload speaks TLS only when asked)"));
   if (!s.tls && (!s.tls_ca.empty() || s.tls_resume || s.tls_version != TlsVersion::kAuto))
     return Err(std::string("--tls-ca, --tls-resume and --tls-version need --tls"));
+  if (s.protocol == Protocol::kSocketIo && (s.churn > 0 || !s.since.empty() || s.rolling()))
+    return Err(std::string(
+        "--protocol socketio has no positions: no --churn, --since or --rolling-server"));
   if (s.mode == Mode::kHandshake && s.protocol != Protocol::kRaw)
     return Err(std::string("--mode handshake speaks no protocol: leave --protocol raw"));
   if (s.handshakes > 0 && s.mode != Mode::kHandshake)

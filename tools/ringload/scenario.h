@@ -12,7 +12,7 @@ enum class Mode : uint8_t { kEcho, kFanout, kRate, kIdle, kHandshake };
 // How clients reach the room: raw room sockets (GET /ws/{room}), the JSON
 // socket (GET /ws, join/pub/msg), or SSE streams (GET /sse/{room}) with
 // HTTP POST publishers.
-enum class Protocol : uint8_t { kRaw, kJson, kSse };
+enum class Protocol : uint8_t { kRaw, kJson, kSse, kSocketIo };
 enum class RoomDist : uint8_t { kUniform, kZipf };
 enum class Think : uint8_t { kConst, kExp, kUniform };
 enum class ProgressMode : uint8_t { kAuto, kAlways, kNever };
@@ -59,6 +59,10 @@ struct Scenario {
   uint32_t size_max = 0;
   std::vector<int> cpus = {0};
   std::vector<std::string> src_ips;
+  // Ports of the URL's host to spread clients over (cluster mode: one per
+  // node; see Plan::port). Every connection of a client, its reconnects
+  // and an SSE client's publisher alike go to its port; empty: the URL's.
+  std::vector<uint16_t> ports;
   double connect_rate = 0;
   double ramp_s = 0, steady_s = 10, spike_s = 0, spike_mult = 3, soak_s = 0;
   double drain_s = 2;

@@ -76,6 +76,18 @@ SetResult set_src_ips(Scenario& s, std::string_view v) {
   return {};
 }
 
+SetResult set_ports(Scenario& s, std::string_view v) {
+  std::vector<uint16_t> ports;
+  for (std::string_view item : split_list(v)) {
+    uint16_t port = 0;
+    auto r = parse_int<uint16_t>("ports", item, port, 1, 65535);
+    if (!r) return r;
+    ports.push_back(port);
+  }
+  s.ports = std::move(ports);
+  return {};
+}
+
 #define RL_U32(field, lo, hi) \
   [](Scenario& s, std::string_view v) { return parse_int<uint32_t>(#field, v, s.field, lo, hi); }
 #define RL_DBL(field) \
@@ -95,8 +107,10 @@ const std::pair<std::string_view, TlsVersion> kTlsVersions[] = {
     {"auto", TlsVersion::kAuto}, {"1.2", TlsVersion::k12}, {"1.3", TlsVersion::k13}};
 const std::pair<std::string_view, bool> kBools[] = {
     {"true", true}, {"false", false}, {"1", true}, {"0", false}};
-const std::pair<std::string_view, Protocol> kProtocols[] = {
-    {"raw", Protocol::kRaw}, {"json", Protocol::kJson}, {"sse", Protocol::kSse}};
+const std::pair<std::string_view, Protocol> kProtocols[] = {{"raw", Protocol::kRaw},
+                                                            {"json", Protocol::kJson},
+                                                            {"sse", Protocol::kSse},
+                                                            {"socketio", Protocol::kSocketIo}};
 const std::pair<std::string_view, RoomDist> kDists[] = {{"uniform", RoomDist::kUniform},
                                                         {"zipf", RoomDist::kZipf}};
 const std::pair<std::string_view, Think> kThinks[] = {
@@ -116,7 +130,8 @@ std::vector<OptionSpec> build_specs() {
        "handshakes/s)",
        [](Scenario& s, std::string_view v) { return parse_enum("mode", v, s.mode, kModes); }},
       {"protocol", "",
-       "raw (GET /ws/{room}) | json (GET /ws, join/pub/msg) | sse (GET /sse/{room}, senders POST)",
+       "raw (GET /ws/{room}) | json (GET /ws, join/pub/msg) | sse (GET /sse/{room}, senders POST) "
+       "| socketio (Socket.IO over Engine.IO 4's WebSocket: PATH?EIO=4&transport=websocket&room=R)",
        [](Scenario& s, std::string_view v) {
          return parse_enum("protocol", v, s.protocol, kProtocols);
        }},
@@ -145,6 +160,10 @@ std::vector<OptionSpec> build_specs() {
       {"cpus", "", "one pinned worker per entry, e.g. 1 or 0,1 or 1,1,1", set_cpus},
       {"src-ips", "", "source addresses to bind, round-robin, e.g. 127.0.0.1,127.0.0.2",
        set_src_ips},
+      {"ports", "",
+       "spread clients round-robin over these ports of the URL's host (several nodes), e.g. "
+       "9000,9001; replaces the URL's port",
+       set_ports},
       {"connect-rate", "", "new connections per second (0: connections/ramp, or at once)",
        RL_DBL(connect_rate)},
       {"ramp", "", "ramp phase seconds (connections open)", RL_DBL(ramp_s)},

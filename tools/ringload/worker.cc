@@ -58,7 +58,13 @@ Worker::Worker(const Scenario& s, const Plan& plan, const Endpoint& ep, Control&
     conns_.emplace_back(s.max_message);
     Conn& conn = conns_.back();
     conn.client = c;
-    conn.path = s.protocol == Protocol::kJson ? json_path : ep.target.path + plan.room_name(s, c);
+    if (s.protocol == Protocol::kJson) {
+      conn.path = json_path;
+    } else if (s.protocol == Protocol::kSocketIo) {
+      conn.path = ep.target.path + "?EIO=4&transport=websocket&room=" + plan.room_name(s, c);
+    } else {
+      conn.path = ep.target.path + plan.room_name(s, c);
+    }
     to_start_.push_back(static_cast<uint32_t>(conns_.size() - 1));
   }
   // sse: every sender gets a publisher, started with the streams.

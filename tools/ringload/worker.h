@@ -58,6 +58,9 @@ struct WorkerLive {
 struct Endpoint {
   Target target;
   sockaddr_in dest{};
+  // --ports: one destination per port (client c: dests[plan.port[c]]);
+  // empty: every client connects to dest.
+  std::vector<sockaddr_in> dests;
   std::vector<sockaddr_in> sources;  // --src-ips, port 0
   uint16_t port_lo = 32768;          // ip_local_port_range, for explicit binds
   uint16_t port_hi = 60999;
@@ -240,6 +243,7 @@ class Worker {
   void on_ws_open(uint32_t i, std::string_view head, uint64_t now);
   void on_message(uint32_t i, std::span<const std::byte> payload, uint64_t now);
   void on_json_message(uint32_t i, std::string_view text, uint64_t now);
+  void on_socketio_message(uint32_t i, std::string_view text, uint64_t now);
   void deliver(uint32_t i, std::string_view payload, uint64_t now);
   // worker_proto.cc: SSE streams, HTTP publishers, JSON joins, churn.
   struct SseDispatch;

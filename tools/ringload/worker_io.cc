@@ -122,8 +122,9 @@ void Worker::start_attempt(uint32_t i, uint64_t now) {
   c.deadline_ns = now + static_cast<uint64_t>(s_.connect_timeout_s * 1e9);
   ++connecting_;
   io_uring_sqe* sqe = reactor_.get_sqe();
-  io_uring_prep_connect(sqe, static_cast<int>(i), reinterpret_cast<const sockaddr*>(&ep_.dest),
-                        sizeof ep_.dest);
+  const sockaddr_in& dest = ep_.dests.empty() ? ep_.dest : ep_.dests[plan_.port[c.client]];
+  io_uring_prep_connect(sqe, static_cast<int>(i), reinterpret_cast<const sockaddr*>(&dest),
+                        sizeof dest);
   sqe->flags |= IOSQE_FIXED_FILE;
   io_uring_sqe_set_data64(sqe, pack(Op::kConnect, i));
   ++c.inflight;

@@ -53,6 +53,10 @@ void Worker::on_ws_open(uint32_t i, std::string_view head, uint64_t now) {
     send_join(i);
     return;
   }
+  if (s_.protocol == Protocol::kSocketIo) {  // open at the namespace's `40`
+    c.state = State::kJoining;
+    return;
+  }
   OpenInfo info;
   if (c.track_raw) {
     const auto epoch = find_header(head, "x-ringchat-epoch");
@@ -175,6 +179,7 @@ void Worker::on_message(uint32_t i, std::span<const std::byte> payload, uint64_t
   Conn& c = conns_[i];
   const std::string_view text(reinterpret_cast<const char*>(payload.data()), payload.size());
   if (s_.protocol == Protocol::kJson) return on_json_message(i, text, now);
+  if (s_.protocol == Protocol::kSocketIo) return on_socketio_message(i, text, now);
   if (c.track_raw) {
     const uint64_t seq = c.raw_next++;
     if (seq <= c.replay_until) return;

@@ -57,6 +57,9 @@ std::string Worker::connect_request(uint32_t i, const std::string& key) {
     case Protocol::kJson:
       c.resuming = !pos.empty();
       return build_upgrade_request(t.host, t.port, c.path, key);
+    case Protocol::kSocketIo:
+      c.resuming = false;
+      return build_upgrade_request(t.host, t.port, c.path, key);
     case Protocol::kSse:
       c.resuming = !pos.empty();
       return build_sse_request(t.host, t.port, c.path, pos);
@@ -85,6 +88,11 @@ void Worker::queue_publish(uint32_t i, std::string_view payload) {
       frame_ = R"({"type":"pub","room":")" + plan_.room_name(s_, c.client) + R"(","data":")";
       frame_.append(payload).append("\"}");
       return queue_frame(i, ws::Opcode::kText, std::as_bytes(std::span(frame_)));
+    case Protocol::kSocketIo:
+      // An Engine.IO message (4) carrying a Socket.IO event (2): ["pub", payload].
+      frame_ = R"(42["pub",")";
+      frame_.append(payload).append("\"]");
+      return queue_frame(i, ws::Opcode::kText, std::as_bytes(std::span(frame_)));
     case Protocol::kSse: {
       Conn& p = conns_[c.link];
       append_post_request(p.out, ep_.target.host, ep_.target.port, p.path, payload);
@@ -96,6 +104,36 @@ void Worker::queue_publish(uint32_t i, std::string_view payload) {
       return;
     }
   }
+}
+
+// Socket.IO 4 over Engine.IO 4's WebSocket transport, one packet per text
+// frame: the server opens with `0{"sid":...}` (Engine.IO open), the client
+// connects to the main namespace with `40`, answered `40{"sid":...}`; the
+// server pings with `2`, answered `3`; an event is `42["name",args...]`.
+// The room is joined by the server from the query (?room=R); deliveries
+// are `42["m","<payload>"]` (the payload needs no JSON escaping).
+void Worker::on_socketio_message(uint32_t i, std::string_view text, uint64_t now) {
+  Conn& c = conns_[i];
+  constexpr std::string_view kMsg = R"(42["m",")";
+  if (text.starts_with(kMsg) && text.ends_with("\"]") && text.size() >= kMsg.size() + 2) {
+    if (c.state == State::kJoining) return count_error("socketio:msg_before_connect");
+    return deliver(i, text.substr(kMsg.size(), text.size() - kMsg.size() - 2), now);
+  }
+  if (text == "2") {
+    static constexpr std::string_view kPong = "3";
+    return queue_frame(i, ws::Opcode::kText, std::as_bytes(std::span(kPong)));
+  }
+  if (text.starts_with("40")) {
+    if (c.state == State::kJoining) on_open(i, now, OpenInfo{});
+    return;
+  }
+  if (text.starts_with("0") && c.state == State::kJoining) {
+    static constexpr std::string_view kConnect = "40";
+    return queue_frame(i, ws::Opcode::kText, std::as_bytes(std::span(kConnect)));
+  }
+  if (text.starts_with("44")) return count_error("socketio:connect_error");
+  if (text.starts_with("41") || text.starts_with("1")) return;  // disconnect, close
+  count_error("socketio:unexpected");
 }
 
 void Worker::on_json_message(uint32_t i, std::string_view text, uint64_t now) {

@@ -28,6 +28,34 @@ TEST(Plan, FanoutLimitsSendersPerRoom) {
   EXPECT_EQ(std::accumulate(p.sender.begin(), p.sender.end(), 0u), 10u);
 }
 
+TEST(Plan, PortsSpreadEveryRoomAndItsSenders) {
+  Scenario s;
+  s.mode = Mode::kRate;
+  s.connections = 200;
+  s.rooms = 2;  // rooms and ports both 2: a client id's parity alone would split by room
+  s.senders = 8;
+  s.ports = {9000, 9001};
+  const Plan p = build_plan(s);
+  ASSERT_EQ(p.port.size(), 200u);
+  uint32_t on[2][2] = {};  // [room][port]
+  uint32_t senders_on[2] = {};
+  for (uint32_t c = 0; c < 200; ++c) {
+    ++on[p.room[c]][p.port[c]];
+    if (p.sender[c]) ++senders_on[p.port[c]];
+  }
+  for (auto& room : on) {
+    EXPECT_EQ(room[0], 50u);
+    EXPECT_EQ(room[1], 50u);
+  }
+  EXPECT_EQ(senders_on[0], 4u);
+  EXPECT_EQ(senders_on[1], 4u);
+  s.mode = Mode::kEcho;
+  s.connections = 4;
+  EXPECT_EQ(build_plan(s).port, (std::vector<uint32_t>{0, 1, 0, 1}));
+  s.ports.clear();
+  EXPECT_TRUE(build_plan(s).port.empty());
+}
+
 TEST(Plan, UniformSpreadsEvenly) {
   Scenario s;
   s.mode = Mode::kFanout;

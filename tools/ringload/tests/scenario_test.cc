@@ -62,6 +62,30 @@ TEST(Scenario, ParsesFlags) {
   EXPECT_DOUBLE_EQ(s->effective_connect_rate(), 500.0 / 3.0);
 }
 
+TEST(Scenario, Ports) {
+  auto s = parse({"--ports", "9000,9001,9002"});
+  ASSERT_TRUE(s.ok()) << s.error();
+  EXPECT_EQ(s->ports, (std::vector<uint16_t>{9000, 9001, 9002}));
+  EXPECT_TRUE(parse({}).value().ports.empty());
+  EXPECT_FALSE(parse({"--ports", "0"}).ok());
+  EXPECT_FALSE(parse({"--ports", "9000,70000"}).ok());
+  EXPECT_FALSE(parse({"--ports", "90x"}).ok());
+  Scenario j;
+  ASSERT_TRUE(apply_json(j, R"({"ports":"9000,9001"})").ok());
+  EXPECT_EQ(j.ports, (std::vector<uint16_t>{9000, 9001}));
+}
+
+TEST(Scenario, SocketIo) {
+  auto s = parse({"--protocol", "socketio", "--url", "ws://127.0.0.1:3000/socket.io/"});
+  ASSERT_TRUE(s.ok()) << s.error();
+  EXPECT_EQ(s->protocol, Protocol::kSocketIo);
+  EXPECT_EQ(to_string(s->protocol), "socketio");
+  // No positions to resume from.
+  EXPECT_FALSE(parse({"--protocol", "socketio", "--churn", "0.1"}).ok());
+  EXPECT_FALSE(parse({"--protocol", "socketio", "--since", "0000000000000001:5"}).ok());
+  EXPECT_FALSE(parse({"--protocol", "socketio", "--rolling-server", "/bin/ringchat"}).ok());
+}
+
 TEST(Scenario, RejectsUnknownMode) { EXPECT_FALSE(parse({"--mode", "storm"}).ok()); }
 TEST(Scenario, RejectsNonNumber) { EXPECT_FALSE(parse({"-c", "12x"}).ok()); }
 TEST(Scenario, RejectsZeroConnections) { EXPECT_FALSE(parse({"-c", "0"}).ok()); }
@@ -181,6 +205,7 @@ TEST(Scenario, RollingRejects) {
   EXPECT_FALSE(parse({"--rolling-server", srv, "--mode", "handshake"}).ok());
   EXPECT_FALSE(parse({"--rolling-server", srv, "--since", "0000000000000001:5"}).ok());
   EXPECT_FALSE(parse({"--rolling-server", srv, "--server-pid", "42"}).ok());
+  EXPECT_FALSE(parse({"--rolling-server", srv, "--ports", "9000,9001"}).ok());
   EXPECT_FALSE(parse({"--rolling-args", "--threads 1"}).ok());  // without --rolling-server
   EXPECT_FALSE(parse({"--rolling-log", "/tmp/x"}).ok());
 }
