@@ -266,19 +266,21 @@ def table_rows(results, args):
              "ok")]
     for name, per in results.items():
         if name == "order":
+            cells, detail = {}, ""
             for v in ("cluster", "socketio"):
                 r = (per.get(v) or [{}])[0]
-                if "failed" in r or not r:
-                    rows.append((name, f"{v} probe failed", r.get("failed", "not run")[:60], "", "", "", "", ""))
+                if not r or "failed" in r:
+                    cells[v] = "probe failed: " + r.get("failed", "not run")[:50]
                     continue
                 ps = r["per_sender"]
-                what = (f"{r['members']} members, {r['publishers']} publishers, {r['sent']} msgs: "
-                        f"members differing {r['members_differing']}, inversions {r['inversions_total']:,}; "
-                        f"per sender reorders {ps['reorders']} missing {ps['missing']} dups {ps['duplicates']}")
-                ok = "yes" if r["one_order"] else ("NO" if v == "cluster" else "no (reported)")
-                rows.append((name, f"one order ({v})", "", what if v == "cluster" else "",
-                             what if v == "socketio" else "", "", "one order" if v == "cluster" else "",
-                             ok))
+                cells[v] = (f"{'yes' if r['one_order'] else 'NO'}: {r['members_differing']} of "
+                            f"{r['members'] - 1} members differ, {r['inversions_total']:,} inverted pairs")
+                detail = (f"{r['members']} members, {r['publishers']} publishers on 2 nodes, {r['sent']} msgs")
+                cells[v] += (f"; per sender {ps['reorders']} reorders, {ps['missing']} missing, "
+                             f"{ps['duplicates']} dups")
+            c = (per.get("cluster") or [{}])[0]
+            rows.append((name, "one order", detail, cells.get("cluster", ""), cells.get("socketio", ""), "",
+                         "ringchat: one order", "yes" if c.get("one_order") else "NO"))
             continue
         metrics = [("delivered_per_s", ""), ("p50_us", "us"), ("p99_us", "us"),
                    ("cpu_us_per_delivered", "us2"), ("redis_us_per_delivered", "us2"),
@@ -306,7 +308,14 @@ def table_rows(results, args):
         if max(busy) > 90:
             rows.append((name, "generator-bound", "ringload's worker > 90% busy: its figures are "
                          "ringload's limit, not the server's", "", "", "", "", ""))
-        rows += benchlib.problem_rows(name, per, VARIANTS, len(rows[0]))
+        rows += [r for r in benchlib.problem_rows(name, per, VARIANTS, len(rows[0]))
+                 if not r[1].endswith("DISTURBED")]
+        for v in VARIANTS:  # one row per variant for disturbed runs
+            other = [r.get("other_cpu_pct", 0) for r in per.get(v, []) if "failed" not in r]
+            hit = [o for o in other if o > 20]
+            if hit:
+                rows.append((name, f"{v} DISTURBED", f"{len(hit)} of {len(other)} runs: other work used "
+                             f"{min(hit):.0f}-{max(hit):.0f}% of a CPU", "", "", "", "", ""))
         for v in VARIANTS:
             for r in per.get(v, []):
                 if "failed" not in r and (r.get("order_errors") or r.get("seq_gaps") or r.get("seq_duplicates")):
@@ -346,7 +355,8 @@ def write_html(results, args):
     if loads:
         blocks += [("h2", "Overview"), ("charts", charts)]
     blocks += [("h2", "Table"), ("table", table_rows(results, args)),
-               ("json", {"args": vars(args), "results": results})]
+               ("json", {"args": {k: v for k, v in vars(args).items() if k != "retable"},
+                         "results": results})]
     return benchlib.html_report(os.path.join(args.out, "report.html"),
                                 "ringchat cluster mode over Redis, and Socket.IO", blocks)
 
@@ -363,9 +373,23 @@ def main():
         p.add_argument("--skip-order", action="store_true", help="leave out the order probe")
         p.add_argument("--redis-server", default=shutil.which("redis-server") or "/usr/bin/redis-server")
 
+    def at_end(p):
+        p.add_argument("--retable", metavar="RESULTS_JSON",
+                       help="print the table and write report.html from an earlier run's results.json")
+
     args = benchlib.parse_args("ringchat cluster mode vs one node, and Socket.IO with its Redis adapter",
                                "cluster", "comma-separated scenario names or prefixes (fan, rate)",
-                               before_only=before_only, after_only=after_only)
+                               before_only=before_only, after_only=after_only, at_end=at_end)
+    if args.retable:
+        with open(args.retable) as f:
+            saved = json.load(f)
+        results = saved["results"]
+        for k in ("reps", "steady", "ramp", "server_cpu", "client_cpus"):
+            setattr(args, k, saved["args"][k])
+        os.makedirs(args.out, exist_ok=True)
+        print_table(results, args)
+        print(f"HTML report: {write_html(results, args)}")
+        return 0
     results = benchlib.empty_results(args, list(SCENARIOS), variants_of)
     with tempfile.TemporaryDirectory(prefix="cluster-bench-") as tmp:
         redis = Redis(args.redis_server, args.server_cpu, tmp)
@@ -382,7 +406,7 @@ def main():
                         results["order"][v] = [{"failed": f"{type(e).__name__}: {e}"}]
         finally:
             redis.stop()
-    path = benchlib.write_results(args, results)
+    path = benchlib.write_results(args, results, leave_out=("retable",))
     print_table(results, args)
     print(f"raw results: {path}")
     print(f"HTML report: {write_html(results, args)}")

@@ -47,7 +47,7 @@ run() {
   # timeout: a hung run fails here, not at meson's limit.
   if ! timeout 40 "$ringload" --url "$url" --room-prefix "rolling-redis-$name-$$" --cpus 0 \
       --rolling-server "$ringchat" --rolling-log "$tmp/$name" \
-      --rolling-args "--threads 1 --pub-rate 0 --drain-timeout 1000 --log-level warn --redis redis://127.0.0.1:$rport" \
+      --rolling-args "--threads 1 --pub-rate 0 --drain-timeout 500 --log-level warn --redis redis://127.0.0.1:$rport" \
       --rolling-at 1 --mode rate -c 30 --rooms 3 --senders 6 --rate 20 --steady 4 --drain 1 \
       --progress never --json "$tmp/$name.json" "$@" >"$tmp/$name.txt" 2>&1; then
     echo "FAIL: ringload $name exited non-zero"; cat "$tmp/$name.txt"
