@@ -224,6 +224,14 @@ void Worker::fire_timers(uint64_t now) {
       continue;
     }
     if (c.state != State::kOpen || !sending()) continue;
+    if (s_.protocol == Protocol::kSse && conns_[c.link].state != State::kOpen) {
+      // The sender's POST connection is away (a draining server closed it):
+      // this slot is skipped, not queued: a reconnect starts with nothing
+      // queued, so a message queued now would vanish uncounted.
+      c.next_send_ns += next_interval_ns();
+      timers_.push(Timer{c.next_send_ns, t.conn, c.epoch, TimerKind::kSend});
+      continue;
+    }
     send_message(t.conn, ++c.seq, c.next_send_ns - t0_);
     c.next_send_ns += next_interval_ns();
     timers_.push(Timer{c.next_send_ns, t.conn, c.epoch, TimerKind::kSend});
