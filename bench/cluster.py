@@ -31,6 +31,8 @@ Scenarios:
   fan-1x100-all    fan-out rounds, one room of 100 members, every member sends
   fan-10x100-s10   fan-out rounds, 10 rooms of 100 members, 10 senders each
   fan-1x1000-s10   fan-out rounds, one room of 1000 members, 10 senders
+  fan-1x1000-s1    the same with one sender: one message per round, nothing for a node
+                   to batch (against fan-1x1000-s10: what batching is worth)
   rate-1x100-r20   open loop, one room of 100, 10 senders at 20 msgs/s each (20k
                    deliveries/s): publish-to-deliver latency at a load every variant carries
   order            bench/order_probe.py: publishers on both nodes race bursts; does
@@ -61,6 +63,7 @@ SCENARIOS = {
     "fan-1x100-all": FAN + ["-c", "100", "--rooms", "1"],
     "fan-10x100-s10": FAN + ["-c", "1000", "--rooms", "10", "--senders", "10"],
     "fan-1x1000-s10": FAN + ["-c", "1000", "--rooms", "1", "--senders", "10"],
+    "fan-1x1000-s1": FAN + ["-c", "1000", "--rooms", "1", "--senders", "1"],
     "rate-1x100-r20": ["--mode", "rate", "--think", "exp", "--size", "32", "-c", "100", "--rooms", "1",
                        "--senders", "10", "--rate", "20"],
 }
