@@ -56,4 +56,20 @@ bool header_has_token(std::string_view value, std::string_view token) {
   }
 }
 
+bool none_match_hits(std::string_view if_none_match, std::string_view etag) {
+  // RFC 9110 §13.1.2: "*" matches any current representation; otherwise the
+  // weak comparison, so a "W/" prefix on either side is ignored. A comma
+  // inside a quoted tag would split it; ours are hex, and a split one only
+  // fails to match (a 200 instead of a 304).
+  auto opaque = [](std::string_view t) { return t.starts_with("W/") ? t.substr(2) : t; };
+  if (etag.empty()) return false;
+  while (true) {
+    const size_t comma = if_none_match.find(',');
+    const std::string_view tag = trim_ows(if_none_match.substr(0, comma));
+    if (tag == "*" || (!tag.empty() && opaque(tag) == opaque(etag))) return true;
+    if (comma == std::string_view::npos) return false;
+    if_none_match.remove_prefix(comma + 1);
+  }
+}
+
 }  // namespace ringchat::http

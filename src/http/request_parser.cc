@@ -360,6 +360,7 @@ RequestParser::Slot RequestParser::slot_for(std::string_view name) {
       {"content-type", Slot::kContentType},
       {"transfer-encoding", Slot::kTransferEncoding},
       {"user-agent", Slot::kUserAgent},
+      {"if-none-match", Slot::kIfNoneMatch},
   };
   for (const Entry& e : kEntries) {
     if (iequals(name, e.name)) return e.slot;
@@ -369,7 +370,8 @@ RequestParser::Slot RequestParser::slot_for(std::string_view name) {
 
 bool RequestParser::is_list(Slot slot) {
   return slot == Slot::kUpgrade || slot == Slot::kConnection ||
-         slot == Slot::kSecWebSocketProtocol || slot == Slot::kTransferEncoding;
+         slot == Slot::kSecWebSocketProtocol || slot == Slot::kTransferEncoding ||
+         slot == Slot::kIfNoneMatch;
 }
 
 std::string* RequestParser::target_of(Slot slot) {
@@ -398,6 +400,8 @@ std::string* RequestParser::target_of(Slot slot) {
       return &transfer_encoding_;
     case Slot::kUserAgent:
       return &request_.user_agent;
+    case Slot::kIfNoneMatch:
+      return &request_.if_none_match;
     case Slot::kNone:
       break;
   }

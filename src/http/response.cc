@@ -14,7 +14,11 @@ void append_number(std::string& out, size_t n) {
 
 // RFC 9110 §6.4.1 and §15.3.5: 1xx and 204 have no content and must not
 // announce any.
-bool has_no_content(int status) { return (status >= 100 && status < 200) || status == 204; }
+// RFC 9110 §6.4.1: 1xx, 204 and 304 never have content (a 304's
+// Content-Length would describe the 200's, which we do not send).
+bool has_no_content(int status) {
+  return (status >= 100 && status < 200) || status == 204 || status == 304;
+}
 
 // A body of `content_length` bytes, or (kUntilClose) one that runs until
 // the connection closes.

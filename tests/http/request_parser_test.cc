@@ -241,6 +241,14 @@ TEST(RequestParser, KeepsUserAgentOnlyWhenAsked) {
   EXPECT_EQ(o.request.user_agent, "curl/8.1");
 }
 
+TEST(RequestParser, JoinsRepeatedIfNoneMatchIntoOneList) {
+  Outcome o = parse_byte_by_byte(
+      "GET /app.js HTTP/1.1\r\nIf-None-Match: \"a\"\r\nif-none-match:  W/\"b\" \r\n\r\n");
+  ASSERT_TRUE(o.done);
+  EXPECT_EQ(o.request.if_none_match, "\"a\", W/\"b\"");
+  EXPECT_FALSE(o.request.has_header_dupes);
+}
+
 TEST(RequestParser, CutsUserAgentAtItsLimit) {
   const std::string text =
       std::string("GET / HTTP/1.1\r\nUser-Agent: ") + std::string(100, 'a') + "\r\n\r\n";

@@ -23,6 +23,21 @@ TEST(HeaderHasToken, IgnoresEmptyListElements) {
   EXPECT_TRUE(header_has_token(", ,upgrade,", "upgrade"));
 }
 
+TEST(NoneMatchHits, MatchesTheTagInAListByWeakComparison) {
+  EXPECT_TRUE(none_match_hits("\"abc\"", "\"abc\""));
+  EXPECT_TRUE(none_match_hits("\"x\", W/\"abc\"", "\"abc\""));
+  EXPECT_TRUE(none_match_hits(" \"x\" ,\"abc\" ", "\"abc\""));
+  EXPECT_TRUE(none_match_hits("*", "\"abc\""));
+}
+
+TEST(NoneMatchHits, MissesOtherTagsAndEmptyHeaders) {
+  EXPECT_FALSE(none_match_hits("", "\"abc\""));
+  EXPECT_FALSE(none_match_hits("\"abd\"", "\"abc\""));
+  EXPECT_FALSE(none_match_hits("\"abc", "\"abc\""));
+  EXPECT_FALSE(none_match_hits(",", "\"abc\""));
+  EXPECT_FALSE(none_match_hits("*", ""));
+}
+
 TEST(Iequals, ComparesAsciiCaseInsensitively) {
   EXPECT_TRUE(iequals("Sec-WebSocket-Key", "sec-websocket-key"));
   EXPECT_FALSE(iequals("host", "hosts"));

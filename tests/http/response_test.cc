@@ -62,6 +62,14 @@ TEST(MakeResponse, OmitsLengthAndBodyFor204) {
   EXPECT_EQ(parts(r).body, "");
 }
 
+TEST(MakeResponse, OmitsLengthAndBodyFor304) {
+  std::string r = make_response(304, "", "ignored", true, "ETag: \"x\"\r\n");
+  EXPECT_EQ(r.rfind("HTTP/1.1 304 Not Modified\r\n", 0), 0u);
+  EXPECT_EQ(r.find("Content-Length"), std::string::npos);
+  EXPECT_TRUE(has_line(parts(r).head, "ETag: \"x\""));
+  EXPECT_EQ(parts(r).body, "");
+}
+
 TEST(MakeResponse, LeavesConnectionOf101ToCaller) {
   std::string r = make_response(101, "", "", true, "Upgrade: websocket\r\nConnection: Upgrade\r\n");
   EXPECT_EQ(r.rfind("HTTP/1.1 101 Switching Protocols\r\n", 0), 0u);

@@ -35,6 +35,9 @@ struct Request {
   // The first User-Agent, cut at Limits::max_user_agent bytes (for the
   // access log); empty when absent or not kept. A repeat is ignored.
   std::string user_agent;
+  // If-None-Match (RFC 9110 §13.1.2): the entity tags a cache holds, a
+  // list (repeats joined with ", "), or "*".
+  std::string if_none_match;
   std::string body;
   bool has_header_dupes = false;  // a handshake must reject
 
@@ -59,6 +62,12 @@ struct Limits {
 // case-insensitively with surrounding whitespace ignored:
 // header_has_token("keep-alive, Upgrade", "upgrade") -> true.
 bool header_has_token(std::string_view value, std::string_view token);
+
+// Whether a request with If-None-Match `if_none_match` (Request's) already
+// holds the representation tagged `etag` (quoted, as sent in ETag), so a
+// 304 answers it: "*", or `etag` in the list by weak comparison (RFC 9110
+// §13.1.2). False when either is empty.
+bool none_match_hits(std::string_view if_none_match, std::string_view etag);
 
 // ASCII case-insensitive equality, as HTTP compares names and tokens.
 bool iequals(std::string_view a, std::string_view b);

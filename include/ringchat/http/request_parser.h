@@ -81,6 +81,7 @@ class RequestParser {
     kContentType,
     kTransferEncoding,
     kUserAgent,
+    kIfNoneMatch,
   };
 
   // What the bytes fed next belong to. A request's head and its trailer

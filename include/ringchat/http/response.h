@@ -14,8 +14,8 @@ std::string_view reason_phrase(int status);
 // A complete HTTP/1.1 response: status line, `Server: ringchat`,
 // Content-Type (omitted when `content_type` is empty), Content-Length,
 // `Connection: keep-alive` or `close`, then `extra_headers` verbatim (each
-// "Name: value\r\n"), a blank line and `body`. 1xx and 204 responses carry
-// neither Content-Length nor body (RFC 9110 §8.6), and a 101 leaves the
+// "Name: value\r\n"), a blank line and `body`. 1xx, 204 and 304 responses
+// carry neither Content-Length nor body (RFC 9110 §6.4.1, §8.6), and a 101 leaves the
 // Connection header to `extra_headers` ("Connection: Upgrade").
 std::string make_response(int status, std::string_view content_type, std::string_view body,
                           bool keep_alive, std::string_view extra_headers = {});
