@@ -11,6 +11,7 @@
 #include "ringchat/http/response.h"
 #include "ringchat/http/uri.h"
 #include "ringchat/obs/log.h"
+#include "ringchat/web/assets.h"
 #include "ringchat/ws/handshake.h"
 #include "ringchat/ws/utf8.h"
 #include "sse.h"
@@ -41,6 +42,8 @@ HttpFront::HttpFront(ShardContext& ctx, RawRoom& raw_room, JsonSocket& json, Sse
   router_.add({Method::kGet}, "/rooms/{room}/messages", &HttpFront::messages);
   router_.add({Method::kGet}, "/rooms/{room}/presence", &HttpFront::presence);
   router_.add({Method::kGet}, "/rooms", &HttpFront::rooms);
+  router_.add({Method::kGet}, "/stats", &HttpFront::stats);
+  for (const web::Asset& a : web::all()) router_.add({Method::kGet}, a.path, &HttpFront::asset);
 }
 
 void HttpFront::on_open(net::Conn& c, Session& s) {
@@ -119,6 +122,27 @@ void HttpFront::readyz(net::Conn& c, Session&, const http::Request& req, const h
 void HttpFront::metrics(net::Conn& c, Session&, const http::Request& req,
                         const http::RouteParams&) {
   answer(c, req, 200, "text/plain; version=0.0.4", ctx_.shared.prometheus());
+}
+
+void HttpFront::stats(net::Conn& c, Session&, const http::Request& req, const http::RouteParams&) {
+  const uint64_t now = core::monotonic_ms();
+  ctx_.shared.stats.watched(now);
+  answer(c, req, 200, "application/json", stats_json(ctx_.shared, now),
+         "Cache-Control: no-store\r\n");
+}
+
+void HttpFront::asset(net::Conn& c, Session&, const http::Request& req, const http::RouteParams&) {
+  const web::Asset* a = web::find(req.path);
+  if (!a) return answer(c, req, 404, "text/plain", "404 Not Found: no such route\n");
+  // no-cache: a browser keeps the file but asks each time (If-None-Match),
+  // so a new binary's page is never stale; an unchanged one costs a 304.
+  std::string headers = "ETag: ";
+  headers += a->etag;
+  headers += "\r\nCache-Control: no-cache\r\nX-Content-Type-Options: nosniff\r\n";
+  if (http::none_match_hits(req.if_none_match, a->etag)) {
+    return answer(c, req, 304, {}, {}, headers);
+  }
+  answer(c, req, 200, a->content_type, a->bytes(), headers);
 }
 
 void HttpFront::raw_room(net::Conn& c, Session& s, const http::Request& req,

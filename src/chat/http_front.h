@@ -75,6 +75,10 @@ class HttpFront final : public Protocol {
   void presence(net::Conn& c, Session& s, const http::Request& req,
                 const http::RouteParams& params);
   void rooms(net::Conn& c, Session& s, const http::Request& req, const http::RouteParams&);
+  // GET /stats (chat/stats.h), and the files of web/ (the chat page at /,
+  // the dashboard at /dashboard, their scripts and styles).
+  void stats(net::Conn& c, Session& s, const http::Request& req, const http::RouteParams&);
+  void asset(net::Conn& c, Session& s, const http::Request& req, const http::RouteParams&);
   // While draining: answers `req` 503 `draining` with a reconnect hint and
   // returns true. (Upgrades and streams would be closed again at once.)
   bool refused_draining(net::Conn& c, const http::Request& req);

@@ -243,6 +243,7 @@ void ShardLoop::end_turn() {
   metrics_.set(Metric::kSendQueuedBytes, conns_.budget().held_bytes);
   metrics_.set(Metric::kSendQueuedPeak, conns_.budget().peak_bytes);
   metrics_.set(Metric::kConnsOverHalf, conns_.over_half_backlog());
+  stats_.end_turn(loop_.now_ms());
 }
 
 int64_t ShardLoop::before_sleep(int64_t timeout) {

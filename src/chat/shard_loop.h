@@ -18,6 +18,7 @@
 #include "ringchat/net/conn_table.h"
 #include "ringchat/tls/transport.h"
 #include "session.h"
+#include "shard_stats.h"
 #include "sse.h"
 
 namespace ringchat::chat {
@@ -111,6 +112,7 @@ class ShardLoop final : public core::TurnHooks,
   // Cluster mode: the shard's connections to Redis (made in init()).
   std::unique_ptr<redis::Dispatcher> redis_io_;
   std::unique_ptr<RedisCluster> cluster_;
+  ShardStats stats_{ctx_};
   uint64_t drain_deadline_ms_ = 0;
   // The WebSockets and streams to tell goodbye, in order; the first
   // `said_` are done.

@@ -177,6 +177,11 @@ std::string decimal(double v) {
 
 }  // namespace
 
+std::span<const uint64_t> hist_bounds(Hist h) {
+  const HistInfo& info = kHists[static_cast<size_t>(h)];
+  return {info.bounds.data(), bucket_count(info)};
+}
+
 Registry::Registry(unsigned shards) {
   for (unsigned i = 0; i < shards; ++i) shards_.push_back(std::make_unique<ShardMetrics>());
 }

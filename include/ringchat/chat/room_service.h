@@ -165,6 +165,11 @@ class RoomService final : public Cluster::Events {
   size_t local_rooms() const { return local_.size(); }
   size_t owned_rooms() const { return owned_.size(); }
   size_t history_bytes() const { return owned_.history_bytes(); }
+  // Calls fn(const OwnedRoom&) for every room this shard owns (/stats).
+  template <typename Fn>
+  void each_owned(Fn&& fn) const {
+    owned_.each(fn);
+  }
   // The monotonic clock for room TTLs; forgets idle rooms (call about once
   // a second).
   void tick(uint64_t now_ms);

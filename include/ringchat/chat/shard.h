@@ -9,6 +9,7 @@
 #include "ringchat/auth/conn_limiter.h"
 #include "ringchat/auth/gate.h"
 #include "ringchat/chat/mail.h"
+#include "ringchat/chat/stats.h"
 #include "ringchat/core/errc.h"
 #include "ringchat/core/result.h"
 #include "ringchat/obs/metrics.h"
@@ -77,6 +78,9 @@ struct ShardConfig {
   int sndbuf = 0;
   unsigned max_connections_per_shard = 16384;  // direct-descriptor table size
   std::vector<int> cpus;                       // shard i runs on cpus[i % size]; empty: unpinned
+  // GET /stats tells it as it is: a JSON object whose members (build,
+  // config, doctor) app puts together at start; empty: they are null.
+  std::string about;
 };
 
 // State every shard shares. Thread: any; built before shards start.
@@ -98,6 +102,7 @@ struct Shared {
         limiter(c.conn_limits),
         gate(c.gate),
         tls(c.tls),
+        stats(c.shards),
         ring_fds(c.shards) {
     for (auto& fd : ring_fds) fd.store(-1);
   }
@@ -107,6 +112,7 @@ struct Shared {
   auth::ConnLimiter limiter;                // connections of every shard, by address
   const auth::Gate gate;                    // credentials of requests
   tls::ContextSlot tls;                     // config.tls, until a reload
+  StatsBoard stats;                         // GET /stats: the shards' hottest rooms, ...
   std::vector<std::atomic<int>> ring_fds;   // for MSG_RING doorbells
   std::atomic<uint16_t> bound_port{0};      // the real port when config.port is 0
   std::atomic<uint16_t> bound_tls_port{0};  // the same for config.tls_port

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <iterator>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -107,6 +108,9 @@ enum class Hist : uint8_t {
   kCount
 };
 inline constexpr size_t kMaxBuckets = 16;
+// The upper bounds of histogram `h`'s finite buckets, ascending, in its
+// unit (ns, or a count); Histogram::bucket(bounds.size()) is the +Inf one.
+std::span<const uint64_t> hist_bounds(Hist h);
 
 // One histogram of one shard: counts per bucket (not cumulative), the sum
 // and the count. Written by its shard only (relaxed load + store), read by
