@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "app/allocator.h"
+#include "ringchat/app/about.h"
 #include "ringchat/app/config.h"
 #include "ringchat/app/doctor.h"
 #include "ringchat/app/server.h"
@@ -133,6 +134,9 @@ int main(int argc, char** argv) {
   // Direct descriptors live in each ring's table, not the process fd table:
   // each shard can hold up to RLIMIT_NOFILE connections of its own.
   cfg.shard.max_connections_per_shard = app::connections_per_shard(nofile);
+
+  // GET /stats: the build, this configuration and doctor's verdicts on it.
+  cfg.shard.about = app::about_json(cfg);
 
   app::Server server(cfg.shard);
   server.set_allocator(app::allocator_hooks());
