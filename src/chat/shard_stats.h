@@ -1,7 +1,6 @@
 #pragma once
 // Private to the chat module: a shard's part of GET /stats.
 #include <cstdint>
-#include <string>
 #include <unordered_map>
 
 #include "front.h"
@@ -31,11 +30,15 @@ class ShardStats {
   ShardContext& ctx_;
   uint64_t last_ms_ = 0;
   bool watching_ = false;  // seqs_ holds the last tick's seqs
+  // Each owned room's epoch and seq at the last tick, while watched. Keyed
+  // by the room's address (no name copied each second): a room forgotten
+  // and another made at the same address has a new random epoch, so it is
+  // never counted against the old one's seq.
   struct Seen {
     uint64_t epoch;
     uint64_t seq;
   };
-  std::unordered_map<std::string, Seen> seqs_;  // owned rooms, while watched
+  std::unordered_map<const OwnedRoom*, Seen> seqs_;
 };
 
 }  // namespace ringchat::chat

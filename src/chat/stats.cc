@@ -74,11 +74,11 @@ void ShardStats::tick(uint64_t now_ms) {
 void ShardStats::hot_rooms(ShardTops& tops) {
   // Messages since the last tick: the seq's advance within one epoch. A
   // room first seen now has no advance yet (its past is not this interval's).
-  std::unordered_map<std::string, Seen> now;
+  std::unordered_map<const OwnedRoom*, Seen> now;
   now.reserve(seqs_.size());
   ctx_.rooms.each_owned([&](const OwnedRoom& r) {
-    now.emplace(r.name, Seen{r.epoch, r.seq});
-    auto it = seqs_.find(r.name);
+    now.emplace(&r, Seen{r.epoch, r.seq});
+    auto it = seqs_.find(&r);
     if (!watching_ || it == seqs_.end() || it->second.epoch != r.epoch) return;
     const uint64_t n = r.seq - it->second.seq;
     if (n == 0) return;
