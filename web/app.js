@@ -81,14 +81,43 @@ function addMessage(room, epoch, m) {
   const same = room.msgs.filter((x) => !x.divider && x.epoch === epoch);
   if (same.some((x) => x.seq === m.seq)) return false;
   const msg = { epoch, seq: m.seq, ts: m.ts, from: m.from, text: textOf(m.data !== undefined ? m.data : m.data_base64) };
-  // Usually the newest: append; else insert before the first later one.
-  const later = same.find((x) => x.seq > m.seq);
-  if (later) room.msgs.splice(room.msgs.indexOf(later), 0, msg); else room.msgs.push(msg);
   if (m.seq > room.seq) room.seq = m.seq;
-  if (room.msgs.length > SHOWN_MAX) room.msgs.splice(0, room.msgs.length - SHOWN_MAX);
-  if (room !== current) room.unread++;
-  render(room);
+  // Usually the newest: appended (one more line on the page); else, as
+  // history arriving after the first live ones, put before the first later
+  // one (the room drawn again).
+  const later = same.find((x) => x.seq > m.seq);
+  if (later) {
+    room.msgs.splice(room.msgs.indexOf(later), 0, msg);
+    trim(room);
+    render(room);
+  } else {
+    room.msgs.push(msg);
+    trim(room);
+    if (room === current) {
+      appendItem(msg);
+    } else {
+      room.unread++;
+      renderRooms();
+    }
+  }
   return true;
+}
+
+// At most SHOWN_MAX messages per room: the oldest go (from the page too).
+function trim(room) {
+  const over = room.msgs.length - SHOWN_MAX;
+  if (over <= 0) return;
+  room.msgs.splice(0, over);
+  if (room !== current) return;
+  for (let i = 0; i < over && $('messages').firstChild; i++) $('messages').firstChild.remove();
+}
+
+function appendItem(m) {
+  const list = $('messages');
+  // Follow the conversation only if the reader is at the bottom already.
+  const atEnd = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+  list.append(messageItem(m));
+  if (atEnd) list.scrollTop = list.scrollHeight;
 }
 
 // A join (or a resume) answered: `r` is {epoch, seq, recovered} (the
@@ -144,6 +173,14 @@ function render(room) {
   const list = $('messages');
   list.replaceChildren(...(room ? room.msgs.map(messageItem) : []));
   list.scrollTop = list.scrollHeight;
+  renderMembers(room);
+  const can = !!(room && room.joined);
+  $('text').disabled = !can;
+  $('send-form').querySelector('button').disabled = !can;
+}
+
+function renderMembers(room) {
+  if (room !== current) return;
   const members = room ? [...room.members] : [];
   $('count').textContent = room ? `(${members.length})` : '';
   $('members').replaceChildren(...members.map(([id, user]) => {
@@ -151,9 +188,6 @@ function render(room) {
     li.textContent = user ? `${user} (${id})` : id;
     return li;
   }));
-  const can = !!(room && room.joined);
-  $('text').disabled = !can;
-  $('send-form').querySelector('button').disabled = !can;
 }
 
 function messageItem(m) {
@@ -253,17 +287,17 @@ function onWsMessage(c, m) {
     case 'presence':
       if (!room) return;
       room.members = new Map(m.members.map((x) => [x.id, x.user || '']));
-      render(room);
+      renderMembers(room);
       return;
     case 'join':
       if (!room) return;
       room.members.set(m.member.id, m.member.user || '');
-      render(room);
+      renderMembers(room);
       return;
     case 'leave':
       if (!room) return;
       room.members.delete(m.member.id);
-      render(room);
+      renderMembers(room);
       return;
     case 'draining':
       // The server is stopping: come back after its hint, not before.
@@ -343,7 +377,7 @@ async function ssePresence(room) {
   if (!r.ok) return;
   const p = await r.json();
   room.members = new Map(p.members.map((x) => [x.id, x.user || '']));
-  render(room);
+  renderMembers(room);
 }
 
 async function ssePublish(room, text) {
@@ -440,12 +474,16 @@ $('join-form').addEventListener('submit', (e) => {
   const t = chosenTransport();
   const tok = $('token').value.trim();
   if (t !== transport || tok !== token) {
-    // Another transport or token: start over with every room, from its position.
+    // Another transport or token: start over with every room, from its
+    // position (the rooms already joined resume on the new connection).
     disconnect();
+    clearTimeout(retryTimer);
+    retryTimer = 0;
     transport = t;
     token = tok;
   }
   joinRoom(name);
+  if (!conn && !retryTimer) connect();
   $('room').value = '';
   $('text').focus();
 });
