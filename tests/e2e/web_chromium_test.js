@@ -23,7 +23,7 @@ const fs = require('fs');
 const net = require('net');
 const path = require('path');
 const { cdp } = require('./chromium');
-const { checks, show, sleep, poll, newName } = require('./testlib');
+const { checks, show, sleep, poll, newName, mint } = require('./testlib');
 
 const suite = checks('web');
 const WORK = process.env.E2E_WORK;
@@ -41,11 +41,11 @@ function freePort() {
 
 // ---- the server ----
 
-async function startServer(port) {
+async function startServer(port, extra = []) {
   const log = fs.openSync(path.join(WORK, 'server.log'), 'a');
   // --drain-timeout 500: a restart's reconnect hint (retry_ms) stays short.
   const p = spawn(process.env.RINGCHAT_BIN, ['--port', String(port), '--bind', '127.0.0.1',
-    '--threads', '2', '--pub-rate', '0', '--drain-timeout', '500'], { stdio: ['ignore', log, log] });
+    '--threads', '2', '--pub-rate', '0', '--drain-timeout', '500', ...extra], { stdio: ['ignore', log, log] });
   started.push(p);
   await poll(async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok, 10000, 'ringchat answers /healthz');
   return p;
@@ -336,6 +336,37 @@ async function dashboard(ctx) {
   suite.report('ringload ran to its end', load.exitCode === 0, `exit ${load.exitCode}`);
 }
 
+// With token auth on: the token field (here ?token=) over a WebSocket (a
+// bearer.<token> subprotocol) and over SSE + POST (?token=, Authorization).
+async function withToken(ctx) {
+  const secret = require('crypto').randomBytes(24).toString('hex');
+  const file = path.join(WORK, 'jwt.secret');
+  fs.writeFileSync(file, secret);
+  const port = await freePort();
+  const server = await startServer(port, ['--jwt-secret-file', file]);
+  const room = newName('auth');
+  const token = mint(secret, 'alice', ['auth-*'], ['auth-*']);
+  const e = await openPage(ctx.chrome, `http://127.0.0.1:${port}/?room=${room}&token=${token}`, 'page E (token, WebSocket)');
+  const f = await openPage(ctx.chrome, `http://127.0.0.1:${port}/?room=${room}&transport=sse&token=${token}`, 'page F (token, SSE)');
+  ctx.pages.push(e, f);
+  const joined = await poll(async () => (await shown(e, room)).joined && (await shown(f, room)).joined, 10000,
+    'both token pages joined').catch(() => false);
+  suite.report('with token auth, a page with a token joins over a WebSocket and over SSE', !!joined);
+  await typeAndSend(e, 'signed in over ws');
+  await poll(async () => (await shown(f, room)).msgs.includes('signed in over ws'), 10000, 'F gets E\'s message').catch(() => {});
+  await typeAndSend(f, 'signed in over sse');
+  const s = await poll(async () => {
+    const v = await shown(e, room);
+    return v.msgs.length >= 2 ? v : null;
+  }, 10000, 'E gets F\'s message').catch(() => null);
+  const meta = await e.eval(`[...document.querySelectorAll('#messages li .meta')].map((m) => m.textContent)`);
+  const members = await e.eval(`document.getElementById('members').textContent`);
+  suite.report('they publish as the token\'s user (alice), over the socket and by POST',
+    s && inOrder(s.msgs, ['signed in over ws', 'signed in over sse']) && meta.every((m) => / alice$/.test(m)) &&
+    /alice/.test(members), show({ s, meta, members }));
+  await stopProcess(server);
+}
+
 async function main() {
   const port = await freePort();
   const ctx = { port, pages: [] };
@@ -349,11 +380,17 @@ async function main() {
     const c = await sse(ctx);
     // The chat page's picture: page A, which lived through the cut and the
     // restart, with a conversation after them.
-    for (const t of ['Welcome back', 'ringchat serves this page itself']) await typeAndSend(b, t);
+    // (B came back from the restart on its own schedule: the server's hint.)
+    await poll(async () => (await shown(b, room)).joined, 15000, 'page B back after the restart');
+    for (const t of ['Welcome back', 'ringchat serves this page itself']) {
+      await typeAndSend(b, t);
+      await poll(async () => (await shown(b, room)).msgs.includes(t), 10000, `${t} echoed`);
+    }
     await poll(async () => (await shown(a, room)).msgs.includes('ringchat serves this page itself'), 10000, 'the last words');
     const chatShot = await screenshot(a, 'chat.png', 640);
     await narrow(c);
     await dashboard(ctx);
+    await withToken(ctx);
     suite.report('screenshots of both pages saved', chatShot > 10000 && ctx.dashShot > 10000,
       `${chatShot} and ${ctx.dashShot} bytes in ${ARTIFACTS}`);
     for (const pg of ctx.pages) {
