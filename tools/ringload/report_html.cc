@@ -2,7 +2,7 @@
 // Artillery report. The tables (per-phase summary, errors, checks,
 // resources, scenario, kernel) are HTML written here; the charts are drawn
 // on canvases by web/charts.js and report_page.js, both embedded at build
-// time (tools/embed.py), from the run's data in a JSON script element. The
+// time (tools/embed_web.py), from the run's data in a JSON script element. The
 // whole JSON report closes the page, collapsed and indented.
 #include <simdjson.h>
 
@@ -10,11 +10,10 @@
 #include <fstream>
 #include <sstream>
 
-#include "charts_js.h"
 #include "json_writer.h"
 #include "report.h"
-#include "report_page_js.h"
 #include "report_summary.h"
+#include "ringchat/web/assets.h"
 
 namespace ringchat::ringload {
 namespace {
@@ -367,8 +366,8 @@ std::string report_html(const RunReport& r, const Scenario& s) {
     << escape(pretty_json(json)) << "</pre></details>\n</main>\n"
     << "<script type='application/json' id='ringload-data'>" << script_safe(chart_data(r, s))
     << "</script>\n<script>\n"
-    << embedded::kChartsJs << "</script>\n<script>\n"
-    << embedded::kReportPageJs << "</script>\n</body></html>\n";
+    << web::find("/charts.js")->bytes() << "</script>\n<script>\n"
+    << web::find("/report_page.js")->bytes() << "</script>\n</body></html>\n";
   return o.str();
 }
 
