@@ -476,17 +476,24 @@ void RoomService::watch(OwnedRoom& room) {
 }
 
 void RoomService::cluster_up() {
-  owned_.each([&](OwnedRoom& room) {
-    if (room.follow == OwnedRoom::Follow::kLocal) return;
-    // Until the answer, joins and questions wait; broadcasts wait in `ahead`.
-    room.follow = OwnedRoom::Follow::kSyncing;
-    if (room.was_live) {
-      metrics_.add(obs::Metric::kClusterResyncs);
-      cluster_->watch(room.name, room.epoch, room.seq, sync_limit_);
-    } else {
-      cluster_->watch(room.name, 0, 0, sync_limit_);
-    }
-  });
+  owned_.each([&](OwnedRoom& room) { rewatch(room); });
+}
+
+void RoomService::watch_lost(std::string_view name) {
+  OwnedRoom* room = owned_.find(name);
+  if (room && cluster_->up()) rewatch(*room);
+}
+
+void RoomService::rewatch(OwnedRoom& room) {
+  if (room.follow == OwnedRoom::Follow::kLocal) return;
+  // Until the answer, joins and questions wait; broadcasts wait in `ahead`.
+  room.follow = OwnedRoom::Follow::kSyncing;
+  if (room.was_live) {
+    metrics_.add(obs::Metric::kClusterResyncs);
+    cluster_->watch(room.name, room.epoch, room.seq, sync_limit_);
+  } else {
+    cluster_->watch(room.name, 0, 0, sync_limit_);
+  }
 }
 
 void RoomService::cluster_down() {

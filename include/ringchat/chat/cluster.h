@@ -56,6 +56,11 @@ class Cluster {
     // Lost: watches are gone, and every publish, watch and fetch without
     // an answer has failed (refused() was called for each publish).
     virtual void cluster_down() = 0;
+    // One room's watch was lost while the rest stay (Redis Cluster: its
+    // slot moved to another server, which dropped its subscription):
+    // nothing of it arrives until it is watched again; the room watches
+    // again and resyncs, as after cluster_up().
+    virtual void watch_lost(std::string_view room) = 0;
     virtual void published(const Publisher& p, uint64_t epoch, uint64_t seq) = 0;
     // The publish was not applied, or it is not known whether it was (the
     // connection went down before the answer): the publisher is told.
