@@ -338,17 +338,17 @@ void RedisCluster::publish(const PublishMsg& m) {
   const std::string record = encode_publish(m, cfg_.node, unix_ms());
   const std::string meta = room_meta_key(room), log = room_log_key(room),
                     channel = room_channel(room), epoch = candidate_epoch();
-  const std::string owned_room(room);
-  m.body->release();
+  // `room` is a view into the body: released once the command is queued.
   if (sharded()) {
-    command_for(owned_room,
+    command_for(room,
                 {"EVALSHA", publish_sha_, "2", meta, log, epoch, history_text_, record, channel},
-                {Pending::What::kPublish, p, owned_room, 0, {}, 0, 0});
+                {Pending::What::kPublish, p, std::string(room), 0, {}, 0, 0});
   } else {
-    command_for(owned_room,
+    command_for(room,
                 {"EVALSHA", publish_sha_, "3", meta, log, channel, epoch, history_text_, record},
                 {Pending::What::kPublish, p, {}, 0, {}, 0, 0});
   }
+  m.body->release();
 }
 
 void RedisCluster::watch(std::string_view room, uint64_t epoch, uint64_t after, uint32_t limit) {

@@ -8,7 +8,7 @@
 
 namespace ringchat::chat {
 
-// Cluster mode (--redis): several nodes serve the same rooms, and a shared
+// Cluster mode (--redis, --redis-cluster): several nodes serve the same rooms, and a shared
 // authority (Redis) orders them. A room's owner shard on each node follows
 // the authority instead of sequencing: its publishes go to the authority,
 // which assigns the room's next seq (under the room's epoch, which the
