@@ -193,8 +193,12 @@ RedisCluster::Node& RedisCluster::node_at(const redis::NodeAddr& a) {
 }
 
 RedisCluster::Node* RedisCluster::node_for(std::string_view room) {
+  return node_for_slot(sharded() ? room_slot(room) : 0);
+}
+
+RedisCluster::Node* RedisCluster::node_for_slot(uint16_t slot) {
   if (!sharded()) return nodes_.front().get();
-  const redis::NodeAddr* owner = map_.owner(room_slot(room));
+  const redis::NodeAddr* owner = map_.owner(slot);
   return owner ? &node_at(*owner) : nullptr;
 }
 
@@ -254,7 +258,7 @@ void RedisCluster::ask_slots() {
   for (auto& n : nodes_) {
     if (!n->cmd.up()) continue;
     n->cmd.command({"CLUSTER", "SLOTS"});
-    n->pending.push_back({Pending::What::kSlots, {}, {}, 0, {}, 0, 0});
+    n->pending.push_back({Pending::What::kSlots, {}, {}, 0, {}, 0, 0, 0});
     slots_asked_ = true;
     return;
   }
@@ -288,7 +292,7 @@ void RedisCluster::link_down() {
     if (n->cmd.up()) {
       // Their answers still come: taken as failed below, and dropped.
       for (size_t i = 0; i < due; ++i)
-        n->pending.push_back({Pending::What::kIgnore, {}, {}, 0, {}, 0, 0});
+        n->pending.push_back({Pending::What::kIgnore, {}, {}, 0, {}, 0, 0, 0});
     }
     for (Pending& p : n->waiting) failed.push_back(std::move(p));
     n->waiting.clear();
@@ -323,9 +327,21 @@ void RedisCluster::resend(Node& n, Pending p) {
 
 void RedisCluster::command_for(std::string_view room, std::initializer_list<std::string_view> argv,
                                Pending p) {
-  Node* n = node_for(room);
+  command_at(sharded() ? room_slot(room) : 0,
+             std::span<const std::string_view>(argv.begin(), argv.size()), std::move(p));
+}
+
+void RedisCluster::command_for_key(std::string_view key,
+                                   std::initializer_list<std::string_view> argv, Pending p) {
+  command_at(sharded() ? redis::key_slot(key) : 0,
+             std::span<const std::string_view>(argv.begin(), argv.size()), std::move(p));
+}
+
+void RedisCluster::command_at(uint16_t slot, std::span<const std::string_view> argv, Pending p) {
+  p.slot = slot;
+  Node* n = node_for_slot(slot);
   if (!n) return fail(p);  // no owner known for the slot
-  send(*n, std::span<const std::string_view>(argv.begin(), argv.size()), std::move(p));
+  send(*n, argv, std::move(p));
 }
 
 void RedisCluster::publish(const PublishMsg& m) {
@@ -342,11 +358,11 @@ void RedisCluster::publish(const PublishMsg& m) {
   if (sharded()) {
     command_for(room,
                 {"EVALSHA", publish_sha_, "2", meta, log, epoch, history_text_, record, channel},
-                {Pending::What::kPublish, p, std::string(room), 0, {}, 0, 0});
+                {Pending::What::kPublish, p, {}, 0, {}, 0, 0, 0});
   } else {
     command_for(room,
                 {"EVALSHA", publish_sha_, "3", meta, log, channel, epoch, history_text_, record},
-                {Pending::What::kPublish, p, {}, 0, {}, 0, 0});
+                {Pending::What::kPublish, p, {}, 0, {}, 0, 0, 0});
   }
   m.body->release();
 }
@@ -388,7 +404,7 @@ void RedisCluster::fetch(std::string_view room, uint64_t after, uint64_t upto, u
   if (!up_) return events_->fetched(room, token, false, {});
   const std::string from = "0-" + std::to_string(after + 1), to = "0-" + std::to_string(upto);
   command_for(room, {"XRANGE", room_log_key(room), from, to},
-              {Pending::What::kFetch, {}, std::string(room), token, {}, 0, 0});
+              {Pending::What::kFetch, {}, std::string(room), token, {}, 0, 0, 0});
 }
 
 void RedisCluster::sync(std::string_view room, const Watch& w) {
@@ -398,7 +414,7 @@ void RedisCluster::sync(std::string_view room, const Watch& w) {
   // Epoch 0 is no room's: a first sync gets the newest `limit`.
   command_for(room,
               {"EVALSHA", sync_sha_, "2", meta, log, fresh, w.epoch ? theirs : "-", after, limit},
-              {Pending::What::kSync, {}, std::string(room), 0, {}, 0, 0});
+              {Pending::What::kSync, {}, std::string(room), 0, {}, 0, 0, 0});
 }
 
 void RedisCluster::entries(const redis::Reply& r, std::vector<ClusterRecord>* out) {
@@ -429,7 +445,7 @@ bool RedisCluster::redirected(Node& n, Pending& p, const redis::Reply& r) {
     Node& to = node_at(rd->to);
     if (rd->ask) {
       const std::string_view asking[] = {"ASKING"};
-      send(to, asking, {Pending::What::kIgnore, {}, {}, 0, {"ASKING"}, 0, 0});
+      send(to, asking, {Pending::What::kIgnore, {}, {}, 0, {"ASKING"}, 0, 0, 0});
     }
     resend(to, std::move(p));
     return true;
@@ -447,7 +463,7 @@ void RedisCluster::tick(uint64_t now_ms) {
   while (!retries_.empty() && retries_.front().first <= now_ms) {
     Pending p = std::move(retries_.front().second);
     retries_.pop_front();
-    Node* n = node_for(p.room);
+    Node* n = node_for_slot(p.slot);
     if (!n) {
       fail(p);
       continue;

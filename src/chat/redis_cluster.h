@@ -123,6 +123,7 @@ class RedisCluster final : public Cluster {
     std::vector<std::string> argv;
     uint8_t tries = 0;      // redirections and retries so far
     uint64_t since_ms = 0;  // waiting: since when
+    uint16_t slot = 0;      // Redis Cluster: where it goes (command_at)
   };
   // A subscriber connection's (un)subscribe, for its reply.
   struct SubPending {
@@ -157,12 +158,18 @@ class RedisCluster final : public Cluster {
   void try_up();
   void on_answer(Node& n, const redis::Reply& r);
   void on_push(Node& n, const redis::Reply& r);
-  // The server of a room's commands and subscription (never null once the
-  // slot map is known).
+  // The server of a room's commands and subscription, or of a slot's (never
+  // null once the slot map is known).
   Node* node_for(std::string_view room);
+  Node* node_for_slot(uint16_t slot);
   Node& node_at(const redis::NodeAddr& a);
-  // THE way a room's command goes out: to node_for(room).
+  // THE way a room's command goes out: to node_for(room). A command on a
+  // key that is no room's (say, a per-node key) goes by the key's slot:
+  // command_for_key. Either way MOVED, ASK and retries follow it.
   void command_for(std::string_view room, std::initializer_list<std::string_view> argv, Pending p);
+  void command_for_key(std::string_view key, std::initializer_list<std::string_view> argv,
+                       Pending p);
+  void command_at(uint16_t slot, std::span<const std::string_view> argv, Pending p);
   void send(Node& n, std::span<const std::string_view> argv, Pending p);
   void resend(Node& n, Pending p);
   bool redirected(Node& n, Pending& p, const redis::Reply& r);
