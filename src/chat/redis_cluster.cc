@@ -269,7 +269,22 @@ void RedisCluster::fail(const Pending& p) {
   if (p.what == Pending::What::kFetch) events_->fetched(p.room, p.token, false, {});
 }
 
-void RedisCluster::link_down() {
+bool RedisCluster::in_map(const Node& n) const {
+  for (const redis::NodeAddr& a : map_.nodes()) {
+    if (a == n.addr) return true;
+  }
+  return false;
+}
+
+void RedisCluster::link_down(Node& n) {
+  if (sharded() && map_known_ && !in_map(n)) {
+    // A seed the rooms do not stand on: only what waited for it fails.
+    std::deque<Pending> waiting = std::move(n.waiting);
+    n.waiting.clear();
+    if (!n.cmd.up()) n.pending.clear();
+    for (const Pending& p : waiting) fail(p);
+    return;
+  }
   // Whichever went, the others' state is no longer the one the rooms
   // stand on: answers still due fail, and the subscriptions go (the resync
   // after cluster_up() makes new ones).

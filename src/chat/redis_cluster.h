@@ -106,7 +106,7 @@ class RedisCluster final : public Cluster {
     void on_reply(const redis::Reply& r) override {
       subscriber_ ? cluster_.on_push(node_, r) : cluster_.on_answer(node_, r);
     }
-    void on_down(size_t) override { cluster_.link_down(); }
+    void on_down(size_t) override { cluster_.link_down(node_); }
 
    private:
     RedisCluster& cluster_;
@@ -154,7 +154,10 @@ class RedisCluster final : public Cluster {
 
   bool sharded() const { return !cfg_.seeds.empty(); }
   void link_up(Node& n, bool subscriber);
-  void link_down();
+  void link_down(Node& n);
+  // A master of the slot map (a seed may be none: a replica, or another
+  // name of a master).
+  bool in_map(const Node& n) const;
   void try_up();
   void on_answer(Node& n, const redis::Reply& r);
   void on_push(Node& n, const redis::Reply& r);
