@@ -192,7 +192,9 @@ Result<auth::GateConfig, std::string> build_gate(const Config::Auth& a, bool all
 // --redis, --redis-password-file into an endpoint (none without --redis).
 Result<std::optional<redis::Endpoint>, std::string> redis_endpoint(const Config::Redis& r) {
   if (r.url.empty()) {
-    if (!r.password_file.empty()) return Err(std::string("--redis-password-file needs --redis"));
+    if (!r.password_file.empty() && r.cluster.empty()) {
+      return Err(std::string("--redis-password-file needs --redis or --redis-cluster"));
+    }
     return std::optional<redis::Endpoint>();
   }
   auto ep = redis::parse_url(r.url);
@@ -206,6 +208,43 @@ Result<std::optional<redis::Endpoint>, std::string> redis_endpoint(const Config:
     ep->password = std::move(*pw);
   }
   return std::optional<redis::Endpoint>(std::move(*ep));
+}
+
+// --redis-cluster's seeds: host:port or redis://[user:password@]host:port,
+// comma-separated; the password from --redis-password-file applies to each.
+Result<std::vector<redis::Endpoint>, std::string> redis_seeds(const Config::Redis& r) {
+  std::vector<redis::Endpoint> seeds;
+  if (r.cluster.empty()) return seeds;
+  if (!r.url.empty()) return Err(std::string("--redis and --redis-cluster exclude each other"));
+  std::optional<std::string> pw;
+  if (!r.password_file.empty()) {
+    auto p = read_file("--redis-password-file", r.password_file, true);
+    if (!p) return Err(p.error());
+    pw = std::move(*p);
+  }
+  std::string_view list = r.cluster;
+  while (!list.empty()) {
+    const size_t comma = list.find(',');
+    std::string_view item = list.substr(0, comma);
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+    if (item.empty()) continue;
+    const std::string url = item.find("://") == std::string_view::npos
+                                ? "redis://" + std::string(item)
+                                : std::string(item);
+    auto ep = redis::parse_url(url);
+    if (!ep) return Err("--redis-cluster: " + ep.error());
+    if (!ep->unix_path.empty()) return Err(std::string("--redis-cluster: TCP nodes only"));
+    if (ep->db != 0) return Err(std::string("--redis-cluster: a cluster has database 0 only"));
+    if (pw) {
+      if (!ep->password.empty()) {
+        return Err(std::string("--redis-cluster has a password: drop it or --redis-password-file"));
+      }
+      ep->password = *pw;
+    }
+    seeds.push_back(std::move(*ep));
+  }
+  if (seeds.empty()) return Err(std::string("--redis-cluster: no seed node"));
+  return seeds;
 }
 
 // Every option's effective value (Config::settings), after parsing.
@@ -454,8 +493,14 @@ void declare(CLI::App& app, Config& c) {
                  "Redis orders every room and nodes sharing it serve the same rooms (unset: one "
                  "node, history in memory)")
       ->envname("RINGCHAT_REDIS");
+  app.add_option("--redis-cluster", c.redis.cluster,
+                 "Cluster mode over a Redis Cluster (7.0+): seed nodes host:port[,host:port...] "
+                 "(or redis://[user:password@]host:port); rooms go to their slot's master, "
+                 "fan-out by sharded pub/sub (instead of --redis)")
+      ->envname("RINGCHAT_REDIS_CLUSTER");
   app.add_option("--redis-password-file", c.redis.password_file,
-                 "File holding the Redis password (instead of one in the --redis URL)")
+                 "File holding the Redis password (instead of one in the --redis or "
+                 "--redis-cluster URL)")
       ->envname("RINGCHAT_REDIS_PASSWORD_FILE");
   app.add_option("--redis-linger", s.redis_linger_ms,
                  "Milliseconds a room with no member on this node stays subscribed (churn does not "
@@ -529,6 +574,11 @@ Result<Config, ParseExit> parse_config(int argc, const char* const* argv) {
   } else {
     c.shard.redis = std::move(*r);
   }
+  if (auto r = redis_seeds(c.redis); !r) {
+    return Err(ParseExit{2, "ringchat: " + r.error()});
+  } else {
+    c.shard.redis_cluster = std::move(*r);
+  }
   if (!c.shard.tls && !c.shard.plain) {
     return Err(ParseExit{2, "ringchat: --no-plain needs --tls-cert and --tls-key"});
   }
@@ -543,6 +593,13 @@ Result<Config, ParseExit> parse_config(int argc, const char* const* argv) {
     if (s.name == "history-total") s.value = std::to_string(c.shard.history_total);
     // The URL may hold a password.
     if (s.name == "redis" && c.shard.redis) s.value = redis::redacted(*c.shard.redis);
+    if (s.name == "redis-cluster" && !c.shard.redis_cluster.empty()) {
+      s.value.clear();
+      for (const redis::Endpoint& ep : c.shard.redis_cluster) {
+        if (!s.value.empty()) s.value += ',';
+        s.value += redis::redacted(ep);
+      }
+    }
   }
   return c;
 }

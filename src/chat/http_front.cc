@@ -107,7 +107,7 @@ void HttpFront::healthz(net::Conn& c, Session&, const http::Request& req,
 
 void HttpFront::readyz(net::Conn& c, Session&, const http::Request& req, const http::RouteParams&) {
   if (ctx_.draining()) return answer(c, req, 503, "text/plain", "draining\n");
-  if (ctx_.cfg.redis) {
+  if (ctx_.cfg.clustered()) {
     // Cluster mode: a shard without Redis refuses publishes.
     for (unsigned i = 0; i < ctx_.cfg.shards; ++i) {
       if (ctx_.shared.metrics.shard(i).get(Metric::kClusterUp) == 0) {

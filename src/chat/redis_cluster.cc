@@ -33,6 +33,27 @@ redis.call('PUBLISH', KEYS[3], m)
 return {e, s}
 )lua";
 
+// Redis Cluster: the same, but SPUBLISH (sharded pub/sub: the message
+// goes to the subscribers on the slot's master only). KEYS: meta, log.
+// ARGV: as above, then the channel. The channel is not a key (a key that
+// never exists would make the script TRYAGAIN while the slot migrates); it
+// has the room's hash tag, so it is on the script's slot.
+constexpr const char* kShardedPublishScript = R"lua(
+local e = redis.call('HGET', KEYS[1], 'epoch')
+if not e then
+  e = ARGV[1]
+  redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[1], 'epoch', e)
+end
+local s = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+local m = e .. ' ' .. s .. ' ' .. ARGV[3]
+if tonumber(ARGV[2]) > 0 then
+  redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[2], '0-' .. s, 'm', m)
+end
+redis.call('SPUBLISH', ARGV[4], m)
+return {e, s}
+)lua";
+
 // KEYS: meta, log. ARGV: a new epoch (used if the room has none), the
 // caller's epoch, its last seq, how many of the newest to give otherwise.
 // Answers [epoch, seq, entries oldest first]: the entries after the
@@ -73,9 +94,31 @@ end
 return n
 )lua";
 
+// The same for a Redis Cluster: the channel (ARGV[5], same slot) goes by
+// SPUBLISH, and is not a key (as in the sharded publish script).
+constexpr const char* kShardedPresenceScript = R"lua(
+if ARGV[1] == '1' then
+  redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+else
+  redis.call('HDEL', KEYS[1], ARGV[2])
+end
+local n = redis.call('HLEN', KEYS[1])
+if ARGV[4] == '0' then
+  redis.call('SPUBLISH', ARGV[5], 'P ' .. n .. ' ' .. ARGV[1] .. ' ' .. ARGV[2] .. ' ' .. ARGV[3])
+end
+return n
+)lua";
+
 constexpr size_t kPublish = 0;
 constexpr size_t kSync = 1;
 constexpr size_t kPresence = 2;
+// A command refused with TRYAGAIN (a slot migrating), CLUSTERDOWN or
+// LOADING is sent again this much later, this many times at most; so many
+// redirections in a row mean the map is not settling: the command fails.
+constexpr uint64_t kRetryMs = 20;
+constexpr uint8_t kMaxTries = 100;
+constexpr uint8_t kMaxRedirects = 8;
+constexpr uint64_t kSlotsRetryMs = 200;
 
 uint64_t unix_ms() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -85,7 +128,10 @@ uint64_t unix_ms() {
 
 redis::Link::Options link_options(const RedisClusterConfig& c, bool subscriber) {
   redis::Link::Options o;
-  if (!subscriber) o.scripts = {kPublishScript, kSyncScript, kPresenceScript};
+  if (!subscriber) {
+    o.scripts = {c.seeds.empty() ? kPublishScript : kShardedPublishScript, kSyncScript,
+                 c.seeds.empty() ? kPresenceScript : kShardedPresenceScript};
+  }
   o.subscriber = subscriber;
   o.reply_timeout_ms = c.reply_timeout_ms;
   return o;
@@ -99,32 +145,102 @@ bool epoch_and_seq(const redis::Reply& r, uint64_t* epoch, uint64_t* seq) {
   *seq = static_cast<uint64_t>(r[1].integer());
   return true;
 }
+
+// Errors worth the same command again a little later.
+bool transient(std::string_view error) {
+  return error.starts_with("TRYAGAIN") || error.starts_with("CLUSTERDOWN") ||
+         error.starts_with("LOADING");
+}
+
+// A room's slot: its keys and channel carry the room as their hash tag
+// (cluster_codec.h), and room names have no braces, so the slot is the
+// room's own.
+uint16_t room_slot(std::string_view room) { return redis::key_slot(room); }
+
+redis::NodeAddr addr_of(const redis::Endpoint& ep) { return {ep.host, ep.port}; }
 }  // namespace
 
 const char* RedisCluster::publish_script() { return kPublishScript; }
+const char* RedisCluster::sharded_publish_script() { return kShardedPublishScript; }
 const char* RedisCluster::sync_script() { return kSyncScript; }
 const char* RedisCluster::presence_script() { return kPresenceScript; }
+const char* RedisCluster::sharded_presence_script() { return kShardedPresenceScript; }
+
+RedisCluster::Node::Node(RedisCluster& c, redis::Dispatcher& d, const redis::Endpoint& ep,
+                         redis::NodeAddr a, uint64_t seed)
+    : addr(std::move(a)),
+      cmd_side(c, *this, false),
+      sub_side(c, *this, true),
+      cmd(d, ep, cmd_side, link_options(c.cfg_, false), seed),
+      sub(d, ep, sub_side, link_options(c.cfg_, true), seed ^ 0x5bd1e995) {}
 
 RedisCluster::RedisCluster(redis::Dispatcher& d, const RedisClusterConfig& c,
                            obs::ShardMetrics& metrics)
-    : cfg_(c),
+    : dispatcher_(d),
+      cfg_(c),
       metrics_(metrics),
-      cmd_(d, c.endpoint, cmd_side_, link_options(c, false), c.seed),
-      sub_(d, c.endpoint, sub_side_, link_options(c, true), c.seed ^ 0x5bd1e995),
       rng_(c.seed),
-      history_text_(std::to_string(c.history)) {}
+      history_text_(std::to_string(c.history)) {
+  if (!sharded()) {
+    nodes_.push_back(std::make_unique<Node>(*this, d, c.endpoint, addr_of(c.endpoint), c.seed));
+  } else {
+    // The seeds, to ask for the slot map; masters among them are reused.
+    for (size_t i = 0; i < c.seeds.size(); ++i) node_at(addr_of(c.seeds[i]));
+  }
+}
+
+RedisCluster::~RedisCluster() = default;
 
 void RedisCluster::start() {
   RC_CHECK(events_ != nullptr);
-  cmd_.start();
-  sub_.start();
+  for (auto& n : nodes_) {
+    n->cmd.start();
+    n->sub.start();
+  }
 }
 
 void RedisCluster::stop() {
-  cmd_.stop();
-  sub_.stop();
+  for (auto& n : nodes_) {
+    n->cmd.stop();
+    n->sub.stop();
+  }
   up_ = false;
   metrics_.set(obs::Metric::kClusterUp, 0);
+}
+
+RedisCluster::Node& RedisCluster::node_at(const redis::NodeAddr& a) {
+  const std::string key = a.text();
+  if (auto it = by_addr_.find(key); it != by_addr_.end()) return *it->second;
+  // Every master takes the seeds' credentials.
+  redis::Endpoint ep = cfg_.seeds.front();
+  ep.host = a.host;
+  ep.port = a.port;
+  const uint64_t seed = cfg_.seed ^ (nodes_.size() * 0x9E3779B97F4A7C15ULL);
+  nodes_.push_back(std::make_unique<Node>(*this, dispatcher_, ep, a, seed));
+  Node& n = *nodes_.back();
+  by_addr_.emplace(key, &n);
+  if (events_) {  // started already: a master found later
+    RC_INFO("redis cluster: a new master %s", key.c_str()).kv("event", "redis_cluster");
+    n.cmd.start();
+    n.sub.start();
+  }
+  return n;
+}
+
+RedisCluster::Node* RedisCluster::node_for(std::string_view room) {
+  return node_for_slot(sharded() ? room_slot(room) : 0);
+}
+
+RedisCluster::Node* RedisCluster::node_for_slot(uint16_t slot) {
+  if (!sharded()) return nodes_.front().get();
+  const redis::NodeAddr* owner = map_.owner(slot);
+  return owner ? &node_at(*owner) : nullptr;
+}
+
+std::string RedisCluster::server_of(std::string_view room) const {
+  if (!sharded()) return nodes_.front()->addr.text();
+  const redis::NodeAddr* owner = map_.owner(room_slot(room));
+  return owner ? owner->text() : std::string();
 }
 
 std::string RedisCluster::candidate_epoch() {
@@ -133,39 +249,156 @@ std::string RedisCluster::candidate_epoch() {
   return epoch_text(e);
 }
 
-void RedisCluster::link_up() {
-  if (up_ || !cmd_.up() || !sub_.up()) return;
+void RedisCluster::link_up(Node& n, bool subscriber) {
+  if (!subscriber) {
+    if (publish_sha_.empty()) {
+      publish_sha_ = n.cmd.sha(kPublish);
+      sync_sha_ = n.cmd.sha(kSync);
+      presence_sha_ = n.cmd.sha(kPresence);
+    }
+    std::deque<Pending> waiting = std::move(n.waiting);
+    n.waiting.clear();
+    for (Pending& p : waiting) resend(n, std::move(p));
+    if (sharded() && !map_known_ && !slots_asked_) ask_slots();
+  } else {
+    std::vector<std::string> rooms = std::move(n.sub_waiting);
+    n.sub_waiting.clear();
+    for (const std::string& room : rooms) {
+      auto it = watches_.find(room);
+      if (it != watches_.end() && it->second.node == &n && !it->second.subscribed) {
+        subscribe(room, it->second);
+      }
+    }
+  }
+  try_up();
+}
+
+void RedisCluster::try_up() {
+  if (up_) return;
+  if (!sharded()) {
+    const Node& n = *nodes_.front();
+    if (!n.cmd.up() || !n.sub.up()) return;
+  } else {
+    if (!map_known_) return;
+    for (const redis::NodeAddr& a : map_.nodes()) {
+      auto it = by_addr_.find(a.text());
+      if (it == by_addr_.end() || !it->second->cmd.up() || !it->second->sub.up()) return;
+    }
+  }
   up_ = true;
-  next_beat_ms_ = 0;  // say it is alive before anything else
+  next_beat_ms_ = 0;  // say this node is alive before anything else
   metrics_.set(obs::Metric::kClusterUp, 1);
   events_->cluster_up();
 }
 
-void RedisCluster::link_down() {
-  // Whichever went, the other's state is no longer the one the rooms
-  // stand on: answers still due on the command connection fail, and the
-  // subscriptions go (the resync after cluster_up() makes new ones).
+void RedisCluster::ask_slots() {
+  for (auto& n : nodes_) {
+    if (!n->cmd.up()) continue;
+    n->cmd.command({"CLUSTER", "SLOTS"});
+    n->pending.push_back({Pending::What::kSlots, {}, {}, 0, {}, 0, 0, 0});
+    slots_asked_ = true;
+    return;
+  }
+}
+
+void RedisCluster::fail(const Pending& p) {
+  if (p.what == Pending::What::kPublish) events_->refused(p.publisher);
+  if (p.what == Pending::What::kFetch) events_->fetched(p.room, p.token, false, {});
+  // One of members()'s two answers failed: the question is answered once.
+  if ((p.what == Pending::What::kMembers || p.what == Pending::What::kNodes) &&
+      members_.erase(p.token) > 0) {
+    events_->members_answer(p.room, p.token, false, {});
+  }
+}
+
+bool RedisCluster::in_map(const Node& n) const {
+  for (const redis::NodeAddr& a : map_.nodes()) {
+    if (a == n.addr) return true;
+  }
+  return false;
+}
+
+void RedisCluster::link_down(Node& n) {
+  if (sharded() && map_known_ && !in_map(n)) {
+    // A seed the rooms do not stand on: only what waited for it fails.
+    std::deque<Pending> waiting = std::move(n.waiting);
+    n.waiting.clear();
+    if (!n.cmd.up()) n.pending.clear();
+    for (const Pending& p : waiting) fail(p);
+    return;
+  }
+  // Whichever went, the others' state is no longer the one the rooms
+  // stand on: answers still due fail, and the subscriptions go (the resync
+  // after cluster_up() makes new ones).
   const bool was_up = up_;
   up_ = false;
   metrics_.set(obs::Metric::kClusterUp, 0);
-  if (sub_.up()) {
-    for (const auto& [room, w] : watches_) sub_.command({"UNSUBSCRIBE", room_channel(room)});
+  for (const auto& [room, w] : watches_) {
+    if (!w.node || !w.node->sub.up()) continue;
+    w.node->sub.command({sharded() ? "SUNSUBSCRIBE" : "UNSUBSCRIBE", room_channel(room)});
+    w.node->sub_pending.push_back({room, false});
   }
   watches_.clear();
-  std::deque<Pending> failed = std::move(pending_);
-  pending_.clear();
-  if (cmd_.up()) {
-    // Its answers still come: they are taken as failed below, and dropped.
-    for (size_t i = 0; i < failed.size(); ++i)
-      pending_.push_back({Pending::What::kSync, {}, {}, 0});
+  std::vector<Pending> failed;
+  for (auto& n : nodes_) {
+    n->sub_waiting.clear();
+    if (!n->sub.up()) n->sub_pending.clear();
+    for (Pending& p : n->pending) failed.push_back(std::move(p));
+    const size_t due = n->pending.size();
+    n->pending.clear();
+    if (n->cmd.up()) {
+      // Their answers still come: taken as failed below, and dropped.
+      for (size_t i = 0; i < due; ++i)
+        n->pending.push_back({Pending::What::kIgnore, {}, {}, 0, {}, 0, 0, 0});
+    }
+    for (Pending& p : n->waiting) failed.push_back(std::move(p));
+    n->waiting.clear();
   }
-  for (const Pending& p : failed) {
-    if (p.what == Pending::What::kPublish) events_->refused(p.publisher);
-    if (p.what == Pending::What::kFetch) events_->fetched(p.room, p.token, false, {});
-    if (p.what == Pending::What::kMembers) events_->members_answer(p.room, p.token, false, {});
+  for (auto& [due, p] : retries_) failed.push_back(std::move(p));
+  retries_.clear();
+  if (sharded()) {
+    // The topology may have changed too: read it again.
+    map_known_ = slots_asked_ = false;
+    slots_retry_ms_ = 0;
+    ask_slots();
   }
-  members_.clear();
+  for (const Pending& p : failed) fail(p);
   if (was_up) events_->cluster_down();
+}
+
+void RedisCluster::send(Node& n, std::span<const std::string_view> argv, Pending p) {
+  if (sharded() && p.argv.empty()) p.argv.assign(argv.begin(), argv.end());
+  if (!n.cmd.up()) {
+    p.since_ms = dispatcher_.loop().now_ms();
+    n.waiting.push_back(std::move(p));
+    return;
+  }
+  n.cmd.command(argv);
+  n.pending.push_back(std::move(p));
+}
+
+void RedisCluster::resend(Node& n, Pending p) {
+  std::vector<std::string_view> argv(p.argv.begin(), p.argv.end());
+  send(n, argv, std::move(p));
+}
+
+void RedisCluster::command_for(std::string_view room, std::initializer_list<std::string_view> argv,
+                               Pending p) {
+  command_at(sharded() ? room_slot(room) : 0,
+             std::span<const std::string_view>(argv.begin(), argv.size()), std::move(p));
+}
+
+void RedisCluster::command_for_key(std::string_view key,
+                                   std::initializer_list<std::string_view> argv, Pending p) {
+  command_at(sharded() ? redis::key_slot(key) : 0,
+             std::span<const std::string_view>(argv.begin(), argv.size()), std::move(p));
+}
+
+void RedisCluster::command_at(uint16_t slot, std::span<const std::string_view> argv, Pending p) {
+  p.slot = slot;
+  Node* n = node_for_slot(slot);
+  if (!n) return fail(p);  // no owner known for the slot
+  send(*n, argv, std::move(p));
 }
 
 void RedisCluster::publish(const PublishMsg& m) {
@@ -178,10 +411,17 @@ void RedisCluster::publish(const PublishMsg& m) {
   const std::string record = encode_publish(m, cfg_.node, unix_ms());
   const std::string meta = room_meta_key(room), log = room_log_key(room),
                     channel = room_channel(room), epoch = candidate_epoch();
+  // `room` is a view into the body: released once the command is queued.
+  if (sharded()) {
+    command_for(room,
+                {"EVALSHA", publish_sha_, "2", meta, log, epoch, history_text_, record, channel},
+                {Pending::What::kPublish, p, {}, 0, {}, 0, 0, 0});
+  } else {
+    command_for(room,
+                {"EVALSHA", publish_sha_, "3", meta, log, channel, epoch, history_text_, record},
+                {Pending::What::kPublish, p, {}, 0, {}, 0, 0, 0});
+  }
   m.body->release();
-  cmd_.command(
-      {"EVALSHA", cmd_.sha(kPublish), "3", meta, log, channel, epoch, history_text_, record});
-  pending_.push_back({Pending::What::kPublish, p, {}, 0});
 }
 
 void RedisCluster::watch(std::string_view room, uint64_t epoch, uint64_t after, uint32_t limit) {
@@ -191,21 +431,37 @@ void RedisCluster::watch(std::string_view room, uint64_t epoch, uint64_t after, 
   it->second.after = after;
   it->second.limit = limit;
   if (it->second.subscribed) return sync(room, it->second);
-  if (added) sub_.command({"SUBSCRIBE", room_channel(room)});
+  if (added) subscribe(room, it->second);
+}
+
+void RedisCluster::subscribe(std::string_view room, Watch& w) {
+  Node* n = node_for(room);
+  w.node = n;
+  if (!n) return;  // unreachable while up: the map covers every slot
+  if (!n->sub.up()) {
+    n->sub_waiting.emplace_back(room);
+    return;
+  }
+  n->sub.command({sharded() ? "SSUBSCRIBE" : "SUBSCRIBE", room_channel(room)});
+  n->sub_pending.push_back({std::string(room), true});
 }
 
 void RedisCluster::unwatch(std::string_view room) {
   auto it = watches_.find(room);
   if (it == watches_.end()) return;
+  Node* n = it->second.node;
   watches_.erase(it);
-  if (sub_.up()) sub_.command({"UNSUBSCRIBE", room_channel(room)});
+  if (n && n->sub.up()) {
+    n->sub.command({sharded() ? "SUNSUBSCRIBE" : "UNSUBSCRIBE", room_channel(room)});
+    n->sub_pending.push_back({std::string(room), false});
+  }
 }
 
 void RedisCluster::fetch(std::string_view room, uint64_t after, uint64_t upto, uint64_t token) {
   if (!up_) return events_->fetched(room, token, false, {});
   const std::string from = "0-" + std::to_string(after + 1), to = "0-" + std::to_string(upto);
-  cmd_.command({"XRANGE", room_log_key(room), from, to});
-  pending_.push_back({Pending::What::kFetch, {}, std::string(room), token});
+  command_for(room, {"XRANGE", room_log_key(room), from, to},
+              {Pending::What::kFetch, {}, std::string(room), token, {}, 0, 0, 0});
 }
 
 void RedisCluster::sync(std::string_view room, const Watch& w) {
@@ -213,9 +469,9 @@ void RedisCluster::sync(std::string_view room, const Watch& w) {
                     theirs = epoch_text(w.epoch), after = std::to_string(w.after),
                     limit = std::to_string(w.limit);
   // Epoch 0 is no room's: a first sync gets the newest `limit`.
-  cmd_.command(
-      {"EVALSHA", cmd_.sha(kSync), "2", meta, log, fresh, w.epoch ? theirs : "-", after, limit});
-  pending_.push_back({Pending::What::kSync, {}, std::string(room), 0});
+  command_for(room,
+              {"EVALSHA", sync_sha_, "2", meta, log, fresh, w.epoch ? theirs : "-", after, limit},
+              {Pending::What::kSync, {}, std::string(room), 0, {}, 0, 0, 0});
 }
 
 void RedisCluster::entries(const redis::Reply& r, std::vector<ClusterRecord>* out) {
@@ -233,11 +489,97 @@ void RedisCluster::entries(const redis::Reply& r, std::vector<ClusterRecord>* ou
   }
 }
 
-void RedisCluster::on_answer(const redis::Reply& r) {
-  if (pending_.empty()) return;  // a stray answer: nothing asked it
-  const Pending p = std::move(pending_.front());
-  pending_.pop_front();
+bool RedisCluster::redirected(Node& n, Pending& p, const redis::Reply& r) {
+  const std::string_view error = r.str();
+  if (auto rd = redis::parse_redirect(error)) {
+    if (++p.tries > kMaxRedirects) return false;
+    if (rd->to.host.empty()) rd->to.host = n.addr.host;
+    if (!rd->ask) {
+      RC_DEBUG("redis cluster: slot %u moved to %s", rd->slot, rd->to.text().c_str())
+          .kv("event", "redis_cluster");
+      map_.set(rd->slot, rd->to);
+    }
+    Node& to = node_at(rd->to);
+    if (rd->ask) {
+      const std::string_view asking[] = {"ASKING"};
+      send(to, asking, {Pending::What::kIgnore, {}, {}, 0, {"ASKING"}, 0, 0, 0});
+    }
+    resend(to, std::move(p));
+    return true;
+  }
+  if (transient(error)) {
+    if (++p.tries > kMaxTries) return false;
+    retries_.emplace_back(dispatcher_.loop().now_ms() + kRetryMs, std::move(p));
+    return true;
+  }
+  return false;
+}
+
+void RedisCluster::tick(uint64_t now_ms) {
+  if (up_ && now_ms >= next_beat_ms_) {
+    next_beat_ms_ = now_ms + cfg_.heartbeat_ms;
+    heartbeat();
+  }
+  if (!sharded()) return;
+  while (!retries_.empty() && retries_.front().first <= now_ms) {
+    Pending p = std::move(retries_.front().second);
+    retries_.pop_front();
+    Node* n = node_for_slot(p.slot);
+    if (!n) {
+      fail(p);
+      continue;
+    }
+    resend(*n, std::move(p));
+  }
+  if (slots_retry_ms_ && slots_retry_ms_ <= now_ms) {
+    slots_retry_ms_ = 0;
+    ask_slots();
+  }
+  // Commands for a master that never came up fail as a reply would have.
+  for (auto& n : nodes_) {
+    while (!n->waiting.empty() && n->waiting.front().since_ms + cfg_.reply_timeout_ms <= now_ms) {
+      const Pending p = std::move(n->waiting.front());
+      n->waiting.pop_front();
+      fail(p);
+    }
+  }
+}
+
+std::optional<uint64_t> RedisCluster::next_due_ms(uint64_t now_ms) const {
+  std::optional<uint64_t> at;
+  auto take = [&](uint64_t t) {
+    if (!at || t < *at) at = t;
+  };
+  if (!retries_.empty()) take(retries_.front().first);
+  if (slots_retry_ms_) take(slots_retry_ms_);
+  for (const auto& n : nodes_) {
+    if (!n->waiting.empty()) take(n->waiting.front().since_ms + cfg_.reply_timeout_ms);
+  }
+  if (!at) return std::nullopt;
+  return *at > now_ms ? *at - now_ms : 0;
+}
+
+void RedisCluster::on_answer(Node& n, const redis::Reply& r) {
+  if (n.pending.empty()) return;  // a stray answer: nothing asked it
+  Pending p = std::move(n.pending.front());
+  n.pending.pop_front();
+  if (p.what == Pending::What::kIgnore) return;
+  if (p.what == Pending::What::kSlots) {
+    slots_asked_ = false;
+    if (map_.parse(r, n.addr.host) && map_.complete()) {
+      map_known_ = true;
+      for (const redis::NodeAddr& a : map_.nodes()) node_at(a);
+      return try_up();
+    }
+    RC_WARN_LIMITED("redis cluster: no usable slot map from %s: %s", n.addr.text().c_str(),
+                    r.debug_string().substr(0, 200).c_str())
+        .kv("event", "redis_cluster");
+    map_known_ = false;
+    slots_retry_ms_ = dispatcher_.loop().now_ms() + kSlotsRetryMs;
+    return;
+  }
   if (!up_) return;  // asked before the cluster went down: failed then
+  if (sharded() && r.is_error() && redirected(n, p, r)) return;
   switch (p.what) {
     case Pending::What::kPublish: {
       uint64_t epoch = 0, seq = 0;
@@ -252,12 +594,6 @@ void RedisCluster::on_answer(const redis::Reply& r) {
     case Pending::What::kMembers:
     case Pending::What::kNodes:
       return answer_members(p, r);
-    case Pending::What::kIgnore:
-      if (r.is_error()) {
-        RC_WARN_LIMITED("redis refused a presence update: %s", r.debug_string().c_str())
-            .kv("event", "redis_presence");
-      }
-      return;
     case Pending::What::kFetch: {
       if (r.is_error()) {
         RC_WARN_LIMITED("redis refused a fetch: %s", r.debug_string().c_str())
@@ -268,6 +604,14 @@ void RedisCluster::on_answer(const redis::Reply& r) {
       entries(r, &recs);
       return events_->fetched(p.room, p.token, true, recs);
     }
+    case Pending::What::kSlots:
+      return;
+    case Pending::What::kIgnore:
+      if (r.is_error()) {
+        RC_WARN_LIMITED("redis refused a command: %s", r.debug_string().c_str())
+            .kv("event", "redis_command");
+      }
+      return;
   }
 }
 
@@ -287,12 +631,32 @@ void RedisCluster::answer_sync(const std::string& room, const redis::Reply& r) {
   events_->synced(room, epoch, seq, recs);
 }
 
-void RedisCluster::on_push(const redis::Reply& r) {
+void RedisCluster::on_push(Node& n, const redis::Reply& r) {
+  if (r.is_error()) {
+    // A (un)subscribe refused: SSUBSCRIBE at a master that no longer owns
+    // the slot answers MOVED; subscribe at the owner.
+    if (n.sub_pending.empty()) return;
+    const SubPending sp = std::move(n.sub_pending.front());
+    n.sub_pending.pop_front();
+    auto it = watches_.find(sp.room);
+    if (!sp.subscribe || it == watches_.end() || it->second.node != &n) return;
+    auto rd = redis::parse_redirect(r.str());
+    if (sharded() && rd && !rd->ask) {
+      if (rd->to.host.empty()) rd->to.host = n.addr.host;
+      map_.set(rd->slot, rd->to);
+      return subscribe(sp.room, it->second);
+    }
+    // The room waits: the next reconnect watches it again.
+    RC_WARN_LIMITED("redis refused a subscription: %s", r.debug_string().c_str())
+        .kv("event", "redis_subscribe")
+        .kv("room", sp.room);
+    return;
+  }
   if (r.type() != redis::ReplyType::kArray || r.size() < 3) return;
   const std::string_view kind = r[0].str();
   const std::string_view room = channel_room(r[1].str());
   if (room.empty()) return;
-  if (kind == "message" && is_presence_record(r[2].str())) {
+  if ((kind == "message" || kind == "smessage") && is_presence_record(r[2].str())) {
     Present who;
     bool here = false;
     uint64_t count = 0;
@@ -302,7 +666,7 @@ void RedisCluster::on_push(const redis::Reply& r) {
     }
     return events_->presence_event(room, who, here, count);
   }
-  if (kind == "message") {
+  if (kind == "message" || kind == "smessage") {
     ClusterRecord rec;
     if (!decode_record(r[2].str(), cfg_.node, &rec)) {
       ++bad_records_;
@@ -310,11 +674,30 @@ void RedisCluster::on_push(const redis::Reply& r) {
     }
     return events_->message(room, rec);
   }
-  if (kind == "subscribe" && up_) {
+  if (kind == "subscribe" || kind == "ssubscribe") {
+    if (!n.sub_pending.empty()) n.sub_pending.pop_front();
+    if (!up_) return;
     auto it = watches_.find(room);
-    if (it == watches_.end() || it->second.subscribed) return;
+    if (it == watches_.end() || it->second.subscribed || it->second.node != &n) return;
     it->second.subscribed = true;
-    sync(room, it->second);
+    return sync(room, it->second);
+  }
+  if (kind == "unsubscribe" || kind == "sunsubscribe") {
+    if (!n.sub_pending.empty() && !n.sub_pending.front().subscribe &&
+        n.sub_pending.front().room == room) {
+      n.sub_pending.pop_front();  // the answer to ours
+      return;
+    }
+    // Redis dropped it: the room's slot moved to another master. Watch it
+    // again (at the owner the next MOVED names) and resync.
+    auto it = watches_.find(room);
+    if (it == watches_.end() || it->second.node != &n || !up_) return;
+    RC_INFO("redis cluster: room %.*s moved away from %s", static_cast<int>(room.size()),
+            room.data(), n.addr.text().c_str())
+        .kv("event", "redis_cluster");
+    const std::string name(room);
+    watches_.erase(it);
+    events_->watch_lost(name);
   }
 }
 
@@ -322,76 +705,83 @@ void RedisCluster::member(std::string_view room, const Present& who, bool here, 
   if (!up_) return;  // cluster_up() announces the room's members again
   const std::string key = room_presence_key(room), channel = room_channel(room),
                     id = member_id(who);
-  cmd_.command({"EVALSHA", cmd_.sha(kPresence), "2", key, channel, here ? "1" : "0", id, who.user,
-                quiet ? "1" : "0"});
-  pending_.push_back({Pending::What::kIgnore, {}, {}, 0});
+  const Pending ignore{Pending::What::kIgnore, {}, {}, 0, {}, 0, 0, 0};
+  if (sharded()) {
+    command_for(room,
+                {"EVALSHA", presence_sha_, "1", key, here ? "1" : "0", id, who.user,
+                 quiet ? "1" : "0", channel},
+                ignore);
+  } else {
+    command_for(room,
+                {"EVALSHA", presence_sha_, "2", key, channel, here ? "1" : "0", id, who.user,
+                 quiet ? "1" : "0"},
+                ignore);
+  }
 }
 
 void RedisCluster::members(std::string_view room, uint64_t token) {
   if (!up_) return events_->members_answer(room, token, false, {});
-  cmd_.command({"HGETALL", room_presence_key(room)});
-  pending_.push_back({Pending::What::kMembers, {}, std::string(room), token});
+  members_[token];
+  command_for(room, {"HGETALL", room_presence_key(room)},
+              {Pending::What::kMembers, {}, std::string(room), token, {}, 0, 0, 0});
   const std::string now = std::to_string(unix_ms());
-  cmd_.command({"ZRANGEBYSCORE", kNodesKey, now, "+inf"});
-  pending_.push_back({Pending::What::kNodes, {}, std::string(room), token});
+  command_for_key(kNodesKey, {"ZRANGEBYSCORE", kNodesKey, now, "+inf"},
+                  {Pending::What::kNodes, {}, std::string(room), token, {}, 0, 0, 0});
 }
 
 void RedisCluster::answer_members(const Pending& p, const redis::Reply& r) {
+  auto it = members_.find(p.token);
+  if (it == members_.end()) return;  // the other answer failed: answered then
+  if (r.type() != redis::ReplyType::kArray) return fail(p);
+  Members& m = it->second;
   if (p.what == Pending::What::kMembers) {
-    // [id, user, id, user, ...]; the live nodes come next.
-    std::vector<Present>& all = members_[p.token];
+    // [id, user, id, user, ...]
     for (size_t i = 0; i + 1 < r.size(); i += 2) {
       Present who;
       if (!parse_member_id(r[i].str(), &who)) continue;
       who.user = std::string(r[i + 1].str());
-      all.push_back(std::move(who));
+      m.all.push_back(std::move(who));
     }
-    return;
+    m.have_all = true;
+  } else {
+    for (size_t i = 0; i < r.size(); ++i) {
+      uint32_t node = 0;
+      const std::string_view s = r[i].str();
+      if (std::from_chars(s.data(), s.data() + s.size(), node).ec == std::errc()) {
+        m.live.push_back(node);
+      }
+    }
+    m.have_live = true;
   }
-  auto it = members_.find(p.token);
-  if (it == members_.end()) return;
-  std::vector<Present> all = std::move(it->second);
-  members_.erase(it);
-  if (r.type() != redis::ReplyType::kArray) {
-    return events_->members_answer(p.room, p.token, false, {});
-  }
-  std::vector<uint32_t> live;
-  for (size_t i = 0; i < r.size(); ++i) {
-    uint32_t node = 0;
-    const std::string_view s = r[i].str();
-    if (std::from_chars(s.data(), s.data() + s.size(), node).ec == std::errc())
-      live.push_back(node);
-  }
+  if (!m.have_all || !m.have_live) return;
   std::vector<Present> present;
   std::vector<std::string> ghosts;
-  for (Present& who : all) {
-    if (std::find(live.begin(), live.end(), who.node) != live.end()) {
+  for (Present& who : m.all) {
+    if (std::find(m.live.begin(), m.live.end(), who.node) != m.live.end()) {
       present.push_back(std::move(who));
     } else {
       ghosts.push_back(member_id(who));  // its node died: no ghost stays
     }
   }
+  members_.erase(it);
   if (!ghosts.empty()) {
-    std::vector<std::string_view> argv{"HDEL"};
     const std::string key = room_presence_key(p.room);
-    argv.push_back(key);
+    std::vector<std::string_view> argv{"HDEL", key};
     for (const std::string& g : ghosts) argv.push_back(g);
-    cmd_.command(argv);
-    pending_.push_back({Pending::What::kIgnore, {}, {}, 0});
+    command_at(sharded() ? redis::key_slot(key) : 0, argv,
+               {Pending::What::kIgnore, {}, {}, 0, {}, 0, 0, 0});
   }
   events_->members_answer(p.room, p.token, true, present);
 }
 
-void RedisCluster::tick(uint64_t now_unix_ms) {
-  if (!up_ || now_unix_ms < next_beat_ms_) return;
-  next_beat_ms_ = now_unix_ms + cfg_.heartbeat_ms;
-  const std::string until = std::to_string(now_unix_ms + cfg_.node_ttl_ms),
-                    node = std::to_string(cfg_.node), gone = std::to_string(now_unix_ms - 3600000);
-  cmd_.command({"ZADD", kNodesKey, until, node});
-  pending_.push_back({Pending::What::kIgnore, {}, {}, 0});
+void RedisCluster::heartbeat() {
+  const uint64_t now = unix_ms();
+  const std::string until = std::to_string(now + cfg_.node_ttl_ms),
+                    node = std::to_string(cfg_.node), gone = std::to_string(now - 3600000);
+  const Pending ignore{Pending::What::kIgnore, {}, {}, 0, {}, 0, 0, 0};
+  command_for_key(kNodesKey, {"ZADD", kNodesKey, until, node}, ignore);
   // Nodes gone for an hour leave the set.
-  cmd_.command({"ZREMRANGEBYSCORE", kNodesKey, "-inf", gone});
-  pending_.push_back({Pending::What::kIgnore, {}, {}, 0});
+  command_for_key(kNodesKey, {"ZREMRANGEBYSCORE", kNodesKey, "-inf", gone}, ignore);
 }
 
 }  // namespace ringchat::chat

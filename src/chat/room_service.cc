@@ -517,17 +517,28 @@ void RoomService::cluster_up() {
     if (room.follow == OwnedRoom::Follow::kLocal) return;
     // Its members here, again (Redis may have lost them, or changes were
     // refused while it was away), without events.
-    for (const auto& [who, user] : room.present)
+    for (const auto& [who, user] : room.present) {
       cluster_->member(room.name, {who, user, node_}, true, true);
-    // Until the answer, joins and questions wait; broadcasts wait in `ahead`.
-    room.follow = OwnedRoom::Follow::kSyncing;
-    if (room.was_live) {
-      metrics_.add(obs::Metric::kClusterResyncs);
-      cluster_->watch(room.name, room.epoch, room.seq, sync_limit_);
-    } else {
-      cluster_->watch(room.name, 0, 0, sync_limit_);
     }
+    rewatch(room);
   });
+}
+
+void RoomService::watch_lost(std::string_view name) {
+  OwnedRoom* room = owned_.find(name);
+  if (room && cluster_->up()) rewatch(*room);
+}
+
+void RoomService::rewatch(OwnedRoom& room) {
+  if (room.follow == OwnedRoom::Follow::kLocal) return;
+  // Until the answer, joins and questions wait; broadcasts wait in `ahead`.
+  room.follow = OwnedRoom::Follow::kSyncing;
+  if (room.was_live) {
+    metrics_.add(obs::Metric::kClusterResyncs);
+    cluster_->watch(room.name, room.epoch, room.seq, sync_limit_);
+  } else {
+    cluster_->watch(room.name, 0, 0, sync_limit_);
+  }
 }
 
 void RoomService::cluster_down() {

@@ -25,7 +25,7 @@ HistoryConfig history_config(const ShardConfig& c) {
   h.shard_total = c.history_total / c.shards;
   h.room_ttl_ms = c.room_ttl_ms;
   h.presence_events_max = c.presence_events_max;
-  if (c.redis) {
+  if (c.clustered()) {
     // Redis keeps the history; a room here is a cache while it is watched.
     h.follows = true;
     h.room_ttl_ms = c.redis_linger_ms;
@@ -168,10 +168,11 @@ Result<void, std::string> ShardLoop::init() {
       return Err("TLS port: " + r.error());
     }
   }
-  if (cfg_.redis) {
+  if (cfg_.clustered()) {
     redis_io_ = std::make_unique<redis::Dispatcher>(loop_);
     RedisClusterConfig rc{
-        .endpoint = *cfg_.redis,
+        .endpoint = cfg_.redis.value_or(redis::Endpoint{}),
+        .seeds = cfg_.redis_cluster,
         .node = cfg_.node_id,
         .history = cfg_.history,
         .seed = 0x2545F4914F6CDD1DULL ^ (uint64_t{cfg_.node_id} << 16) ^ id_ ^ core::monotonic_ns(),
@@ -225,7 +226,7 @@ void ShardLoop::end_turn() {
   }
   drain_mail();
   if (redis_io_) {
-    cluster_->tick(static_cast<uint64_t>(ShardContext::unix_ms()));
+    cluster_->tick(loop_.now_ms());  // heartbeat, retries, redirections: before the flush
     redis_io_->tick(loop_.now_ms());
     redis_io_->flush();  // what this turn asked of Redis, in one send per connection
   }
@@ -254,6 +255,10 @@ int64_t ShardLoop::before_sleep(int64_t timeout) {
   if (ctx_.draining()) timeout = drain_sleep(timeout);
   if (redis_io_ && timeout != 0) {
     if (auto due = redis_io_->next_due_ms(loop_.now_ms())) {
+      const auto wait = static_cast<int64_t>(*due);
+      if (timeout < 0 || wait < timeout) timeout = wait;
+    }
+    if (auto due = cluster_->next_due_ms(loop_.now_ms())) {
       const auto wait = static_cast<int64_t>(*due);
       if (timeout < 0 || wait < timeout) timeout = wait;
     }

@@ -137,6 +137,7 @@ void Link::stop() {
   if (state_ == State::kStopped || state_ == State::kIdle) return;
   close_socket();
   expect_.clear();
+  sunsubscribing_.clear();
   out_.clear();
   user_in_flight_ = 0;
   handshake_left_ = 0;
@@ -200,6 +201,7 @@ void Link::connect_now(uint64_t now) {
   sending_.clear();
   sent_ = 0;
   expect_.clear();
+  sunsubscribing_.clear();
   user_in_flight_ = 0;
   handshake_left_ = 0;
   recv_armed_ = sending_now_ = false;
@@ -305,6 +307,9 @@ void Link::queue(std::span<const std::string_view> argv, Kind kind, uint32_t scr
   if (is_subscribe_family(argv[0])) {
     RC_CHECK(argv.size() >= 2);  // without channels the reply count is unknown
     replies = static_cast<uint32_t>(argv.size() - 1);
+    if (equals_nocase(argv[0], "SUNSUBSCRIBE")) {
+      for (size_t i = 1; i < argv.size(); ++i) sunsubscribing_.emplace(argv[i]);
+    }
   }
   expect_.push_back(Expect{replies, kind, script});
   append_command(out_, argv);
@@ -382,7 +387,10 @@ void Link::on_recv(int res) {
 bool Link::is_push(const Reply& r) const {
   if (!opts_.subscriber || r.type() != ReplyType::kArray || r.size() < 3) return false;
   const std::string_view kind = r[0].str();
-  return kind == "message" || kind == "pmessage" || kind == "smessage";
+  if (kind == "message" || kind == "pmessage" || kind == "smessage") return true;
+  // Redis 7 unsubscribes a sharded channel by itself when its slot moves
+  // away: an "sunsubscribe" no SUNSUBSCRIBE of ours is waiting for.
+  return kind == "sunsubscribe" && !sunsubscribing_.contains(r[1].str());
 }
 
 bool Link::handle_reply(const Reply& r) {
@@ -394,6 +402,12 @@ bool Link::handle_reply(const Reply& r) {
   if (expect_.empty()) {
     fail("protocol", "a reply to no command");
     return false;
+  }
+  if (opts_.subscriber && r.type() == ReplyType::kArray && r.size() >= 2 &&
+      r[0].str() == "sunsubscribe") {
+    if (auto it = sunsubscribing_.find(r[1].str()); it != sunsubscribing_.end()) {
+      sunsubscribing_.erase(it);
+    }
   }
   Expect e = expect_.front();
   // A command refused whole (an ACL denying a channel, a syntax error) gets
@@ -448,6 +462,7 @@ void Link::fail(std::string_view reason, std::string_view detail) {
       .kv("retry_ms", delay);
   close_socket();
   expect_.clear();
+  sunsubscribing_.clear();
   out_.clear();
   user_in_flight_ = 0;
   handshake_left_ = 0;

@@ -663,3 +663,47 @@ TEST_F(ConfigTest, SecretOptionNames) {
 
 }  // namespace
 }  // namespace ringchat::app
+
+namespace ringchat::app {
+namespace {
+
+TEST_F(ConfigTest, RedisClusterTakesSeedNodes) {
+  const Config c = parse_ok({"--redis-cluster", "127.0.0.1:7000,10.0.0.2:7001,redis://u:p@h:7002"});
+  EXPECT_FALSE(c.shard.redis);
+  ASSERT_EQ(c.shard.redis_cluster.size(), 3u);
+  EXPECT_TRUE(c.shard.clustered());
+  EXPECT_EQ(c.shard.redis_cluster[0].host, "127.0.0.1");
+  EXPECT_EQ(c.shard.redis_cluster[0].port, 7000);
+  EXPECT_EQ(c.shard.redis_cluster[1].host, "10.0.0.2");
+  EXPECT_EQ(c.shard.redis_cluster[2].user, "u");
+  EXPECT_EQ(c.shard.redis_cluster[2].password, "p");
+  // The effective value never shows a password.
+  for (const Config::Setting& s : c.settings) {
+    if (s.name == "redis-cluster") {
+      EXPECT_EQ(s.value.find(":p@"), std::string::npos) << s.value;
+    }
+  }
+  EXPECT_FALSE(parse_ok({}).shard.clustered());
+}
+
+TEST_F(ConfigTest, RedisClusterPasswordFileAppliesToEverySeed) {
+  const std::string pw = write_file("s3cret\n");
+  const Config c = parse_ok({"--redis-cluster", "a:1,b:2", "--redis-password-file", pw.c_str()});
+  ASSERT_EQ(c.shard.redis_cluster.size(), 2u);
+  for (const auto& ep : c.shard.redis_cluster) EXPECT_EQ(ep.password, "s3cret");
+}
+
+TEST_F(ConfigTest, RedisClusterRejectsWhatItCannotServe) {
+  expect_rejected({"--redis-cluster", "a:1", "--redis", "redis://a:1"}, "--redis-cluster");
+  expect_rejected({"--redis-cluster", "a:99999"}, "--redis-cluster");
+  expect_rejected({"--redis-cluster", "redis://a:1/3"}, "--redis-cluster");
+  expect_rejected({"--redis-cluster", "unix:///tmp/r.sock"}, "--redis-cluster");
+  expect_rejected({"--redis-cluster", ","}, "--redis-cluster");
+  const std::string pw = write_file("x\n");
+  expect_rejected({"--redis-cluster", "redis://:p@a:1", "--redis-password-file", pw.c_str()},
+                  "--redis-cluster");
+  expect_rejected({"--redis-password-file", pw.c_str()}, "--redis-password-file");
+}
+
+}  // namespace
+}  // namespace ringchat::app

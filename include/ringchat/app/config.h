@@ -31,6 +31,7 @@ struct Config {
   // Cluster mode as given (shard.redis is built from them after parsing).
   struct Redis {
     std::string url, password_file;
+    std::string cluster;  // --redis-cluster: host:port[,host:port...]
   } redis;
   // Every option's effective value, in declaration order, for the start
   // event: flags, then files, environment and defaults as they applied.

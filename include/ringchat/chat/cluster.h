@@ -8,7 +8,7 @@
 
 namespace ringchat::chat {
 
-// Cluster mode (--redis): several nodes serve the same rooms, and a shared
+// Cluster mode (--redis, --redis-cluster): several nodes serve the same rooms, and a shared
 // authority (Redis) orders them. A room's owner shard on each node follows
 // the authority instead of sequencing: its publishes go to the authority,
 // which assigns the room's next seq (under the room's epoch, which the
@@ -56,6 +56,11 @@ class Cluster {
     // Lost: watches are gone, and every publish, watch and fetch without
     // an answer has failed (refused() was called for each publish).
     virtual void cluster_down() = 0;
+    // One room's watch was lost while the rest stay (Redis Cluster: its
+    // slot moved to another server, which dropped its subscription):
+    // nothing of it arrives until it is watched again; the room watches
+    // again and resyncs, as after cluster_up().
+    virtual void watch_lost(std::string_view room) = 0;
     virtual void published(const Publisher& p, uint64_t epoch, uint64_t seq) = 0;
     // The publish was not applied, or it is not known whether it was (the
     // connection went down before the answer): the publisher is told.

@@ -108,6 +108,7 @@ class RoomService final : public Cluster::Events {
 
   // Cluster::Events
   void cluster_up() override;
+  void watch_lost(std::string_view room) override;
   void cluster_down() override;
   void published(const Publisher& p, uint64_t epoch, uint64_t seq) override;
   void refused(const Publisher& p) override;
@@ -208,6 +209,9 @@ class RoomService final : public Cluster::Events {
 
   // Cluster mode.
   void watch(OwnedRoom& room);
+  // Watches a followed room again (after the authority came back, or lost
+  // its watch) and resyncs it.
+  void rewatch(OwnedRoom& room);
   // The room's next message (or a later one, past a gap), as broadcast.
   void advance(OwnedRoom& room, Sequenced* m);
   // Fans out the room's next message and keeps it.

@@ -71,6 +71,10 @@ struct ShardConfig {
   // Cluster mode (--redis): Redis orders every room, and every node that
   // shares it serves the same rooms (chat/cluster.h); unset: one node.
   std::optional<redis::Endpoint> redis;
+  // Or over a Redis Cluster (--redis-cluster): its seed nodes (every
+  // master is found from them); exclusive with `redis`.
+  std::vector<redis::Endpoint> redis_cluster;
+  bool clustered() const { return redis.has_value() || !redis_cluster.empty(); }
   uint32_t redis_linger_ms = 5000;   // a room with no member here stays watched this long
   uint32_t redis_timeout_ms = 5000;  // no answer from Redis that long: it is down
   uint32_t node_id = 0;              // this process among the nodes (app: random)

@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "ringchat/core/event_loop.h"
@@ -84,7 +85,9 @@ class Dispatcher final : public core::CompletionHandler {
 //
 // Subscriber mode (Options::subscriber): besides the replies to its
 // commands, every pushed ["message", channel, payload] (and "pmessage",
-// "smessage") reaches on_reply as it arrives. Such a link sends its own
+// "smessage") reaches on_reply as it arrives, and so does an
+// ["sunsubscribe", channel, count] that no SUNSUBSCRIBE of the link's asked
+// for (Redis 7 sends it when the channel's slot moves to another node). Such a link sends its own
 // PING when it has heard nothing for half of reply_timeout_ms, so a dead
 // server is noticed (its reply never reaches the handler).
 //
@@ -241,6 +244,12 @@ class Link {
   size_t sent_ = 0;      // bytes of sending_ already sent
   Decoder decoder_;
   std::deque<Expect> expect_;
+  // Channels of SUNSUBSCRIBE commands whose reply has not come yet.
+  struct TextHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_multiset<std::string, TextHash, std::equal_to<>> sunsubscribing_;
   size_t user_in_flight_ = 0;
   size_t handshake_left_ = 0;
   std::vector<std::string> shas_;
