@@ -12,59 +12,41 @@ namespace ringchat::chat {
 
 namespace {
 
-// KEYS: meta, log, channel. ARGV: a new epoch (used if the room has none),
-// the stream's cap, the publisher's part of the record. A room that had no
-// epoch (new, or lost by Redis) starts a new stream: its old entries, if any
-// survived, belong to no epoch. Every call that can fail comes before the
-// first write, so a publish is applied whole or not at all.
-constexpr const char* kPublishScript = R"lua(
+// The start of the publish and sync scripts (KEYS[1]: meta, KEYS[2]: log,
+// ARGV[1]: a new epoch): the room's epoch `e`, made if the room has none. A
+// room that had no epoch (new, or lost by Redis) starts a new stream: its
+// old entries, if any survived, belong to no epoch.
+constexpr std::string_view kEpochLua = R"lua(
 local e = redis.call('HGET', KEYS[1], 'epoch')
 if not e then
   e = ARGV[1]
   redis.call('DEL', KEYS[2])
   redis.call('HSET', KEYS[1], 'epoch', e)
 end
+)lua";
+
+// KEYS: meta, log. ARGV: a new epoch, the stream's cap, the publisher's part
+// of the record, PUBLISH (one Redis) or SPUBLISH (a Redis Cluster: sharded
+// pub/sub, to the subscribers on the slot's master only), the channel. The
+// channel is not a key (in a Redis Cluster a key that never exists would
+// make the script TRYAGAIN while the slot migrates); it has the room's hash
+// tag, so it is on the script's slot. Every call that can fail comes
+// before the first write, so a publish is applied whole or not at all.
+const std::string kPublishScript = std::string(kEpochLua) + R"lua(
 local s = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 local m = e .. ' ' .. s .. ' ' .. ARGV[3]
 if tonumber(ARGV[2]) > 0 then
   redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[2], '0-' .. s, 'm', m)
 end
-redis.call('PUBLISH', KEYS[3], m)
+redis.call(ARGV[4], ARGV[5], m)
 return {e, s}
 )lua";
 
-// Redis Cluster: the same, but SPUBLISH (sharded pub/sub: the message
-// goes to the subscribers on the slot's master only). KEYS: meta, log.
-// ARGV: as above, then the channel. The channel is not a key (a key that
-// never exists would make the script TRYAGAIN while the slot migrates); it
-// has the room's hash tag, so it is on the script's slot.
-constexpr const char* kShardedPublishScript = R"lua(
-local e = redis.call('HGET', KEYS[1], 'epoch')
-if not e then
-  e = ARGV[1]
-  redis.call('DEL', KEYS[2])
-  redis.call('HSET', KEYS[1], 'epoch', e)
-end
-local s = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-local m = e .. ' ' .. s .. ' ' .. ARGV[3]
-if tonumber(ARGV[2]) > 0 then
-  redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[2], '0-' .. s, 'm', m)
-end
-redis.call('SPUBLISH', ARGV[4], m)
-return {e, s}
-)lua";
-
-// KEYS: meta, log. ARGV: a new epoch (used if the room has none), the
-// caller's epoch, its last seq, how many of the newest to give otherwise.
-// Answers [epoch, seq, entries oldest first]: the entries after the
-// caller's seq when its epoch is the room's, else the newest ones.
-constexpr const char* kSyncScript = R"lua(
-local e = redis.call('HGET', KEYS[1], 'epoch')
-if not e then
-  e = ARGV[1]
-  redis.call('DEL', KEYS[2])
-  redis.call('HSET', KEYS[1], 'epoch', e)
-end
+// KEYS: meta, log. ARGV: a new epoch, the caller's epoch, its last seq, how
+// many of the newest to give otherwise. Answers [epoch, seq, entries oldest
+// first]: the entries after the caller's seq when its epoch is the room's,
+// else the newest ones.
+const std::string kSyncScript = std::string(kEpochLua) + R"lua(
 local s = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
 local r
 if e == ARGV[2] then
@@ -79,8 +61,9 @@ end
 return {e, s, r}
 )lua";
 
-// KEYS: the presence hash, the channel. ARGV: 1 (joined) or 0 (left), the
-// member's id, its user, 1 to say nothing (a re-announcement).
+// KEYS: the presence hash. ARGV: 1 (joined) or 0 (left), the member's id,
+// its user, 1 to say nothing (a re-announcement), PUBLISH or SPUBLISH, the
+// channel (as in the publish script).
 constexpr const char* kPresenceScript = R"lua(
 if ARGV[1] == '1' then
   redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
@@ -89,22 +72,7 @@ else
 end
 local n = redis.call('HLEN', KEYS[1])
 if ARGV[4] == '0' then
-  redis.call('PUBLISH', KEYS[2], 'P ' .. n .. ' ' .. ARGV[1] .. ' ' .. ARGV[2] .. ' ' .. ARGV[3])
-end
-return n
-)lua";
-
-// The same for a Redis Cluster: the channel (ARGV[5], same slot) goes by
-// SPUBLISH, and is not a key (as in the sharded publish script).
-constexpr const char* kShardedPresenceScript = R"lua(
-if ARGV[1] == '1' then
-  redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
-else
-  redis.call('HDEL', KEYS[1], ARGV[2])
-end
-local n = redis.call('HLEN', KEYS[1])
-if ARGV[4] == '0' then
-  redis.call('SPUBLISH', ARGV[5], 'P ' .. n .. ' ' .. ARGV[1] .. ' ' .. ARGV[2] .. ' ' .. ARGV[3])
+  redis.call(ARGV[5], ARGV[6], 'P ' .. n .. ' ' .. ARGV[1] .. ' ' .. ARGV[2] .. ' ' .. ARGV[3])
 end
 return n
 )lua";
@@ -129,8 +97,7 @@ uint64_t unix_ms() {
 redis::Link::Options link_options(const RedisClusterConfig& c, bool subscriber) {
   redis::Link::Options o;
   if (!subscriber) {
-    o.scripts = {c.seeds.empty() ? kPublishScript : kShardedPublishScript, kSyncScript,
-                 c.seeds.empty() ? kPresenceScript : kShardedPresenceScript};
+    o.scripts = {kPublishScript, kSyncScript, kPresenceScript};
   }
   o.subscriber = subscriber;
   o.reply_timeout_ms = c.reply_timeout_ms;
@@ -159,12 +126,6 @@ uint16_t room_slot(std::string_view room) { return redis::key_slot(room); }
 
 redis::NodeAddr addr_of(const redis::Endpoint& ep) { return {ep.host, ep.port}; }
 }  // namespace
-
-const char* RedisCluster::publish_script() { return kPublishScript; }
-const char* RedisCluster::sharded_publish_script() { return kShardedPublishScript; }
-const char* RedisCluster::sync_script() { return kSyncScript; }
-const char* RedisCluster::presence_script() { return kPresenceScript; }
-const char* RedisCluster::sharded_presence_script() { return kShardedPresenceScript; }
 
 RedisCluster::Node::Node(RedisCluster& c, redis::Dispatcher& d, const redis::Endpoint& ep,
                          redis::NodeAddr a, uint64_t seed)
@@ -412,15 +373,10 @@ void RedisCluster::publish(const PublishMsg& m) {
   const std::string meta = room_meta_key(room), log = room_log_key(room),
                     channel = room_channel(room), epoch = candidate_epoch();
   // `room` is a view into the body: released once the command is queued.
-  if (sharded()) {
-    command_for(room,
-                {"EVALSHA", publish_sha_, "2", meta, log, epoch, history_text_, record, channel},
-                {Pending::What::kPublish, p, {}, 0, {}, 0, 0, 0});
-  } else {
-    command_for(room,
-                {"EVALSHA", publish_sha_, "3", meta, log, channel, epoch, history_text_, record},
-                {Pending::What::kPublish, p, {}, 0, {}, 0, 0, 0});
-  }
+  command_for(room,
+              {"EVALSHA", publish_sha_, "2", meta, log, epoch, history_text_, record,
+               publish_command(), channel},
+              {Pending::What::kPublish, p, {}, 0, {}, 0, 0, 0});
   m.body->release();
 }
 
@@ -705,18 +661,10 @@ void RedisCluster::member(std::string_view room, const Present& who, bool here, 
   if (!up_) return;  // cluster_up() announces the room's members again
   const std::string key = room_presence_key(room), channel = room_channel(room),
                     id = member_id(who);
-  const Pending ignore{Pending::What::kIgnore, {}, {}, 0, {}, 0, 0, 0};
-  if (sharded()) {
-    command_for(room,
-                {"EVALSHA", presence_sha_, "1", key, here ? "1" : "0", id, who.user,
-                 quiet ? "1" : "0", channel},
-                ignore);
-  } else {
-    command_for(room,
-                {"EVALSHA", presence_sha_, "2", key, channel, here ? "1" : "0", id, who.user,
-                 quiet ? "1" : "0"},
-                ignore);
-  }
+  command_for(room,
+              {"EVALSHA", presence_sha_, "1", key, here ? "1" : "0", id, who.user,
+               quiet ? "1" : "0", publish_command(), channel},
+              {Pending::What::kIgnore, {}, {}, 0, {}, 0, 0, 0});
 }
 
 void RedisCluster::members(std::string_view room, uint64_t token) {

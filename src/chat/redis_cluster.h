@@ -99,13 +99,6 @@ class RedisCluster final : public Cluster {
   void member(std::string_view room, const Present& who, bool here, bool quiet) override;
   void members(std::string_view room, uint64_t token) override;
 
-  // The Lua scripts, as loaded (tests read them). The sharded publish
-  // script is the Redis Cluster one (SPUBLISH, the channel in ARGV).
-  static const char* publish_script();
-  static const char* sharded_publish_script();
-  static const char* sync_script();
-  static const char* presence_script();
-  static const char* sharded_presence_script();
   // The master the room's commands go to now ("host:port"), empty when
   // none is known (tests).
   std::string server_of(std::string_view room) const;
@@ -169,6 +162,9 @@ class RedisCluster final : public Cluster {
   };
 
   bool sharded() const { return !cfg_.seeds.empty(); }
+  // How the scripts broadcast on a room's channel: sharded pub/sub in a
+  // Redis Cluster.
+  const char* publish_command() const { return sharded() ? "SPUBLISH" : "PUBLISH"; }
   void link_up(Node& n, bool subscriber);
   void link_down(Node& n);
   // A master of the slot map (a seed may be none: a replica, or another

@@ -275,9 +275,10 @@ TEST_F(RedisClusterTest, ASlotMovedWhilePublishingLosesNothingAndRepeatsNothing)
   publish_some(10);
   EXPECT_EQ(src.query({"CLUSTER", "SETSLOT", s, "MIGRATING", ids_[1]}), "+OK");
   publish_some(10);
-  EXPECT_EQ(src.query({"MIGRATE", "127.0.0.1", std::to_string(dst.port()), "", "0", "5000", "KEYS",
-                       cat("rc:{", room, "}:m"), cat("rc:{", room, "}:log")}),
-            "+OK");
+  EXPECT_EQ(
+      src.query({"MIGRATE", "127.0.0.1", std::to_string(dst.port()), "", "0", "5000", "KEYS",
+                 cat("rc:{", room, "}:m"), cat("rc:{", room, "}:log"), cat("rc:{", room, "}:p")}),
+      "+OK");
   publish_some(10);  // ASK: at the importing server after ASKING
   EXPECT_EQ(dst.query({"CLUSTER", "SETSLOT", s, "NODE", ids_[1]}), "+OK");
   EXPECT_EQ(src.query({"CLUSTER", "SETSLOT", s, "NODE", ids_[1]}), "+OK");
