@@ -16,10 +16,10 @@
 #include <thread>
 #include <vector>
 
+#include "cluster_support.h"
 #include "redis_server.h"
 #include "ringchat/redis/slots.h"
 #include "ringchat/redis/url.h"
-#include "ws_client.h"
 
 namespace ringchat::testing {
 namespace {
@@ -96,33 +96,6 @@ class RedisClusterTest : public ::testing::Test {
     nodes_.push_back(std::make_unique<TestServer>(cfg));
     EXPECT_TRUE(ready(*nodes_.back())) << "the node never reached the Redis Cluster";
     return *nodes_.back();
-  }
-
-  static bool ready(const TestServer& node, int want = 200, int timeout_ms = 15000) {
-    const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    while (std::chrono::steady_clock::now() < end) {
-      Client c(node.port());
-      if (c.http("GET /readyz HTTP/1.1\r\nHost: t\r\n\r\n") == want) return true;
-      std::this_thread::sleep_for(20ms);
-    }
-    return false;
-  }
-
-  static std::unique_ptr<Client> member(const TestServer& node, const std::string& path) {
-    auto c = std::make_unique<Client>(node.port());
-    std::string resp;
-    EXPECT_EQ(c->upgrade(path, &resp), 101) << resp;
-    return c;
-  }
-
-  static std::vector<std::string> read_n(Client& c, size_t n) {
-    std::vector<std::string> out;
-    while (out.size() < n) {
-      auto m = c.recv_data(15000);
-      if (!m || m->op == ws::Opcode::kClose) break;
-      out.push_back(m->payload);
-    }
-    return out;
   }
 
   // The Redis server (index) owning `slot`, per redis-cli's even split.
@@ -217,16 +190,8 @@ TEST_F(RedisClusterTest, PresenceListsMembersOfEveryNode) {
   // maybe two masters: the answer waits for both.
   TestServer& a = add_node();
   TestServer& b = add_node(1);
-  auto json = [](const TestServer& n) {
-    auto c = std::make_unique<Client>(n.port());
-    EXPECT_EQ(c->upgrade("/ws"), 101);
-    c->send_text(R"({"type":"join","room":"who","id":"j"})");
-    auto m = c->recv_data(10000);
-    EXPECT_TRUE(m && m->payload.find(R"("type":"joined")") != std::string::npos);
-    return c;
-  };
-  auto ja = json(a);
-  auto jb = json(b);
+  auto ja = json_member(a, "who");
+  auto jb = json_member(b, "who");
   auto ev = ja->recv_data(10000);
   ASSERT_TRUE(ev.has_value());
   EXPECT_NE(ev->payload.find(R"("type":"join")"), std::string::npos) << ev->payload;
