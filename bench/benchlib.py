@@ -15,6 +15,11 @@ clock ticks. Either ringload reads it itself (--server-pid; its steady
 phase's server_cpu_s: tls.py and transports.py), or the driver reads it
 around the whole ringload run (cpu_ticks(): side_by_side.py).
 
+CPU budget. On two cores ringload has one CPU, and a server with a whole
+CPU can outrun it. CpuBudget (a cgroup's CFS quota) gives a server's
+processes a fraction of a CPU, so that they run out of CPU first and a
+run measures their capacity on that budget (cluster.py's fan-out rounds).
+
 Disturbance. cpu_busy_s() is the CPU time every task on the machine was
 charged with (/proc/stat); over a run, minus the server's and ringload's own
 time, it is what other work took (other_cpu_pct). Above 20% of a CPU a run
@@ -138,6 +143,58 @@ def pinned_server(what, cmd, cpu, port, log_path):
             yield proc
         finally:
             stop(proc)
+
+
+class CpuBudget:
+    """A cgroup whose processes share CPUS CPUs' worth of time (CFS bandwidth:
+    CPUS x 10 ms every 10 ms), so that a server, not the load generator,
+    is what runs out of CPU. cgroup v2 (cpu.max) or v1 (the cpu
+    controller's cfs quota); raises OSError where neither can be made (not
+    root, no cpu controller). Removed when the with-block ends."""
+
+    PERIOD_US = 10000
+
+    def __init__(self, cpus):
+        name = f"ringchat-bench-{os.getpid()}-{time.monotonic_ns()}"
+        quota = max(1000, int(cpus * self.PERIOD_US))
+        if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+            with open("/sys/fs/cgroup/cgroup.subtree_control", "w") as f:
+                f.write("+cpu")
+            self.dir = os.path.join("/sys/fs/cgroup", name)
+            os.mkdir(self.dir)
+            self._write("cpu.max", f"{quota} {self.PERIOD_US}")
+        else:
+            self.dir = os.path.join("/sys/fs/cgroup/cpu", name)
+            os.mkdir(self.dir)
+            self._write("cpu.cfs_period_us", str(self.PERIOD_US))
+            self._write("cpu.cfs_quota_us", str(quota))
+
+    def _write(self, file, value):
+        with open(os.path.join(self.dir, file), "w") as f:
+            f.write(value)
+
+    def add(self, pid):
+        """Moves PID (every thread of it, and what it starts later) into the budget."""
+        self._write("cgroup.procs", str(pid))
+
+    def throttled_share(self):
+        """The share of CFS periods in which the budget ran out (cpu.stat)."""
+        with open(os.path.join(self.dir, "cpu.stat")) as f:
+            stat = dict(line.split() for line in f if line.strip())
+        periods = int(stat.get("nr_periods", 0))
+        return int(stat.get("nr_throttled", 0)) / periods if periods else 0.0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for _ in range(50):  # its processes were stopped; the kernel lets go of them shortly
+            try:
+                os.rmdir(self.dir)
+                return
+            except OSError:
+                time.sleep(0.1)
+        log(f"could not remove cgroup {self.dir}")
 
 
 # ---- ringload runs and reports ----------------------------------------------

@@ -15,10 +15,16 @@ variants, A/B interleaved (the order reverses every repetition):
             load through ringload --protocol socketio --ports
 
 Everything server-side (ringchat nodes, Node processes, redis-server) is
-pinned to --server-cpu (CPU 0), ringload to --client-cpus (CPU 1): the two
-nodes and Redis share one core, so the cluster's deliveries/s is what two
-nodes do on the CPU one node had alone. Redis is flushed and its
-commandstats reset before every run.
+pinned to --server-cpu (CPU 0), ringload to --client-cpus (CPU 1). In the
+fan-out rounds the nodes of a variant (one ringchat, two ringchat nodes, or
+two Node processes) share a CPU budget of --nodes-cpu (0.5 CPU: a cgroup's
+CFS quota, benchlib.CpuBudget), so that the nodes run out of CPU before
+ringload does and deliveries/s is the nodes' capacity on that budget, not
+the generator's limit (on two cores ringload has one CPU; a node with a
+whole CPU outran it). redis-server is outside the budget, on the same CPU:
+it is another server, and its CPU is reported apart. The open-loop rate
+scenario runs without a budget (its latency is what it measures). Redis is
+flushed and its commandstats reset before every run.
 
 Per run: deliveries/s and publish-to-deliver p50/p99 of ringload's steady
 phase; CPU of the nodes and of redis-server from /proc/PID/stat over the
@@ -43,6 +49,7 @@ members; Redis adds <= 0.5 ms to p50 (cluster p50 - single p50, rate
 scenario); ringchat cluster >= 10x Socket.IO's deliveries/s; one order in
 ringchat (Socket.IO's is reported as it is).
 """
+import contextlib
 import os
 import shutil
 import subprocess
@@ -126,9 +133,10 @@ def node_cmd(variant, port, redis, args):
 
 
 class Nodes:
-    """The variant's server processes, pinned; stopped on exit."""
+    """The variant's server processes, pinned (and in budget, a CpuBudget, if
+    given); stopped on exit."""
 
-    def __init__(self, variant, redis, args, out, tag):
+    def __init__(self, variant, redis, args, out, tag, budget=None):
         self.procs, self.ports, self.logs = [], [], []
         count = 1 if variant == "single" else 2
         try:
@@ -138,6 +146,8 @@ class Nodes:
                 self.logs.append(logf)
                 self.procs.append(benchlib.start_pinned(variant, node_cmd(variant, port, redis, args),
                                                         args.server_cpu, port, logf))
+                if budget:
+                    budget.add(self.procs[-1].pid)
                 self.ports.append(port)
         except BaseException:
             self.stop()
@@ -190,7 +200,16 @@ def run_load(variant, name, args, rep, redis):
     jpath = os.path.join(args.out, f"{tag}.json")
     redis.cli("FLUSHALL")
     redis.cli("CONFIG", "RESETSTAT")
-    nodes = Nodes(variant, redis, args, args.out, tag)
+    budgeted = name.startswith("fan") and args.nodes_cpu > 0
+    with benchlib.CpuBudget(args.nodes_cpu) if budgeted else contextlib.nullcontext() as budget:
+        out = run_nodes(variant, name, args, rep, redis, tag, jpath, budget)
+    if "failed" not in out:
+        out["nodes_budget_cpus"] = args.nodes_cpu if budgeted else None
+    return out
+
+
+def run_nodes(variant, name, args, rep, redis, tag, jpath, budget):
+    nodes = Nodes(variant, redis, args, args.out, tag, budget)
     try:
         ports = nodes.ports
         if variant == "socketio":
@@ -210,6 +229,7 @@ def run_load(variant, name, args, rep, redis):
         nodes_s = (nodes.cpu_ticks() - n0) / HZ
         redis_s = (cpu_ticks(redis.proc.pid) - r0) / HZ
         calls = redis.commandstats() if variant != "single" else {}
+        throttled = budget.throttled_share() if budget else None
     finally:
         nodes.stop()
     benchlib.save_transcript(os.path.join(args.out, f"{tag}.ringload.txt"), cmd, res)
@@ -219,6 +239,7 @@ def run_load(variant, name, args, rep, redis):
         report = json.load(f)
     out = summarize(report, nodes_s, redis_s, calls, wall)
     out["ringload_rc"] = res.returncode
+    out["throttled_pct"] = 100.0 * throttled if throttled is not None else None
     ours = nodes_s + redis_s + report.get("client_cpu_s", 0)
     out["other_cpu_pct"] = 100.0 * max(busy - ours, 0) / wall if wall > 0 else 0
     return out
@@ -288,7 +309,7 @@ def table_rows(results, args):
         metrics = [("delivered_per_s", ""), ("p50_us", "us"), ("p99_us", "us"),
                    ("cpu_us_per_delivered", "us2"), ("redis_us_per_delivered", "us2"),
                    ("deliveries_per_cpu_s", ""), ("round_trips_per_sent", "x"), ("nodes_cpu_pct", "pct"),
-                   ("redis_cpu_pct", "pct"), ("gen_busy_pct", "pct")]
+                   ("redis_cpu_pct", "pct"), ("gen_busy_pct", "pct"), ("throttled_pct", "pct")]
         for key, unit in metrics:
             s, c, o = (med(per, v, key) for v in VARIANTS)
             ratio = target = ok = ""
@@ -331,10 +352,19 @@ def method(args):
     return (f"medians of {args.reps} A/B-interleaved repetitions (order reversed every other one), "
             f"{args.ramp} s ramp + {args.steady} s steady each; every server process (ringchat nodes, "
             f"Node processes, redis-server) on CPU {args.server_cpu}, ringload on CPU {args.client_cpus}; "
+            f"{budget_text(args)}"
             f"deliveries/s and p50/p99 from ringload's steady phase; CPU per delivery from /proc over the "
             f"whole run (nodes; redis-server apart); round_trips_per_sent = EVALSHA (ringchat) or PUBLISH "
             f"(Socket.IO) calls per message sent, from INFO commandstats; gen_busy = ringload's busiest "
             f"worker")
+
+
+def budget_text(args):
+    if not args.nodes_cpu:
+        return "no CPU budget; "
+    return (f"in the fan-out rounds the nodes of a variant share a budget of {args.nodes_cpu:g} CPU "
+            f"(cgroup CFS quota; redis-server outside it; throttled = share of 10 ms periods the budget "
+            f"ran out in: the nodes were CPU-bound); ")
 
 
 def print_table(results, args):
@@ -371,6 +401,9 @@ def variants_of(name):
 def main():
     def before_only(p):
         p.add_argument("--ramp", type=float, default=1.0, help="connection ramp seconds per run")
+        p.add_argument("--nodes-cpu", type=float, default=0.5,
+                       help="fan-out rounds: the CPU budget a variant's nodes share (cgroup quota), "
+                            "so that they, not ringload, run out of CPU; 0: none")
 
     def after_only(p):
         p.add_argument("--skip-order", action="store_true", help="leave out the order probe")
@@ -387,8 +420,8 @@ def main():
         with open(args.retable) as f:
             saved = json.load(f)
         results = saved["results"]
-        for k in ("reps", "steady", "ramp", "server_cpu", "client_cpus"):
-            setattr(args, k, saved["args"][k])
+        for k in ("reps", "steady", "ramp", "server_cpu", "client_cpus", "nodes_cpu"):
+            setattr(args, k, saved["args"].get(k, 0))
         os.makedirs(args.out, exist_ok=True)
         print_table(results, args)
         print(f"HTML report: {write_html(results, args)}")
