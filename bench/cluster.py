@@ -163,15 +163,25 @@ class Nodes:
             f.close()
 
 
+def round_trips(calls, sent):
+    """Redis round trips per message sent, from INFO commandstats (which also
+    counts the commands a script runs). ringchat: a publish is one EVALSHA
+    of the publish script, which runs one XADD, so XADDs count them (the
+    other EVALSHAs are the presence script, a join or leave each, and the
+    sync script); Socket.IO: its PUBLISHes."""
+    if not sent:
+        return {"round_trips_per_sent": None, "scripts_per_sent": None}
+    if "evalsha" in calls:
+        return {"round_trips_per_sent": calls.get("xadd", 0) / sent, "scripts_per_sent": calls["evalsha"] / sent}
+    return {"round_trips_per_sent": calls.get("publish", 0) / sent, "scripts_per_sent": None}
+
+
 def summarize(report, nodes_s, redis_s, calls, wall):
     steady = benchlib.phase_of(report, "steady") or {}
     totals = report.get("totals", {})
     lat = steady.get("latency_us", {})
     delivered, sent = totals.get("delivered", 0), totals.get("sent", 0)
     order, seq, verdict = report.get("order", {}), report.get("seq", {}), report.get("verdict", {})
-    # INFO commandstats counts the commands a script runs too (its PUBLISH):
-    # ringchat's round trips are its EVALSHAs, Socket.IO's its PUBLISHes.
-    publishes = calls.get("evalsha", 0) or calls.get("publish", 0)
     return {
         "delivered_per_s": steady.get("msgs_per_s_delivered", 0.0),
         "sent_per_s": steady.get("msgs_per_s_sent", 0.0),
@@ -184,7 +194,7 @@ def summarize(report, nodes_s, redis_s, calls, wall):
         "redis_us_per_delivered": redis_s * 1e6 / delivered if delivered else None,
         "redis_us_per_sent": redis_s * 1e6 / sent if sent else None,
         "deliveries_per_cpu_s": delivered / (nodes_s + redis_s) if nodes_s + redis_s > 0 else None,
-        "round_trips_per_sent": publishes / sent if sent else None,
+        **round_trips(calls, sent),
         "redis_calls": calls,
         "gen_busy_pct": 100.0 * steady.get("max_worker_busy", 0.0),
         "errors": sum(steady.get("errors", {}).values()),
@@ -308,7 +318,8 @@ def table_rows(results, args):
             continue
         metrics = [("delivered_per_s", ""), ("p50_us", "us"), ("p99_us", "us"),
                    ("cpu_us_per_delivered", "us2"), ("redis_us_per_delivered", "us2"),
-                   ("deliveries_per_cpu_s", ""), ("round_trips_per_sent", "x"), ("nodes_cpu_pct", "pct"),
+                   ("deliveries_per_cpu_s", ""), ("round_trips_per_sent", "x"), ("scripts_per_sent", "x"),
+                   ("nodes_cpu_pct", "pct"),
                    ("redis_cpu_pct", "pct"), ("gen_busy_pct", "pct"), ("throttled_pct", "pct")]
         for key, unit in metrics:
             s, c, o = (med(per, v, key) for v in VARIANTS)
@@ -354,9 +365,10 @@ def method(args):
             f"Node processes, redis-server) on CPU {args.server_cpu}, ringload on CPU {args.client_cpus}; "
             f"{budget_text(args)}"
             f"deliveries/s and p50/p99 from ringload's steady phase; CPU per delivery from /proc over the "
-            f"whole run (nodes; redis-server apart); round_trips_per_sent = EVALSHA (ringchat) or PUBLISH "
-            f"(Socket.IO) calls per message sent, from INFO commandstats; gen_busy = ringload's busiest "
-            f"worker")
+            f"whole run (nodes; redis-server apart); round_trips_per_sent = publish round trips per message "
+            f"sent (ringchat: EVALSHAs of the publish script, counted by the XADD each runs; Socket.IO: "
+            f"PUBLISH), scripts_per_sent = every EVALSHA (publish, presence: a join or leave each, sync), "
+            f"from INFO commandstats; gen_busy = ringload's busiest worker")
 
 
 def budget_text(args):
@@ -420,6 +432,11 @@ def main():
         with open(args.retable) as f:
             saved = json.load(f)
         results = saved["results"]
+        for name, per in results.items():  # derived again: older runs counted them otherwise
+            for runs in per.values() if name != "order" else ():
+                for r in runs if isinstance(runs, list) else ():
+                    if "redis_calls" in r:
+                        r.update(round_trips(r["redis_calls"], r.get("sent", 0)))
         for k in ("reps", "steady", "ramp", "server_cpu", "client_cpus", "nodes_cpu"):
             setattr(args, k, saved["args"].get(k, 0))
         os.makedirs(args.out, exist_ok=True)
