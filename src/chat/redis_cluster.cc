@@ -84,6 +84,8 @@ constexpr size_t kPresence = 2;
 // LOADING is sent again this much later, this many times at most; so many
 // redirections in a row mean the map is not settling: the command fails.
 constexpr uint64_t kRetryMs = 20;
+// A subscription or sync Redis refused is asked for again this much later.
+constexpr uint64_t kRewatchMs = 1000;
 constexpr uint8_t kMaxTries = 100;
 constexpr uint8_t kMaxRedirects = 8;
 constexpr uint64_t kSlotsRetryMs = 200;
@@ -317,6 +319,7 @@ void RedisCluster::link_down(Node& n) {
   }
   for (auto& [due, p] : retries_) failed.push_back(std::move(p));
   retries_.clear();
+  rewatches_.clear();  // cluster_up() watches every room again
   if (sharded()) {
     // The topology may have changed too: read it again.
     map_known_ = slots_asked_ = false;
@@ -476,6 +479,17 @@ void RedisCluster::tick(uint64_t now_ms) {
     next_beat_ms_ = now_ms + cfg_.heartbeat_ms;
     heartbeat();
   }
+  while (!rewatches_.empty() && rewatches_.front().first <= now_ms) {
+    const std::string room = std::move(rewatches_.front().second);
+    rewatches_.pop_front();
+    auto it = watches_.find(room);
+    if (!up_ || it == watches_.end()) continue;
+    if (it->second.subscribed) {
+      sync(room, it->second);
+    } else {
+      subscribe(room, it->second);
+    }
+  }
   if (!sharded()) return;
   while (!retries_.empty() && retries_.front().first <= now_ms) {
     Pending p = std::move(retries_.front().second);
@@ -507,6 +521,7 @@ std::optional<uint64_t> RedisCluster::next_due_ms(uint64_t now_ms) const {
     if (!at || t < *at) at = t;
   };
   if (!retries_.empty()) take(retries_.front().first);
+  if (!rewatches_.empty()) take(rewatches_.front().first);
   if (slots_retry_ms_) take(slots_retry_ms_);
   for (const auto& n : nodes_) {
     if (!n->waiting.empty()) take(n->waiting.front().since_ms + cfg_.reply_timeout_ms);
@@ -576,15 +591,18 @@ void RedisCluster::answer_sync(const std::string& room, const redis::Reply& r) {
   if (!watches_.count(room)) return;
   uint64_t epoch = 0, seq = 0;
   if (!epoch_and_seq(r, &epoch, &seq) || r.size() != 3) {
-    // The room waits: the next reconnect syncs it again.
     RC_WARN_LIMITED("redis refused a room's sync: %s", r.debug_string().c_str())
         .kv("event", "redis_sync")
         .kv("room", room);
-    return;
+    return rewatch_later(room);
   }
   std::vector<ClusterRecord> recs;
   entries(r[2], &recs);
   events_->synced(room, epoch, seq, recs);
+}
+
+void RedisCluster::rewatch_later(std::string_view room) {
+  rewatches_.emplace_back(dispatcher_.loop().now_ms() + kRewatchMs, room);
 }
 
 void RedisCluster::on_push(Node& n, const redis::Reply& r) {
@@ -602,11 +620,10 @@ void RedisCluster::on_push(Node& n, const redis::Reply& r) {
       map_.set(rd->slot, rd->to);
       return subscribe(sp.room, it->second);
     }
-    // The room waits: the next reconnect watches it again.
     RC_WARN_LIMITED("redis refused a subscription: %s", r.debug_string().c_str())
         .kv("event", "redis_subscribe")
         .kv("room", sp.room);
-    return;
+    return rewatch_later(sp.room);
   }
   if (r.type() != redis::ReplyType::kArray || r.size() < 3) return;
   const std::string_view kind = r[0].str();

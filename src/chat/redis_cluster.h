@@ -193,6 +193,8 @@ class RedisCluster final : public Cluster {
   void subscribe(std::string_view room, Watch& w);
   void sync(std::string_view room, const Watch& w);
   void answer_sync(const std::string& room, const redis::Reply& r);
+  // Asks for room's subscription or sync again in a while: Redis refused it.
+  void rewatch_later(std::string_view room);
   void answer_members(const Pending& p, const redis::Reply& r);
   void heartbeat();
   // Decodes stream entries [[id, [field, record]], ...] into `out`.
@@ -210,6 +212,9 @@ class RedisCluster final : public Cluster {
   bool slots_asked_ = false;
   uint64_t slots_retry_ms_ = 0;                       // ask CLUSTER SLOTS again then (0: not due)
   std::deque<std::pair<uint64_t, Pending>> retries_;  // (due, command)
+  // (due, room): a subscription or sync Redis refused (an ACL without the
+  // channel, a script error), asked again until it is taken.
+  std::deque<std::pair<uint64_t, std::string>> rewatches_;
   std::string publish_sha_, sync_sha_, presence_sha_;
   uint64_t next_beat_ms_ = 0;  // monotonic
   // members(): its two answers, until both are in.

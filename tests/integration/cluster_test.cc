@@ -7,6 +7,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -32,10 +33,11 @@ class ClusterTest : public ::testing::Test {
     ASSERT_TRUE(redis_->start()) << redis_->error();
   }
 
-  // A node: its own server (shards, port), following Redis.
-  TestServer& add_node(unsigned shards = 2) {
+  // A node: its own server (shards, port), following Redis (at url, or
+  // redis_'s).
+  TestServer& add_node(unsigned shards = 2, const std::string& url = "") {
     chat::ShardConfig cfg = test_config(shards);
-    auto ep = redis::parse_url(redis_->url());
+    auto ep = redis::parse_url(url.empty() ? redis_->url() : url);
     EXPECT_TRUE(ep) << ep.error();
     cfg.redis = *ep;
     cfg.redis_timeout_ms = 1000;
@@ -144,6 +146,32 @@ TEST_F(ClusterTest, RedisDownRefusesPublishesAndItsReturnLosesNothing) {
   EXPECT_EQ(p.seq, 4u) << "nothing refused was half-applied";
   EXPECT_EQ(read_n(*ma, 4), (std::vector<std::string>{"m1", "m2", "m3", "m4"}));
   EXPECT_EQ(read_n(*mb, 1), (std::vector<std::string>{"m4"}));
+}
+
+TEST_F(ClusterTest, ARefusedSubscriptionIsAskedForAgainUntilTaken) {
+  // The node's Redis user may not use room `locked`'s channel (yet).
+  ASSERT_EQ(redis_->query({"ACL", "SETUSER", "node", "on", ">pw", "~*", "resetchannels",
+                           "&rc:{open}", "+@all"}),
+            "+OK");
+  TestServer& a = add_node(1, cat("redis://node:pw@127.0.0.1:", std::to_string(redis_->port())));
+  auto open = member(a, "/ws/open");
+  Client api(a.port());
+  EXPECT_EQ(api.publish("open", "o1").seq, 1u);
+  EXPECT_EQ(read_n(*open, 1), (std::vector<std::string>{"o1"}));
+  // A join waits for the room's subscription, which Redis refuses.
+  Client locked(a.port());
+  ASSERT_EQ(locked.upgrade("/ws"), 101);
+  locked.send_text(R"({"type":"join","room":"locked","id":"j"})");
+  EXPECT_FALSE(locked.recv_data(1500).has_value()) << "joined a room with no subscription";
+  // Allowed now: the node subscribes on its next try, and the join is answered.
+  ASSERT_EQ(redis_->query({"ACL", "SETUSER", "node", "allchannels"}), "+OK");
+  auto joined = locked.recv_data(5000);
+  ASSERT_TRUE(joined.has_value()) << "the room never subscribed again";
+  EXPECT_NE(joined->payload.find(R"("type":"joined")"), std::string::npos) << joined->payload;
+  EXPECT_EQ(api.publish("locked", "l1").seq, 1u);
+  auto m = locked.recv_data(5000);
+  ASSERT_TRUE(m.has_value());
+  EXPECT_NE(m->payload.find(R"("data":"l1")"), std::string::npos) << m->payload;
 }
 
 TEST_F(ClusterTest, PresenceListsAndAnnouncesMembersOfEveryNode) {
