@@ -63,15 +63,18 @@ return {e, s, r}
 
 // KEYS: the presence hash. ARGV: 1 (joined) or 0 (left), the member's id,
 // its user, 1 to say nothing (a re-announcement), PUBLISH or SPUBLISH, the
-// channel (as in the publish script).
+// channel (as in the publish script). A leave of a member no longer there
+// says nothing: the members of a dead node are reaped by whichever node
+// comes first, and their leave is said once.
 constexpr const char* kPresenceScript = R"lua(
+local changed = 1
 if ARGV[1] == '1' then
   redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
 else
-  redis.call('HDEL', KEYS[1], ARGV[2])
+  changed = redis.call('HDEL', KEYS[1], ARGV[2])
 end
 local n = redis.call('HLEN', KEYS[1])
-if ARGV[4] == '0' then
+if ARGV[4] == '0' and changed == 1 then
   redis.call(ARGV[5], ARGV[6], 'P ' .. n .. ' ' .. ARGV[1] .. ' ' .. ARGV[2] .. ' ' .. ARGV[3])
 end
 return n
@@ -268,9 +271,12 @@ void RedisCluster::fail(const Pending& p) {
   if (p.what == Pending::What::kPublish) events_->refused(p.publisher);
   if (p.what == Pending::What::kFetch) events_->fetched(p.room, p.token, false, {});
   // One of members()'s two answers failed: the question is answered once.
-  if ((p.what == Pending::What::kMembers || p.what == Pending::What::kNodes) &&
-      members_.erase(p.token) > 0) {
-    events_->members_answer(p.room, p.token, false, {});
+  if (p.what == Pending::What::kMembers || p.what == Pending::What::kNodes) {
+    auto it = members_.find(p.token);
+    if (it == members_.end()) return;
+    const bool reap_only = it->second.reap_only;
+    members_.erase(it);
+    if (!reap_only) events_->members_answer(p.room, p.token, false, {});
   }
 }
 
@@ -565,6 +571,8 @@ void RedisCluster::on_answer(Node& n, const redis::Reply& r) {
     case Pending::What::kMembers:
     case Pending::What::kNodes:
       return answer_members(p, r);
+    case Pending::What::kDead:
+      return answer_dead(r);
     case Pending::What::kFetch: {
       if (r.is_error()) {
         RC_WARN_LIMITED("redis refused a fetch: %s", r.debug_string().c_str())
@@ -686,7 +694,11 @@ void RedisCluster::member(std::string_view room, const Present& who, bool here, 
 
 void RedisCluster::members(std::string_view room, uint64_t token) {
   if (!up_) return events_->members_answer(room, token, false, {});
-  members_[token];
+  ask_members(room, token, false);
+}
+
+void RedisCluster::ask_members(std::string_view room, uint64_t token, bool reap_only) {
+  members_[token].reap_only = reap_only;
   command_for(room, {"HGETALL", room_presence_key(room)},
               {Pending::What::kMembers, {}, std::string(room), token, {}, 0, 0, 0});
   const std::string now = std::to_string(unix_ms());
@@ -719,24 +731,34 @@ void RedisCluster::answer_members(const Pending& p, const redis::Reply& r) {
     m.have_live = true;
   }
   if (!m.have_all || !m.have_live) return;
-  std::vector<Present> present;
-  std::vector<std::string> ghosts;
+  std::vector<Present> present, ghosts;
   for (Present& who : m.all) {
-    if (std::find(m.live.begin(), m.live.end(), who.node) != m.live.end()) {
-      present.push_back(std::move(who));
-    } else {
-      ghosts.push_back(member_id(who));  // its node died: no ghost stays
-    }
+    const bool live = std::find(m.live.begin(), m.live.end(), who.node) != m.live.end();
+    (live ? present : ghosts).push_back(std::move(who));
   }
+  const bool reap_only = m.reap_only;
   members_.erase(it);
-  if (!ghosts.empty()) {
-    const std::string key = room_presence_key(p.room);
-    std::vector<std::string_view> argv{"HDEL", key};
-    for (const std::string& g : ghosts) argv.push_back(g);
-    command_at(sharded() ? redis::key_slot(key) : 0, argv,
-               {Pending::What::kIgnore, {}, {}, 0, {}, 0, 0, 0});
+  // Gone with their node: each leaves (said once, by whoever comes first).
+  for (const Present& who : ghosts) member(p.room, who, false, false);
+  if (!reap_only) events_->members_answer(p.room, p.token, true, present);
+}
+
+void RedisCluster::answer_dead(const redis::Reply& r) {
+  if (r.type() != redis::ReplyType::kArray) return;
+  std::unordered_set<uint32_t> dead;
+  bool news = false;
+  for (size_t i = 0; i < r.size(); ++i) {
+    uint32_t node = 0;
+    const std::string_view s = r[i].str();
+    if (std::from_chars(s.data(), s.data() + s.size(), node).ec != std::errc()) continue;
+    dead.insert(node);
+    news |= !dead_.count(node);
   }
-  events_->members_answer(p.room, p.token, true, present);
+  dead_ = std::move(dead);  // a node gone for an hour leaves the set
+  if (!news) return;
+  // A node died since the last look: its members leave the rooms watched
+  // here (others' are reaped when someone asks who is there).
+  for (const auto& [room, w] : watches_) ask_members(room, kReapToken | ++reaps_, true);
 }
 
 void RedisCluster::heartbeat() {
@@ -745,8 +767,10 @@ void RedisCluster::heartbeat() {
                     node = std::to_string(cfg_.node), gone = std::to_string(now - 3600000);
   const Pending ignore{Pending::What::kIgnore, {}, {}, 0, {}, 0, 0, 0};
   command_for_key(kNodesKey, {"ZADD", kNodesKey, until, node}, ignore);
-  // Nodes gone for an hour leave the set.
+  // Nodes gone for an hour leave the set; those gone since are dead.
   command_for_key(kNodesKey, {"ZREMRANGEBYSCORE", kNodesKey, "-inf", gone}, ignore);
+  command_for_key(kNodesKey, {"ZRANGEBYSCORE", kNodesKey, gone, "(" + std::to_string(now)},
+                  {Pending::What::kDead, {}, {}, 0, {}, 0, 0, 0});
 }
 
 }  // namespace ringchat::chat

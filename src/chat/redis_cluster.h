@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "ringchat/chat/cluster.h"
@@ -124,7 +125,17 @@ class RedisCluster final : public Cluster {
   struct Pending {
     // kMembers and kNodes: the two answers of one members() (its token),
     // in either order (in a Redis Cluster they come from two masters).
-    enum class What : uint8_t { kPublish, kSync, kFetch, kSlots, kMembers, kNodes, kIgnore } what;
+    // kDead: the nodes whose heartbeat ran out (heartbeat()).
+    enum class What : uint8_t {
+      kPublish,
+      kSync,
+      kFetch,
+      kSlots,
+      kMembers,
+      kNodes,
+      kDead,
+      kIgnore
+    } what;
     Publisher publisher;  // kPublish
     std::string room;     // all but kSlots and kIgnore
     uint64_t token = 0;   // kFetch, kMembers, kNodes
@@ -196,6 +207,10 @@ class RedisCluster final : public Cluster {
   // Asks for room's subscription or sync again in a while: Redis refused it.
   void rewatch_later(std::string_view room);
   void answer_members(const Pending& p, const redis::Reply& r);
+  // members()'s two questions; reap_only: only to remove (and announce the
+  // leave of) the members of dead nodes, nobody is answered.
+  void ask_members(std::string_view room, uint64_t token, bool reap_only);
+  void answer_dead(const redis::Reply& r);
   void heartbeat();
   // Decodes stream entries [[id, [field, record]], ...] into `out`.
   void entries(const redis::Reply& r, std::vector<ClusterRecord>* out);
@@ -222,7 +237,12 @@ class RedisCluster final : public Cluster {
     std::vector<Present> all;
     std::vector<uint32_t> live;
     bool have_all = false, have_live = false;
+    bool reap_only = false;
   };
+  // The tokens of ask_members(reap_only) (RoomService's never have it).
+  static constexpr uint64_t kReapToken = uint64_t{1} << 63;
+  uint64_t reaps_ = 0;
+  std::unordered_set<uint32_t> dead_;  // nodes whose heartbeat ran out, as last seen
   std::unordered_map<uint64_t, Members> members_;
   bool up_ = false;
   std::mt19937_64 rng_;

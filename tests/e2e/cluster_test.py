@@ -154,13 +154,16 @@ async def json_member(node, room, since=None):
             return ws, m
 
 
-async def read_msgs(ws, n, got, seconds=15):
-    """Appends (seq, data) of `msg`s to `got` until it has n."""
+async def read_msgs(ws, n, got, seconds=15, others=None):
+    """Appends (seq, data) of `msg`s to `got` until it has n (the other
+    messages to `others`, if given)."""
     deadline = time.monotonic() + seconds
     while len(got) < n:
         m = json.loads(await asyncio.wait_for(ws.recv(), max(0.1, deadline - time.monotonic())))
         if m["type"] == "msg":
             got.append((m["seq"], m["data"]))
+        elif others is not None:
+            others.append(m)
 
 
 async def sse_events(port, room, n, seconds=15):
@@ -248,11 +251,14 @@ async def publisher(port, room, count, acked, refused, pace=0.005):
         await asyncio.sleep(pace)
 
 
-async def presence_nodes(ws, room):
-    """The node part of each member id in the room's presence: {node: count}."""
+async def presence_nodes(ws, room, others=None):
+    """The node part of each member id in the room's presence: {node: count}
+    (the messages before the answer to `others`, if given)."""
     await ws.send(json.dumps({"type": "presence", "room": room, "id": "p"}))
     while True:
         m = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        if others is not None and m["type"] != "presence":
+            others.append(m)
         if m["type"] == "presence":
             out = {}
             for member in m["members"]:
@@ -298,17 +304,30 @@ async def test_kill(nodes, redis):
     for k, g in enumerate(got):
         checks.report(f"kill: member {k} of the killed node resumed elsewhere with 1..200 once",
                       [s for s, _ in g] == want, short([s for s, _ in g]))
-    w = []
-    await read_msgs(witness, 200, w)
+    w, heard = [], []
+    await read_msgs(witness, 200, w, others=heard)
     checks.report("kill: a member of another node got 1..200", [s for s, _ in w] == want,
                   short([s for s, _ in w]))
     # The killed node's heartbeat ran out (2 x --redis-timeout): its members
     # are gone from presence (the resumed ones have left node 0 too).
     await asyncio.sleep(2.5)
-    after = await presence_nodes(witness, room)
+    after = await presence_nodes(witness, room, others=heard)
     checks.report("kill: presence lists no ghost of the killed node",
                   len(dead) == 1 and dead[0] not in after and sum(after.values()) == 1,
                   short((before, after)))
+
+    # ...and each of them left, once, heard by the member of another node.
+    def leaves():
+        return [m["member"]["id"] for m in heard if m["type"] == "leave" and dead and
+                m["member"]["id"].split("-")[0] == dead[0]]
+    deadline = time.monotonic() + 3
+    while len(leaves()) < 5 and time.monotonic() < deadline:
+        try:
+            heard.append(json.loads(await asyncio.wait_for(witness.recv(), 0.5)))
+        except asyncio.TimeoutError:
+            pass
+    checks.report("kill: the killed node's 5 members each left once",
+                  len(leaves()) == 5 and len(set(leaves())) == 5, short(leaves()))
     await witness.close()
 
 

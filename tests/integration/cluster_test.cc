@@ -148,6 +148,31 @@ TEST_F(ClusterTest, RedisDownRefusesPublishesAndItsReturnLosesNothing) {
   EXPECT_EQ(read_n(*mb, 1), (std::vector<std::string>{"m4"}));
 }
 
+TEST_F(ClusterTest, TheMembersOfADeadNodeLeaveOnceOnEveryNode) {
+  TestServer& a = add_node();
+  TestServer& b = add_node(1);
+  auto ja = json_member(a, "reap");
+  auto jb = json_member(b, "reap");
+  auto came = ja->recv_data(10000);  // B's member
+  ASSERT_TRUE(came.has_value());
+  // Node 77 was in the room and died: its heartbeat ran out 10 s ago.
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+  ASSERT_EQ(redis_->query({"HSET", "rc:{reap}:p", "77-0-5-1", "ghost"}), "1");
+  ASSERT_EQ(redis_->query({"ZADD", "rc:nodes", std::to_string(ms - 10000), "77"}), "1");
+  // Both nodes see it die; its member leaves once, heard on both.
+  for (Client* c : {ja.get(), jb.get()}) {
+    auto ev = c->recv_data(5000);
+    ASSERT_TRUE(ev.has_value()) << "no leave for the dead node's member";
+    EXPECT_NE(ev->payload.find(R"("type":"leave")"), std::string::npos) << ev->payload;
+    EXPECT_NE(ev->payload.find(R"("id":"77-0-5-1")"), std::string::npos) << ev->payload;
+    auto again = c->recv_data(1000);
+    EXPECT_FALSE(again.has_value()) << again->payload;
+  }
+  EXPECT_EQ(redis_->query({"HEXISTS", "rc:{reap}:p", "77-0-5-1"}), "0");
+}
+
 TEST_F(ClusterTest, ARefusedSubscriptionIsAskedForAgainUntilTaken) {
   // The node's Redis user may not use room `locked`'s channel (yet).
   ASSERT_EQ(redis_->query({"ACL", "SETUSER", "node", "on", ">pw", "~*", "resetchannels",
