@@ -124,7 +124,7 @@ std::string encode_publish(const PublishMsg& m, uint32_t node, uint64_t ts_ms) {
   return out;
 }
 
-bool decode_record(std::string_view record, uint32_t self, ClusterRecord* out) {
+bool decode_record(std::string_view record, ClusterRecord* out) {
   std::string_view s = record;
   const size_t sp = s.find(' ');
   if (sp == std::string_view::npos || !parse_epoch(s.substr(0, sp), &out->epoch)) return false;
@@ -136,8 +136,8 @@ bool decode_record(std::string_view record, uint32_t self, ClusterRecord* out) {
   out->kind = static_cast<Kind>(kind);
   const size_t user_len = static_cast<unsigned char>(p[1]);
   if (s.size() < kHeader + user_len) return false;
-  const uint32_t node = get<uint32_t>(p + 2);
-  out->from.shard = node == self ? get<uint16_t>(p + 6) : kRemoteShard;
+  out->node = get<uint32_t>(p + 2);
+  out->from.shard = get<uint16_t>(p + 6);
   out->from.slot = get<uint32_t>(p + 8);
   out->from.gen = get<uint32_t>(p + 12);
   out->ts_ms = get<uint64_t>(p + 16);

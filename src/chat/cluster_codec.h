@@ -27,9 +27,9 @@ std::string_view channel_room(std::string_view channel);
 //   slot (4), gen (4), ts_ms (8), the user, the payload.
 // The publisher's part of a record of `m`, published on `node` at `ts_ms`.
 std::string encode_publish(const PublishMsg& m, uint32_t node, uint64_t ts_ms);
-// Parses a whole record into `out` (views into `record`); a publisher on
-// another node than `self` gets shard kRemoteShard. False: not a record.
-bool decode_record(std::string_view record, uint32_t self, ClusterRecord* out);
+// Parses a whole record into `out` (views into `record`). False: not a
+// record.
+bool decode_record(std::string_view record, ClusterRecord* out);
 // Presence (cluster mode):
 //   rc:{ROOM}:p   hash: a member's id -> its user
 //   rc:nodes      sorted set: node id -> when its heartbeat runs out (Unix ms)

@@ -19,7 +19,7 @@ net::SharedBuf* wire_ref(const Sequenced& m, Format f) {
 void Members::deliver(std::span<const uint32_t> members, const Sequenced& msg) {
   if (msg.is_event()) return deliver_event(members, msg);
   const Sender& from = msg.from();
-  net::Conn* sender = from.shard == ctx_.id ? ctx_.conns.find(from.slot, from.gen) : nullptr;
+  net::Conn* sender = here(msg) ? ctx_.conns.find(from.slot, from.gen) : nullptr;
   if (sender && of_[sender->protocol]) {
     of(*sender).echoed(ctx_.session(*sender), msg.payload_size());
   }
@@ -56,7 +56,7 @@ void Members::deliver_event(std::span<const uint32_t> members, const Sequenced& 
   auto reads = [&](uint32_t slot) {
     const net::Conn& c = ctx_.conns.conn(slot);
     return of(c).format() == Format::kJsonWs &&
-           !(who.shard == ctx_.id && who.slot == slot && who.gen == c.gen);
+           !(here(event) && who.slot == slot && who.gen == c.gen);
   };
   const auto count = static_cast<uint32_t>(std::count_if(members.begin(), members.end(), reads));
   if (count == 0) return;

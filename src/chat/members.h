@@ -48,6 +48,11 @@ class Members {
   RoomMember& of(const net::Conn& c) const { return *of_[c.protocol]; }
   // A presence event (Sequenced::is_event()).
   void deliver_event(std::span<const uint32_t> members, const Sequenced& event);
+  // Whether `m` is from a connection of this shard: its shard, and this
+  // node (cluster mode: the node its record names; 0: published here).
+  bool here(const Sequenced& m) const {
+    return m.from().shard == ctx_.id && (m.node() == 0 || m.node() == ctx_.cfg.node_id);
+  }
 
   ShardContext& ctx_;
   std::array<RoomMember*, static_cast<size_t>(ProtocolId::kCount)> of_{};

@@ -72,7 +72,7 @@ size_t Sequenced::footprint() const {
 Message Sequenced::message() const {
   return Message{room(), epoch_, seq_,
                  ts_ms_, from_,  body_->bytes().subspan(size_t{room_len_} + user_len_),
-                 kind_,  user()};
+                 kind_,  user(), node_};
 }
 
 void Sequenced::release() {

@@ -446,7 +446,7 @@ void RedisCluster::entries(const redis::Reply& r, std::vector<ClusterRecord>* ou
     ClusterRecord rec;
     // [id, [field, record]]
     if (e.type() == redis::ReplyType::kArray && e.size() == 2 && e[1].size() == 2 &&
-        decode_record(e[1][1].str(), cfg_.node, &rec)) {
+        decode_record(e[1][1].str(), &rec)) {
       out->push_back(rec);
     } else {
       ++bad_records_;
@@ -649,7 +649,7 @@ void RedisCluster::on_push(Node& n, const redis::Reply& r) {
   }
   if (kind == "message" || kind == "smessage") {
     ClusterRecord rec;
-    if (!decode_record(r[2].str(), cfg_.node, &rec)) {
+    if (!decode_record(r[2].str(), &rec)) {
       ++bad_records_;
       return;
     }

@@ -343,13 +343,12 @@ void RoomService::announce(const OwnedRoom& room, const Present& who, bool here)
   event += R"(,"member":)";
   append_member(event, who);
   event += '}';
-  // Another node's member is no connection here (a member hears no event
-  // about itself: deliver_event compares its connection).
-  Sender from = who.who;
-  if (who.node != node_) from.shard = kRemoteShard;
+  // A member hears no event about itself: deliver_event compares its
+  // connection, and node.
   Sequenced* msg =
       Sequenced::create(net::SharedBuf::copy_of(room.name), static_cast<uint16_t>(room.name.size()),
-                        Kind::kJson, from, room.epoch, 0, clock_());
+                        Kind::kJson, who.who, room.epoch, 0, clock_());
+  msg->set_node(who.node);
   msg->set_wire(Format::kJsonWs, ws::make_server_frame(ws::Opcode::kText, ws::as_bytes(event)));
   fan_out(room, msg, 0);
 }
@@ -570,8 +569,10 @@ Sequenced* RoomService::make(std::string_view room, const ClusterRecord& r) {
   if (!r.payload.empty()) {
     std::memcpy(out + room.size() + r.user.size(), r.payload.data(), r.payload.size());
   }
-  return Sequenced::create(body, static_cast<uint16_t>(room.size()), r.kind, r.from, r.epoch, r.seq,
-                           r.ts_ms, static_cast<uint8_t>(r.user.size()));
+  Sequenced* msg = Sequenced::create(body, static_cast<uint16_t>(room.size()), r.kind, r.from,
+                                     r.epoch, r.seq, r.ts_ms, static_cast<uint8_t>(r.user.size()));
+  msg->set_node(r.node);
+  return msg;
 }
 
 void RoomService::message(std::string_view name, const ClusterRecord& r) {

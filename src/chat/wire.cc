@@ -251,9 +251,13 @@ void put_json_string(Out& out, std::string_view s) {
   out.ch('"');
 }
 
-// The sender's anonymous id: SHARD-SLOT-GEN.
+// A connection's id: SHARD-SLOT-GEN, NODE-SHARD-SLOT-GEN in cluster mode.
 template <class Out>
-void put_from(Out& out, const Sender& s) {
+void put_from(Out& out, const Sender& s, uint32_t node) {
+  if (node != 0) {
+    out.num(node);
+    out.ch('-');
+  }
   out.num(s.shard);
   out.ch('-');
   out.num(s.slot);
@@ -264,11 +268,7 @@ void put_from(Out& out, const Sender& s) {
 template <class Out>
 void put_member(Out& out, const Present& m) {
   out.raw("{\"id\":\"");
-  if (m.node != 0) {
-    out.num(m.node);
-    out.ch('-');
-  }
-  put_from(out, m.who);
+  put_from(out, m.who, m.node);
   out.ch('"');
   if (!m.user.empty()) {
     out.raw(",\"user\":");
@@ -308,7 +308,7 @@ void put_fields(Out& out, const Message& m) {
   out.raw(",\"from\":");
   if (m.user.empty()) {
     out.ch('"');
-    put_from(out, m.from);
+    put_from(out, m.from, m.node);
     out.ch('"');
   } else {
     put_json_string(out, m.user);

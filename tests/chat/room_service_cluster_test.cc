@@ -29,7 +29,7 @@ struct Stored {
   Sender from;
   std::string user, payload;
   ClusterRecord record() const {
-    return {epoch, seq, 1000, kind, from, user, ws::as_bytes(payload)};
+    return {epoch, seq, 1000, kind, from, user, ws::as_bytes(payload), node};
   }
 };
 
@@ -163,10 +163,7 @@ class FakeCluster final : public Cluster {
 
   void push(const std::string& room, const Stored& s) {
     if (!up_ || !watched_.count(room)) return;
-    Stored mine = s;
-    // Another node's publisher: as the codec decodes it there.
-    if (node_ != s.node) mine.from.shard = kRemoteShard;
-    pushes_.push_back([this, room, mine] { events_->message(room, mine.record()); });
+    pushes_.push_back([this, room, s] { events_->message(room, s.record()); });
   }
   // Runs at most `n` replies / pushes.
   size_t pump_replies(size_t n = SIZE_MAX) {

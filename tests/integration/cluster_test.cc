@@ -148,6 +148,32 @@ TEST_F(ClusterTest, RedisDownRefusesPublishesAndItsReturnLosesNothing) {
   EXPECT_EQ(read_n(*mb, 1), (std::vector<std::string>{"m4"}));
 }
 
+TEST_F(ClusterTest, AnAnonymousPublisherIsFromItsPresenceIdOnEveryNode) {
+  TestServer& a = add_node();
+  TestServer& b = add_node(1);
+  auto ja = json_member(a, "ids");
+  auto jb = json_member(b, "ids");
+  auto came = ja->recv_data(10000);  // B's member, as presence names it
+  ASSERT_TRUE(came.has_value());
+  const std::string key = R"("member":{"id":")";
+  const size_t at = came->payload.find(key);
+  ASSERT_NE(at, std::string::npos) << came->payload;
+  const size_t from = at + key.size();
+  const std::string id = came->payload.substr(from, came->payload.find('"', from) - from);
+  EXPECT_EQ(id.rfind("2-0-", 0), 0u) << id;
+  jb->send_text(R"({"type":"pub","room":"ids","data":"hi","id":1})");
+  // Its own node and the other say the same `from`.
+  for (Client* c : {ja.get(), jb.get()}) {
+    std::optional<WsMessage> m;
+    do {
+      m = c->recv_data(5000);
+    } while (m && m->payload.find(R"("type":"msg")") == std::string::npos);
+    ASSERT_TRUE(m.has_value());
+    EXPECT_NE(m->payload.find(cat(R"("from":")", id, R"(")")), std::string::npos)
+        << m->payload << " is not from " << id;
+  }
+}
+
 TEST_F(ClusterTest, TheMembersOfADeadNodeLeaveOnceOnEveryNode) {
   TestServer& a = add_node();
   TestServer& b = add_node(1);

@@ -22,10 +22,6 @@ namespace ringchat::chat {
 // (chat/redis_cluster: commands, scripts, data layout). Tests drive
 // RoomService with an in-memory authority.
 
-// The shard number of a message published on another node: no local
-// connection has it (echo and --no-echo compare it with their own).
-inline constexpr uint16_t kRemoteShard = 0xFFFE;
-
 // A message as the authority sequenced it: views into its answer, valid
 // during the callback.
 struct ClusterRecord {
@@ -33,9 +29,10 @@ struct ClusterRecord {
   uint64_t seq = 0;
   uint64_t ts_ms = 0;
   Kind kind = Kind::kText;
-  Sender from;  // shard kRemoteShard when another node published it
+  Sender from;  // a connection of `node`
   std::string_view user;
   std::span<const std::byte> payload;
+  uint32_t node = 0;  // where it was published (this node too)
 };
 
 // Who published, for the answer to a publish.

@@ -67,8 +67,12 @@ struct Message {
   std::span<const std::byte> payload;
   Kind kind = Kind::kText;
   // Who published it: the token's sub, shown as `from`; empty: anonymous
-  // (`from` is then the connection's id, SHARD-SLOT-GEN).
+  // (`from` is then the connection's id, SHARD-SLOT-GEN, and in cluster
+  // mode NODE-SHARD-SLOT-GEN, as presence shows its members).
   std::string_view user;
+  // Cluster mode: the node it was published on (this one's too); 0: here,
+  // outside cluster mode.
+  uint32_t node = 0;
 };
 
 // The wire formats a member may receive a message in; chat/wire builds each
@@ -107,6 +111,8 @@ class Sequenced {
   uint64_t seq() const { return seq_; }
   bool is_event() const { return seq_ == 0; }
   const Sender& from() const { return from_; }
+  // Cluster mode: the node `from` is a connection of (Message::node).
+  uint32_t node() const { return node_; }
   // When it was made (monotonic ns): for ringchat_publish_to_send_seconds.
   uint64_t created_ns() const { return created_ns_; }
   size_t payload_size() const { return body_->size - room_len_ - user_len_; }
@@ -121,6 +127,7 @@ class Sequenced {
   // Before sharing only (the owner).
   void set_wire(Format f, net::SharedBuf* b) { wire_[static_cast<size_t>(f)] = b; }
   void share(uint32_t holders) { refs_.store(holders, std::memory_order_relaxed); }
+  void set_node(uint32_t node) { node_ = node; }
 
   // acq_rel, as SharedBuf::release.
   void release();
@@ -134,6 +141,7 @@ class Sequenced {
   uint8_t user_len_ = 0;
   Kind kind_ = Kind::kText;
   Sender from_;
+  uint32_t node_ = 0;
   uint64_t epoch_ = 0;
   uint64_t seq_ = 0;
   uint64_t ts_ms_ = 0;
