@@ -2,36 +2,16 @@
 // share the port (--reuse-port, a rolling restart). Without the check, both
 // would listen with SO_REUSEPORT and the kernel would split clients, and so
 // rooms, between them.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <memory>
 #include <string>
 
+#include "free_port.h"
 #include "ws_client.h"
 
 namespace ringchat::testing {
 namespace {
-
-// A port nobody listens on right now: bind port 0, read it back, close.
-uint16_t free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return 0;
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(a);
-  uint16_t port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
-    port = ntohs(a.sin_port);
-  }
-  close(fd);
-  return port;
-}
 
 class PortTest : public ::testing::Test {
  protected:

@@ -20,6 +20,7 @@
 #include <string_view>
 #include <thread>
 
+#include "free_port.h"
 #include "ringchat/redis/command.h"
 #include "ringchat/redis/reply.h"
 
@@ -29,23 +30,6 @@ namespace {
 namespace fs = std::filesystem;
 
 bool executable(const std::string& path) { return access(path.c_str(), X_OK) == 0; }
-
-// A port the kernel considers free now (bound and released).
-uint16_t free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return 0;
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(a);
-  uint16_t port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
-    port = ntohs(a.sin_port);
-  }
-  close(fd);
-  return port;
-}
 
 int connect_loopback(uint16_t port) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
