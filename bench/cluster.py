@@ -172,7 +172,8 @@ def round_trips(calls, sent):
     if not sent:
         return {"round_trips_per_sent": None, "scripts_per_sent": None}
     if "evalsha" in calls:
-        return {"round_trips_per_sent": calls.get("xadd", 0) / sent, "scripts_per_sent": calls["evalsha"] / sent}
+        return {"round_trips_per_sent": calls.get("xadd", 0) / sent,
+                "scripts_per_sent": calls["evalsha"] / sent}
     return {"round_trips_per_sent": calls.get("publish", 0) / sent, "scripts_per_sent": None}
 
 
