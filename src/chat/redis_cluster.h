@@ -48,10 +48,15 @@ struct RedisClusterConfig {
 //   fetch:   XRANGE of the room's stream.
 //   member:  EVALSHA of the presence script: HSET or HDEL of the member in
 //            the room's presence hash, PUBLISH (SPUBLISH) of the change, with
-//            the room's member count, on its channel.
+//            the room's member count, on its channel (a leave only if the
+//            HDEL removed it).
 //   members: HGETALL of the presence hash and ZRANGEBYSCORE of the live
 //            nodes (each shard ZADDs its node every heartbeat_ms, alive for
-//            node_ttl_ms); a dead node's members are left out, and removed.
+//            node_ttl_ms); a dead node's members are left out, and leave
+//            through the presence script.
+//   heartbeat: that ZADD, and ZRANGEBYSCORE of the nodes dead in the last
+//            hour; a node newly among them has its members of the rooms
+//            watched here leave (members' reaping, nobody answered).
 // Every command for a room goes through command_for(room), which picks the
 // server: the one Redis, or the master owning the room's slot (the room is
 // its keys' hash tag, so one slot holds all of a room). The slot map comes
