@@ -413,13 +413,19 @@ void HttpFront::acked(uint32_t slot, uint32_t token, uint64_t epoch, uint64_t se
   reply(*c, w, body, 201);
 }
 
-void HttpFront::refused(uint32_t slot, uint32_t token) {
+void HttpFront::refused(uint32_t slot, uint32_t token, bool maybe_applied) {
   Waiting w;
   net::Conn* c = take_waiting(slot, token, &w);
   if (!c) return;
   ctx_.metrics.add(Metric::kHttpErrors);
   reply(*c, w,
-        error_body("unavailable", "Redis is unavailable: the message was not published; try again"),
+        maybe_applied
+            ? error_body("unconfirmed",
+                         "Redis went away before confirming the message: it may have "
+                         "been published; look for it in the room's history before "
+                         "publishing it again")
+            : error_body("unavailable",
+                         "Redis is unavailable: the message was not published; try again"),
         503, "Retry-After: 1\r\n");
 }
 

@@ -54,7 +54,7 @@ class HttpFront final : public Protocol {
   void answered(uint32_t slot, uint32_t token, const HistoryBatch& batch);
   // Cluster mode: the publish of (slot, token) was not sequenced (Redis is
   // unreachable): 503 `unavailable`.
-  void refused(uint32_t slot, uint32_t token);
+  void refused(uint32_t slot, uint32_t token, bool maybe_applied);
 
  private:
   // A route's handler: answers `req` on `c`, or hands `c` to another

@@ -218,12 +218,18 @@ void JsonSocket::acked(net::Conn& c, Session& s, uint32_t token, uint64_t seq) {
   s.json->waiting.erase(w);
 }
 
-void JsonSocket::refused(net::Conn& c, Session& s, uint32_t token) {
+void JsonSocket::refused(net::Conn& c, Session& s, uint32_t token, bool maybe_applied) {
   auto w = waiting(s, token);
   if (w == s.json->waiting.end()) return;
   s.publishing -= std::min(s.publishing, w->bytes);
   const std::string id = std::move(w->id);
   s.json->waiting.erase(w);
+  if (maybe_applied) {
+    return error(c, "unconfirmed",
+                 "pub: Redis went away before confirming the message: it may have been "
+                 "published; look for it in the room's history before publishing it again",
+                 id);
+  }
   error(c, "unavailable", "pub: Redis is unavailable, the message was not published; try again",
         id);
 }

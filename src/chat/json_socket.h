@@ -57,7 +57,7 @@ class JsonSocket final : public WebSocket, public RoomMember {
   void acked(net::Conn& c, Session& s, uint32_t token, uint64_t seq);
   void answered(net::Conn& c, Session& s, uint32_t token, const HistoryBatch& batch);
   // Cluster mode: its `pub` (token) was not sequenced: `error` `unavailable`.
-  void refused(net::Conn& c, Session& s, uint32_t token);
+  void refused(net::Conn& c, Session& s, uint32_t token, bool maybe_applied);
 
  private:
   void on_message(net::Conn& c, Session& s, ws::Opcode op,

@@ -268,7 +268,7 @@ void RedisCluster::ask_slots() {
 }
 
 void RedisCluster::fail(const Pending& p) {
-  if (p.what == Pending::What::kPublish) events_->refused(p.publisher);
+  if (p.what == Pending::What::kPublish) events_->refused(p.publisher, p.sent);
   if (p.what == Pending::What::kFetch) events_->fetched(p.room, p.token, false, {});
   // One of members()'s two answers failed: the question is answered once.
   if (p.what == Pending::What::kMembers || p.what == Pending::What::kNodes) {
@@ -344,6 +344,7 @@ void RedisCluster::send(Node& n, std::span<const std::string_view> argv, Pending
     return;
   }
   n.cmd.command(argv);
+  p.sent = true;
   n.pending.push_back(std::move(p));
 }
 
@@ -375,7 +376,7 @@ void RedisCluster::publish(const PublishMsg& m) {
   const Publisher p{m.from(), m.ack};
   if (!up_) {
     m.body->release();
-    return events_->refused(p);
+    return events_->refused(p, false);
   }
   const std::string_view room = m.room();
   const std::string record = encode_publish(m, cfg_.node, unix_ms());
@@ -474,6 +475,7 @@ bool RedisCluster::redirected(Node& n, Pending& p, const redis::Reply& r) {
   }
   if (transient(error)) {
     if (++p.tries > kMaxTries) return false;
+    p.sent = false;  // refused, not applied: sent again later
     retries_.emplace_back(dispatcher_.loop().now_ms() + kRetryMs, std::move(p));
     return true;
   }
@@ -564,7 +566,7 @@ void RedisCluster::on_answer(Node& n, const redis::Reply& r) {
         return events_->published(p.publisher, epoch, seq);
       RC_WARN_LIMITED("redis refused a publish: %s", r.debug_string().c_str())
           .kv("event", "redis_publish");
-      return events_->refused(p.publisher);
+      return events_->refused(p.publisher, false);
     }
     case Pending::What::kSync:
       return answer_sync(p.room, r);

@@ -149,6 +149,7 @@ class RedisCluster final : public Cluster {
     uint8_t tries = 0;      // redirections and retries so far
     uint64_t since_ms = 0;  // waiting: since when
     uint16_t slot = 0;      // Redis Cluster: where it goes (command_at)
+    bool sent = false;      // went out, no answer yet: if it fails, it may have been applied
   };
   // A subscriber connection's (un)subscribe, for its reply.
   struct SubPending {

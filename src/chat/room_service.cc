@@ -479,7 +479,7 @@ void RoomService::on_mail(unsigned from, const MailMsg& mail) {
         } else if constexpr (std::is_same_v<T, AckMsg>) {
           host_.acked(m.slot, m.token, m.epoch, m.seq);
         } else if constexpr (std::is_same_v<T, RefusedMsg>) {
-          host_.refused(m.slot, m.gen, m.token);
+          host_.refused(m.slot, m.gen, m.token, m.maybe_applied);
         } else if constexpr (std::is_same_v<T, HistoryReqMsg>) {
           answer(m.query, from);
         } else if constexpr (std::is_same_v<T, HistoryMsg>) {
@@ -554,10 +554,12 @@ void RoomService::published(const Publisher& p, uint64_t epoch, uint64_t seq) {
   host_.post(p.from.shard, AckMsg{p.from.slot, p.ack, epoch, seq});
 }
 
-void RoomService::refused(const Publisher& p) {
+void RoomService::refused(const Publisher& p, bool maybe_applied) {
   metrics_.add(obs::Metric::kPublishesRefused);
-  if (p.from.shard == shard_) return host_.refused(p.from.slot, p.from.gen, p.ack);
-  host_.post(p.from.shard, RefusedMsg{p.from.slot, p.from.gen, p.ack});
+  if (p.from.shard == shard_) {
+    return host_.refused(p.from.slot, p.from.gen, p.ack, maybe_applied);
+  }
+  host_.post(p.from.shard, RefusedMsg{p.from.slot, p.from.gen, p.ack, maybe_applied});
 }
 
 Sequenced* RoomService::make(std::string_view room, const ClusterRecord& r) {

@@ -294,14 +294,14 @@ void ShardLoop::acked(uint32_t slot, uint32_t token, uint64_t epoch, uint64_t se
   if (c.protocol == static_cast<uint8_t>(ProtocolId::kHttp)) http_.acked(slot, token, epoch, seq);
 }
 
-void ShardLoop::refused(uint32_t slot, uint32_t gen, uint32_t token) {
+void ShardLoop::refused(uint32_t slot, uint32_t gen, uint32_t token, bool maybe_applied) {
   net::Conn& c = conns_.conn(slot);
   if (!c.usable() || c.gen != gen) return;
   switch (static_cast<ProtocolId>(c.protocol)) {
     case ProtocolId::kJson:
-      return json_.refused(c, sessions_[slot], token);
+      return json_.refused(c, sessions_[slot], token, maybe_applied);
     case ProtocolId::kHttp:
-      return http_.refused(slot, token);
+      return http_.refused(slot, token, maybe_applied);
     case ProtocolId::kRawRoom:
       return raw_room_.refused(c);
     default:

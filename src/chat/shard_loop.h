@@ -75,7 +75,7 @@ class ShardLoop final : public core::TurnHooks,
   }
   void answered(uint32_t slot, uint32_t token, const HistoryBatch& batch) override;
   std::string_view user_of(uint32_t slot) override { return ctx_.user_of(conns_.conn(slot)); }
-  void refused(uint32_t slot, uint32_t gen, uint32_t token) override;
+  void refused(uint32_t slot, uint32_t gen, uint32_t token, bool maybe_applied) override;
 
   void drain_mail();
   void ring_doorbell(unsigned to);

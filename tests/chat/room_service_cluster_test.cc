@@ -73,7 +73,7 @@ class FakeCluster final : public Cluster {
     const Publisher p{m.from(), m.ack};
     if (!up_) {
       m.body->release();
-      return events_->refused(p);
+      return events_->refused(p, false);
     }
     Authority::Room& r = auth_.room(std::string(m.room()));
     Stored s{node_,
@@ -89,7 +89,7 @@ class FakeCluster final : public Cluster {
     while (r.log.size() > auth_.cap) r.log.pop_front();
     const uint64_t epoch = r.epoch, seq = r.seq;
     replies_.push_back({[this, p, epoch, seq] { events_->published(p, epoch, seq); },
-                        [this, p] { events_->refused(p); }});
+                        [this, p] { events_->refused(p, true); }});  // applied, answer lost
     auth_.broadcast(room, s);
   }
   void watch(std::string_view room, uint64_t epoch, uint64_t after, uint32_t limit) override {
@@ -361,8 +361,8 @@ class Node {
     void acked(uint32_t slot, uint32_t token, uint64_t epoch, uint64_t seq) override {
       acks.push_back({slot, token, epoch, seq});
     }
-    void refused(uint32_t slot, uint32_t gen, uint32_t token) override {
-      refusals.push_back({slot, gen, token});
+    void refused(uint32_t slot, uint32_t gen, uint32_t token, bool maybe_applied) override {
+      refusals.push_back({slot, gen, token, maybe_applied});
     }
     void history(uint32_t member, const HistoryBatch& b) override {
       answers.push_back({member, b.recovered, b.epoch, b.seq});
@@ -390,7 +390,7 @@ class Node {
     };
     std::vector<Answer> answers;
     std::vector<std::array<uint64_t, 4>> acks;
-    std::vector<std::array<uint32_t, 3>> refusals;
+    std::vector<std::array<uint32_t, 4>> refusals;  // slot, gen, token, maybe_applied
   };
 
   unsigned id_;
@@ -558,7 +558,7 @@ TEST(RoomServiceCluster,
   for (int i = 0; i < 4; ++i) a.publish(0, 1, room, "during");
   a.settle();
   EXPECT_EQ(b.refusals(1).size(), 1u);
-  EXPECT_EQ(b.refusals(1)[0], (std::array<uint32_t, 3>{3, 1, 77}));
+  EXPECT_EQ(b.refusals(1)[0], (std::array<uint32_t, 4>{3, 1, 77, 0})) << "not sent: not applied";
   EXPECT_EQ(b.refusals(0).size(), 1u);
   EXPECT_EQ(seqs(b.got(1, 3)), run(1, 3));
   for (unsigned s = 0; s < 2; ++s) b.cluster(s).bring_up();

@@ -148,6 +148,35 @@ TEST_F(ClusterTest, RedisDownRefusesPublishesAndItsReturnLosesNothing) {
   EXPECT_EQ(read_n(*mb, 1), (std::vector<std::string>{"m4"}));
 }
 
+TEST_F(ClusterTest, APublishWhoseAnswerIsLostIsUnconfirmedNotUnavailable) {
+  TestServer& a = add_node(1);
+  auto m = member(a, "/ws/unsure");
+  // Redis stops answering: the publish goes out, its answer never comes,
+  // and after --redis-timeout the connection is given up. It may have been
+  // applied (here it is, when Redis runs again): the client must not be
+  // told it was not.
+  redis_->pause();
+  std::string resp;
+  Client c(a.port());
+  EXPECT_EQ(
+      c.http("POST /rooms/unsure/messages HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nmaybe",
+             &resp),
+      503)
+      << resp;
+  EXPECT_NE(resp.find(R"("code":"unconfirmed")"), std::string::npos) << resp;
+  redis_->resume();
+  ASSERT_TRUE(ready(a));
+  // Whatever came of it, the room goes on without a gap.
+  Client api(a.port());
+  const Published p = api.publish("unsure", "next");
+  const std::vector<std::string> got = read_n(*m, p.seq);
+  ASSERT_EQ(got.size(), p.seq);
+  EXPECT_EQ(got.back(), "next");
+  if (p.seq == 2) {
+    EXPECT_EQ(got.front(), "maybe");
+  }
+}
+
 TEST_F(ClusterTest, AnAnonymousPublisherIsFromItsPresenceIdOnEveryNode) {
   TestServer& a = add_node();
   TestServer& b = add_node(1);

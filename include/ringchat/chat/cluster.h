@@ -59,9 +59,10 @@ class Cluster {
     // again and resyncs, as after cluster_up().
     virtual void watch_lost(std::string_view room) = 0;
     virtual void published(const Publisher& p, uint64_t epoch, uint64_t seq) = 0;
-    // The publish was not applied, or it is not known whether it was (the
-    // connection went down before the answer): the publisher is told.
-    virtual void refused(const Publisher& p) = 0;
+    // The publish was not applied, or (maybe_applied) it is not known
+    // whether it was: it went out and the connection went down before the
+    // answer. The publisher is told which.
+    virtual void refused(const Publisher& p, bool maybe_applied) = 0;
     // A message of a watched room, as broadcast: in the authority's order,
     // but a reconnect may lose some (a gap in seq).
     virtual void message(std::string_view room, const ClusterRecord& r) = 0;

@@ -81,7 +81,8 @@ struct AckMsg {
 struct RefusedMsg {
   uint32_t slot;
   uint32_t gen;
-  uint32_t token;  // PublishMsg::ack (0: none asked)
+  uint32_t token;      // PublishMsg::ack (0: none asked)
+  bool maybe_applied;  // it went to Redis, whose answer was lost
 };
 
 // A resuming member's question to the room's owner. Owned by the message

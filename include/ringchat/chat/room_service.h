@@ -78,8 +78,10 @@ class RoomService final : public Cluster::Events {
     // presence; empty: anonymous.
     virtual std::string_view user_of(uint32_t /*slot*/) { return {}; }
     // Cluster mode: a publish of (`slot`, `gen`) on this shard was not
-    // sequenced; `token` is its PublishMsg::ack (0: it asked for none).
-    virtual void refused(uint32_t /*slot*/, uint32_t /*gen*/, uint32_t /*token*/) {}
+    // sequenced, or maybe_applied: may have been (Cluster::Events::refused);
+    // `token` is its PublishMsg::ack (0: it asked for none).
+    virtual void refused(uint32_t /*slot*/, uint32_t /*gen*/, uint32_t /*token*/,
+                         bool /*maybe_applied*/) {}
   };
 
   // A member's place in a room, for an O(1) leave.
@@ -111,7 +113,7 @@ class RoomService final : public Cluster::Events {
   void watch_lost(std::string_view room) override;
   void cluster_down() override;
   void published(const Publisher& p, uint64_t epoch, uint64_t seq) override;
-  void refused(const Publisher& p) override;
+  void refused(const Publisher& p, bool maybe_applied) override;
   void message(std::string_view room, const ClusterRecord& r) override;
   void synced(std::string_view room, uint64_t epoch, uint64_t seq,
               std::span<const ClusterRecord> msgs) override;
