@@ -271,12 +271,9 @@ void RedisCluster::fail(const Pending& p) {
   if (p.what == Pending::What::kPublish) events_->refused(p.publisher, p.sent);
   if (p.what == Pending::What::kFetch) events_->fetched(p.room, p.token, false, {});
   // One of members()'s two answers failed: the question is answered once.
-  if (p.what == Pending::What::kMembers || p.what == Pending::What::kNodes) {
-    auto it = members_.find(p.token);
-    if (it == members_.end()) return;
-    const bool reap_only = it->second.reap_only;
-    members_.erase(it);
-    if (!reap_only) events_->members_answer(p.room, p.token, false, {});
+  if ((p.what == Pending::What::kMembers || p.what == Pending::What::kNodes) &&
+      members_.erase(p.token) > 0 && !reaping(p.token)) {
+    events_->members_answer(p.room, p.token, false, {});
   }
 }
 
@@ -696,11 +693,11 @@ void RedisCluster::member(std::string_view room, const Present& who, bool here, 
 
 void RedisCluster::members(std::string_view room, uint64_t token) {
   if (!up_) return events_->members_answer(room, token, false, {});
-  ask_members(room, token, false);
+  ask_members(room, token);
 }
 
-void RedisCluster::ask_members(std::string_view room, uint64_t token, bool reap_only) {
-  members_[token].reap_only = reap_only;
+void RedisCluster::ask_members(std::string_view room, uint64_t token) {
+  members_[token];
   command_for(room, {"HGETALL", room_presence_key(room)},
               {Pending::What::kMembers, {}, std::string(room), token, {}, 0, 0, 0});
   const std::string now = std::to_string(unix_ms());
@@ -738,11 +735,10 @@ void RedisCluster::answer_members(const Pending& p, const redis::Reply& r) {
     const bool live = std::find(m.live.begin(), m.live.end(), who.node) != m.live.end();
     (live ? present : ghosts).push_back(std::move(who));
   }
-  const bool reap_only = m.reap_only;
   members_.erase(it);
   // Gone with their node: each leaves (said once, by whoever comes first).
   for (const Present& who : ghosts) member(p.room, who, false, false);
-  if (!reap_only) events_->members_answer(p.room, p.token, true, present);
+  if (!reaping(p.token)) events_->members_answer(p.room, p.token, true, present);
 }
 
 void RedisCluster::answer_dead(const redis::Reply& r) {
@@ -760,7 +756,7 @@ void RedisCluster::answer_dead(const redis::Reply& r) {
   if (!news) return;
   // A node died since the last look: its members leave the rooms watched
   // here (others' are reaped when someone asks who is there).
-  for (const auto& [room, w] : watches_) ask_members(room, kReapToken | ++reaps_, true);
+  for (const auto& [room, w] : watches_) ask_members(room, kReapToken | ++reaps_);
 }
 
 void RedisCluster::heartbeat() {

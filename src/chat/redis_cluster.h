@@ -213,9 +213,11 @@ class RedisCluster final : public Cluster {
   // Asks for room's subscription or sync again in a while: Redis refused it.
   void rewatch_later(std::string_view room);
   void answer_members(const Pending& p, const redis::Reply& r);
-  // members()'s two questions; reap_only: only to remove (and announce the
-  // leave of) the members of dead nodes, nobody is answered.
-  void ask_members(std::string_view room, uint64_t token, bool reap_only);
+  // members()'s two questions. A token with kReapToken is answer_dead()'s:
+  // only to remove (and announce the leave of) the members of dead nodes,
+  // nobody is answered.
+  void ask_members(std::string_view room, uint64_t token);
+  static bool reaping(uint64_t token) { return (token & kReapToken) != 0; }
   void answer_dead(const redis::Reply& r);
   void heartbeat();
   // Decodes stream entries [[id, [field, record]], ...] into `out`.
@@ -243,9 +245,9 @@ class RedisCluster final : public Cluster {
     std::vector<Present> all;
     std::vector<uint32_t> live;
     bool have_all = false, have_live = false;
-    bool reap_only = false;
   };
-  // The tokens of ask_members(reap_only) (RoomService's never have it).
+  // The bit of answer_dead()'s ask_members() tokens (RoomService's never
+  // have it).
   static constexpr uint64_t kReapToken = uint64_t{1} << 63;
   uint64_t reaps_ = 0;
   std::unordered_set<uint32_t> dead_;  // nodes whose heartbeat ran out, as last seen
